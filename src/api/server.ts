@@ -1,0 +1,76 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '../log.js';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { readonly ok: boolean }>;
+}
+
+export interface ServerOptions {
+  log: Logger;
+  /** HTTP-mode Slack endpoint; absent in Socket Mode */
+  slackEvents?: { path: string; handle: (req: IncomingMessage, res: ServerResponse) => void } | undefined;
+  readiness: () => Promise<Readiness>;
+  /** seconds of clock skew tolerated on Slack requests, either way */
+  slackMaxSkewSeconds?: number;
+  now?: () => number;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function error(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message } });
+}
+
+/**
+ * One node:http server for Slack, health and (later) the REST API. Slack requests whose timestamp
+ * is more than five minutes off in either direction are refused before Bolt sees them: Bolt alone
+ * accepts future timestamps (slack.md §3.1), which would widen the replay window.
+ */
+export function createHttpServer(opts: ServerOptions): http.Server {
+  const maxSkew = opts.slackMaxSkewSeconds ?? 300;
+  const now = opts.now ?? Date.now;
+  return http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method} ${url.pathname}`;
+    if (route === 'GET /healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (route === 'GET /readyz') {
+      opts.readiness().then(
+        (r) =>
+          sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks }),
+        (e: unknown) => {
+          opts.log.error({ err: e }, 'http.readiness_failed');
+          sendJson(res, 503, { status: 'not_ready', checks: {} });
+        },
+      );
+      return;
+    }
+    if (opts.slackEvents && url.pathname === opts.slackEvents.path) {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      const ts = String(req.headers['x-slack-request-timestamp'] ?? '');
+      if (!/^\d{1,12}$/.test(ts) || Math.abs(now() / 1000 - Number(ts)) > maxSkew) {
+        opts.log.warn(
+          { reason: ts ? 'timestamp_out_of_window' : 'timestamp_missing' },
+          'slack.request_refused',
+        );
+        req.resume();
+        res.writeHead(401).end();
+        return;
+      }
+      opts.slackEvents.handle(req, res);
+      return;
+    }
+    req.resume();
+    error(res, 404, 'not_found', `No route for ${req.method} ${url.pathname}.`);
+  });
+}

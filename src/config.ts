@@ -1,0 +1,176 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Typed configuration read once from the environment (DESIGN §3.2). The only reader of process.env. */
+export interface Config {
+  slack: {
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string;
+  };
+  http: { port: number; host: string };
+  databaseUrl: string | undefined;
+  dataDir: string;
+  masterKeyBase64: string | undefined;
+  admins: string[];
+  mde: {
+    apiUrl: string;
+    loginUrl: string;
+    bootstrap: { tenantId: string; clientId: string; clientSecret: string } | undefined;
+  };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+/** What to do about each variable, printed beside zod's complaint. */
+const HOW_TO_FIX: Record<string, string> = {
+  SLACK_BOT_TOKEN:
+    'the Bot User OAuth Token (xoxb-…) from your Slack app: api.slack.com/apps → OAuth & Permissions',
+  SLACK_SIGNING_SECRET: 'the Signing Secret from your Slack app: api.slack.com/apps → Basic Information',
+  SLACK_APP_TOKEN: 'an app-level token (xapp-…) with connections:write, or leave unset for HTTP mode',
+  SLACK_API_URL: 'an http(s) URL ending in /api/, or leave unset for https://slack.com/api/',
+  PORT: 'a TCP port between 1 and 65535 (0 picks a free port)',
+  DATABASE_URL: 'a postgres:// URL, or leave unset to use embedded PostgreSQL',
+  HOSTLOCK_MASTER_KEY: 'a base64 32-byte key: openssl rand -base64 32',
+  HOSTLOCK_ADMINS: 'comma-separated Slack user ids such as U012ABCDEF,W0456',
+  MDE_API_URL: 'the Defender API base, e.g. https://api.security.microsoft.com',
+  MDE_LOGIN_URL: 'the Entra ID authority host, e.g. https://login.microsoftonline.com',
+  MDE_TENANT_ID: 'set MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET together, or none of them',
+  LOG_LEVEL: 'one of debug, info, warn, error',
+};
+
+const httpUrl = z.preprocess(
+  emptyToUndefined,
+  z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, '')),
+);
+
+const Env = z.object({
+  SLACK_BOT_TOKEN: z
+    .string({ error: 'is required' })
+    .trim()
+    .min(1, 'is required')
+    .startsWith('xoxb-', 'must be a bot token (xoxb-…)'),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+  ),
+  SLACK_API_URL: httpUrl.default('https://slack.com/api').transform((u) => `${u}/`),
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  ),
+  HOSTLOCK_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./.hostlock')),
+  HOSTLOCK_MASTER_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((s) => Buffer.from(s, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(s), {
+        error: 'must be 32 bytes encoded as base64',
+      })
+      .optional(),
+  ),
+  HOSTLOCK_ADMINS: z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
+    z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'each entry must be a Slack user id (U… or W…)')),
+  ),
+  MDE_API_URL: httpUrl.default('https://api.security.microsoft.com'),
+  MDE_LOGIN_URL: httpUrl.default('https://login.microsoftonline.com'),
+  MDE_TENANT_ID: optionalString,
+  MDE_CLIENT_ID: optionalString,
+  MDE_CLIENT_SECRET: optionalString,
+  LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+});
+
+const present = (v: string | undefined) => v !== undefined && v.trim() !== '';
+
+/** Rules across variables, checked on the raw environment so they are reported with every other problem. */
+function crossProblems(env: NodeJS.ProcessEnv): z.core.$ZodIssue[] {
+  const issues: z.core.$ZodIssue[] = [];
+  if (!present(env.SLACK_APP_TOKEN) && !present(env.SLACK_SIGNING_SECRET)) {
+    issues.push({
+      code: 'custom',
+      path: ['SLACK_SIGNING_SECRET'],
+      message: 'is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+      input: undefined,
+    });
+  }
+  const mde = [env.MDE_TENANT_ID, env.MDE_CLIENT_ID, env.MDE_CLIENT_SECRET].filter(present).length;
+  if (mde !== 0 && mde !== 3) {
+    issues.push({
+      code: 'custom',
+      path: ['MDE_TENANT_ID'],
+      message: 'is set without all of MDE_CLIENT_ID and MDE_CLIENT_SECRET (or they without it)',
+      input: undefined,
+    });
+  }
+  return issues;
+}
+
+/** Thrown by {@link loadConfig}; `message` lists every problem with what to set. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(
+      `hostlock cannot start: fix these environment variables\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+}
+
+/**
+ * Parses the environment. Throws {@link ConfigError} listing every problem at once,
+ * each naming the variable and how to obtain a good value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = Env.safeParse(env);
+  const issues = [...(r.success ? [] : r.error.issues), ...crossProblems(env)];
+  if (!r.success || issues.length) {
+    const problems = issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const raw = env[name];
+      const message =
+        issue.code === 'invalid_type'
+          ? raw === undefined || raw.trim() === ''
+            ? 'is required'
+            : `is not valid (${issue.expected} expected)`
+          : issue.message;
+      const hint = HOW_TO_FIX[name];
+      return `${name} ${message}${hint ? ` — ${hint}` : ''}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = r.data;
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+    },
+    http: { port: e.PORT, host: e.HOST },
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.HOSTLOCK_DATA_DIR),
+    masterKeyBase64: e.HOSTLOCK_MASTER_KEY,
+    admins: e.HOSTLOCK_ADMINS,
+    mde: {
+      apiUrl: e.MDE_API_URL,
+      loginUrl: e.MDE_LOGIN_URL,
+      bootstrap:
+        e.MDE_TENANT_ID && e.MDE_CLIENT_ID && e.MDE_CLIENT_SECRET
+          ? { tenantId: e.MDE_TENANT_ID, clientId: e.MDE_CLIENT_ID, clientSecret: e.MDE_CLIENT_SECRET }
+          : undefined,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The Defender port: what core needs from Microsoft Defender for Endpoint, in hostlock's own terms.
+ * src/mde/ implements it over the MDE REST API and maps MDE's field names to these once.
+ */
+
+/** A machine as Defender reports it. Defender has no isolation field: see {@link DefenderAction}. */
+export interface DefenderMachine {
+  machineId: string;
+  name: string;
+  osPlatform: string | null;
+  osVersion: string | null;
+  ips: string[];
+  lastIp: string | null;
+  healthStatus: string | null;
+  onboardingStatus: string | null;
+  riskScore: string | null;
+  exposureLevel: string | null;
+  deviceValue: string | null;
+  firstSeen: Date | null;
+  lastSeen: Date | null;
+  tags: string[];
+  isPotentialDuplicate: boolean;
+  mergedIntoMachineId: string | null;
+}
+
+export type DefenderActionType = 'Isolate' | 'Unisolate' | (string & {});
+export type DefenderActionStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Succeeded'
+  | 'Failed'
+  | 'TimeOut'
+  | 'Cancelled';
+
+/** A machine action (isolate, release, …) and its progress. */
+export interface DefenderAction {
+  id: string;
+  machineId: string;
+  type: DefenderActionType;
+  /** Full | Selective for isolation */
+  scope: string | null;
+  status: DefenderActionStatus;
+  requestor: string | null;
+  comment: string | null;
+  createdAt: Date;
+  updatedAt: Date | null;
+}
+
+export type IsolationType = 'Full' | 'Selective';
+
+export interface ActionFilter {
+  machineId?: string;
+  type?: DefenderActionType;
+  status?: DefenderActionStatus;
+  /** only actions created at or after this time */
+  since?: Date;
+  /** at most this many (newest first); default 100 */
+  top?: number;
+}
+
+export interface Defender {
+  /** Every machine, following Defender's paging; calls `onPage` as each page arrives. */
+  listMachines(onPage?: (page: DefenderMachine[]) => void | Promise<void>): Promise<DefenderMachine[]>;
+  /** The machine, or null when Defender does not know the id. */
+  getMachine(machineId: string): Promise<DefenderMachine | null>;
+  /** Machines seen with this internal IP around `at` (±15 min, within the last 30 days). */
+  findMachinesByIp(ip: string, at: Date): Promise<DefenderMachine[]>;
+  /** Machines whose DNS name equals `name` or, with `prefix`, starts with it. */
+  findMachinesByName(name: string, opts?: { prefix?: boolean }): Promise<DefenderMachine[]>;
+  /** Submits isolation; resolves to the new (usually Pending) action. */
+  isolate(machineId: string, comment: string, type: IsolationType): Promise<DefenderAction>;
+  /** Submits release; resolves to the new (usually Pending) action. */
+  release(machineId: string, comment: string): Promise<DefenderAction>;
+  /** Machine actions matching the filter, newest first. */
+  listActions(filter: ActionFilter): Promise<DefenderAction[]>;
+  getAction(actionId: string): Promise<DefenderAction | null>;
+}

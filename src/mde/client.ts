@@ -1,0 +1,255 @@
+import { isIP } from 'node:net';
+import type {
+  ActionFilter,
+  Defender,
+  DefenderAction,
+  DefenderMachine,
+  IsolationType,
+} from '../core/defender.js';
+import { type Credentials, createTokenProvider } from './auth.js';
+import { type BudgetOptions, createCallBudget } from './budget.js';
+import { MdeApiError, MdeResponseError } from './errors.js';
+import { createMdeHttp, type MdeHttp, type RetryPolicy } from './http.js';
+import {
+  ActionListSchema,
+  MachineActionSchema,
+  MachineListSchema,
+  MachineSchema,
+  toAction,
+  toMachine,
+} from './schemas.js';
+
+export interface DefenderClientOptions {
+  credentials: Credentials;
+  apiUrl: string;
+  loginUrl: string;
+  budget?: BudgetOptions;
+  retry?: Partial<RetryPolicy>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** machines whose record does not parse are skipped and reported here, not fatal to a sync */
+  onInvalidRecord?: (detail: { id: unknown; issue: string }) => void;
+  onTokenRefresh?: () => void;
+}
+
+export interface DefenderClient extends Defender {
+  /**
+   * Signs in and makes one cheap read (`GET /api/machines?$top=1`). Resolves to the application
+   * permissions in the token's `roles` claim; throws MdeAuthError / MdeApiError otherwise.
+   */
+  probe(): Promise<{ roles: string[] }>;
+  close(): Promise<void>;
+}
+
+/** The `roles` claim of a JWT access token; [] when absent or unreadable (we do not verify it). */
+export function tokenRoles(token: string): string[] {
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    const roles = (payload as { roles?: unknown }).roles;
+    return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The largest page Defender serves (mde-api.md §5.1). */
+export const PAGE_SIZE = 10_000;
+const COMMENT_MAX = 1_000;
+
+/** OData string literal: single quotes are doubled. */
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+/** OData date literal, unquoted, second precision. */
+const dateLit = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+const query = (params: Record<string, string | number | undefined>) =>
+  Object.entries(params)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+    .join('&');
+
+/**
+ * Defender for Endpoint over its REST API. Each method names the Microsoft page it implements;
+ * every failure is an MdeApiError / MdeNetworkError / MdeAuthError / MdeResponseError.
+ */
+export function createDefenderClient(opts: DefenderClientOptions): DefenderClient {
+  const now = opts.now ?? Date.now;
+  const tokens = createTokenProvider(opts.credentials, {
+    loginUrl: opts.loginUrl,
+    now,
+    ...(opts.onTokenRefresh ? { onRefresh: opts.onTokenRefresh } : {}),
+  });
+  const http: MdeHttp = createMdeHttp({
+    apiUrl: opts.apiUrl,
+    tokens,
+    budget: createCallBudget({ now, ...(opts.sleep ? { sleep: opts.sleep } : {}), ...opts.budget }),
+    ...(opts.retry ? { retry: opts.retry } : {}),
+    now,
+    ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
+
+  function machines(body: unknown, path: string): { list: DefenderMachine[]; next: string | undefined } {
+    const page = MachineListSchema.safeParse(body);
+    if (!page.success) {
+      throw new MdeResponseError('GET', path, 'no "value" array');
+    }
+    const list: DefenderMachine[] = [];
+    for (const raw of page.data.value) {
+      const m = MachineSchema.safeParse(raw);
+      if (m.success) {
+        list.push(toMachine(m.data));
+      } else {
+        opts.onInvalidRecord?.({
+          id: (raw as { id?: unknown } | null)?.id,
+          issue: m.error.issues[0]?.message ?? 'invalid',
+        });
+      }
+    }
+    return { list, next: page.data['@odata.nextLink'] ?? undefined };
+  }
+
+  /** GET a machine list; Defender answers 404 for "no machines" (documented), which means []. */
+  async function getList(path: string): Promise<{ list: DefenderMachine[]; next: string | undefined }> {
+    try {
+      const r = await http.call('GET', path);
+      return machines(r.body, path);
+    } catch (e) {
+      if (e instanceof MdeApiError && e.status === 404) {
+        return { list: [], next: undefined };
+      }
+      throw e;
+    }
+  }
+
+  function action(body: unknown, method: string, path: string): DefenderAction {
+    const a = MachineActionSchema.safeParse(body);
+    if (!a.success) {
+      throw new MdeResponseError(method, path, a.error.issues[0]?.message ?? 'not a machine action');
+    }
+    return toAction(a.data);
+  }
+
+  return {
+    // https://learn.microsoft.com/defender-endpoint/api/get-machines — paged by @odata.nextLink.
+    async listMachines(onPage) {
+      const all: DefenderMachine[] = [];
+      let next: string | undefined = `/api/machines?${query({ $top: PAGE_SIZE })}`;
+      while (next) {
+        const page: { list: DefenderMachine[]; next: string | undefined } = await getList(next);
+        await onPage?.(page.list);
+        all.push(...page.list);
+        next = page.next;
+      }
+      return all;
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/get-machine-by-id
+    async getMachine(machineId) {
+      const path = `/api/machines/${encodeURIComponent(machineId)}`;
+      try {
+        const r = await http.call('GET', path);
+        const m = MachineSchema.safeParse(r.body);
+        if (!m.success) {
+          throw new MdeResponseError('GET', path, m.error.issues[0]?.message ?? 'not a machine');
+        }
+        return toMachine(m.data);
+      } catch (e) {
+        if (e instanceof MdeApiError && e.status === 404) {
+          return null;
+        }
+        throw e;
+      }
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/find-machines-by-ip — ±15 min around `at`.
+    async findMachinesByIp(ip, at) {
+      if (!isIP(ip)) {
+        throw new RangeError(`not an IP address: ${ip}`);
+      }
+      const { list } = await getList(`/api/machines/findbyip(ip=${lit(ip)},timestamp=${dateLit(at)})`);
+      return list;
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/get-machines ($filter on computerDnsName)
+    async findMachinesByName(name, { prefix = false } = {}) {
+      const filter = prefix ? `startswith(computerDnsName,${lit(name)})` : `computerDnsName eq ${lit(name)}`;
+      const found: DefenderMachine[] = [];
+      let next: string | undefined = `/api/machines?${query({ $filter: filter, $top: PAGE_SIZE })}`;
+      while (next) {
+        const page: { list: DefenderMachine[]; next: string | undefined } = await getList(next);
+        found.push(...page.list);
+        next = page.next;
+      }
+      return found;
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/isolate-machine — body keys are case-sensitive.
+    async isolate(machineId, comment, type: IsolationType) {
+      const path = `/api/machines/${encodeURIComponent(machineId)}/isolate`;
+      const r = await http.call('POST', path, {
+        body: { Comment: comment.slice(0, COMMENT_MAX), IsolationType: type },
+        idempotent: false,
+      });
+      return action(r.body, 'POST', path);
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/unisolate-machine
+    async release(machineId, comment) {
+      const path = `/api/machines/${encodeURIComponent(machineId)}/unisolate`;
+      const r = await http.call('POST', path, {
+        body: { Comment: comment.slice(0, COMMENT_MAX) },
+        idempotent: false,
+      });
+      return action(r.body, 'POST', path);
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/get-machineactions-collection
+    async listActions(filter: ActionFilter) {
+      const clauses = [
+        filter.machineId && `machineId eq ${lit(filter.machineId)}`,
+        filter.type && `type eq ${lit(filter.type)}`,
+        filter.status && `status eq ${lit(filter.status)}`,
+        filter.since && `creationDateTimeUtc ge ${dateLit(filter.since)}`,
+      ].filter(Boolean);
+      const path = `/api/machineactions?${query({
+        $filter: clauses.length ? clauses.join(' and ') : undefined,
+        $top: Math.min(filter.top ?? 100, PAGE_SIZE),
+      })}`;
+      let body: unknown;
+      try {
+        body = (await http.call('GET', path)).body;
+      } catch (e) {
+        if (e instanceof MdeApiError && e.status === 404) {
+          return [];
+        }
+        throw e;
+      }
+      const list = ActionListSchema.safeParse(body);
+      if (!list.success) {
+        throw new MdeResponseError('GET', path, list.error.issues[0]?.message ?? 'no "value" array');
+      }
+      // Newest first is implied by the docs but not guaranteed: sort here (mde-api.md §6.5).
+      return list.data.value.map(toAction).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    },
+
+    // https://learn.microsoft.com/defender-endpoint/api/get-machineaction-object
+    async getAction(actionId) {
+      const path = `/api/machineactions/${encodeURIComponent(actionId)}`;
+      try {
+        return action((await http.call('GET', path)).body, 'GET', path);
+      } catch (e) {
+        if (e instanceof MdeApiError && e.status === 404) {
+          return null;
+        }
+        throw e;
+      }
+    },
+
+    async probe() {
+      await getList(`/api/machines?${query({ $top: 1 })}`);
+      return { roles: tokenRoles(await tokens.getToken()) };
+    },
+
+    close: () => http.close(),
+  };
+}
