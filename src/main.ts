@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 
     const scheduler = createScheduler({ databaseUrl, log: log.child({ component: 'jobs' }) });
     await scheduler.start();
-    cleanup.push(() => scheduler.drain(DRAIN_TIMEOUT_MS));
+    cleanup.push(async () => void (await scheduler.drain(DRAIN_TIMEOUT_MS)));
 
     const slack = createSlack({ config: config.slack, log });
     const readiness = async (): Promise<Readiness> => {

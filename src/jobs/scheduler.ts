@@ -6,8 +6,11 @@ import type { Logger } from '../log.js';
 export interface Scheduler {
   readonly agenda: Agenda;
   start(): Promise<void>;
-  /** Waits up to `timeoutMs` for running jobs, then disconnects; unfinished jobs run again elsewhere. */
-  drain(timeoutMs: number): Promise<void>;
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for running ones, then disconnects. A job still
+   * running then keeps its lock and is taken up again by another worker after its lock lifetime.
+   */
+  drain(timeoutMs: number): Promise<{ completed: number; running: number }>;
 }
 
 export interface SchedulerOptions {
@@ -48,13 +51,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     start: () => agenda.start(),
     async drain(timeoutMs) {
       if (stopped) {
-        return;
+        return { completed: 0, running: 0 };
       }
       stopped = true;
       try {
-        await agenda.drain(timeoutMs);
+        const r = await agenda.drain(timeoutMs);
+        opts.log.info({ completed: r.completed, running: r.running, timedOut: r.timedOut }, 'jobs.drained');
+        return { completed: r.completed, running: r.running };
       } finally {
-        await pool.end();
+        // pool.end() waits for checked-out clients; a job that outlived the drain must not hold the exit.
+        await Promise.race([pool.end(), new Promise((r) => setTimeout(r, 2_000).unref())]);
       }
     },
   };
