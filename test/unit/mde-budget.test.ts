@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { createCallBudget } from '../../src/mde/budget.js';
+
+/** A virtual clock: sleeping advances time instantly, so minutes of budget take no real time. */
+function virtualClock() {
+  let t = 1_000_000;
+  const sleeps: number[] = [];
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      t += ms;
+    },
+    sleeps,
+  };
+}
+
+function maxInWindow(stamps: number[], windowMs: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < stamps.length; i++) {
+    while ((stamps[i] ?? 0) - (stamps[j] ?? 0) >= windowMs) {
+      j++;
+    }
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe('Defender call budget', () => {
+  it('keeps 300 calls under 90 in any minute, and serves them in order', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ perMinute: 90, perHour: 1400, ...clock });
+    const stamps: number[] = [];
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        budget.acquire().then(() => {
+          stamps.push(clock.now());
+          order.push(i);
+        }),
+      ),
+    );
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(maxInWindow(stamps, 60_000)).toBe(90);
+    // and it does not over-throttle: 300 calls fit in just over 3 minutes
+    expect((stamps.at(-1) ?? 0) - (stamps[0] ?? 0)).toBeLessThan(4 * 60_000);
+  });
+
+  it('keeps under the hourly limit too', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ perMinute: 1000, perHour: 50, ...clock });
+    const stamps: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      await budget.acquire();
+      stamps.push(clock.now());
+    }
+    expect(maxInWindow(stamps, 3_600_000)).toBe(50);
+  });
+
+  it('holds every caller while Defender asked to wait (429 Retry-After)', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ ...clock });
+    await budget.acquire();
+    const pausedAt = clock.now();
+    budget.pauseUntil(pausedAt + 7_000);
+    await budget.acquire();
+    expect(clock.now()).toBeGreaterThanOrEqual(pausedAt + 7_000);
+  });
+
+  it('defaults to 90 per minute: headroom under the documented 100', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ ...clock });
+    const stamps: number[] = [];
+    for (let i = 0; i < 181; i++) {
+      await budget.acquire();
+      stamps.push(clock.now());
+    }
+    expect(maxInWindow(stamps, 60_000)).toBe(90);
+  });
+});
