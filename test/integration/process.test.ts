@@ -1,9 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type MdePeer, startMdePeer } from '../fakes/mde-peer.js';
 import { type SlackPeer, startSlackPeer } from '../fakes/slack-peer.js';
 import { SlackSigner } from '../fakes/slack-signer.js';
+import { createTestDatabase } from '../helpers/db.js';
 import { type RunningHostlock, spawnHostlock, startHostlock, stopHostlock } from '../helpers/process.js';
 
 // The whole program as an operator runs it: `npm start`, embedded PostgreSQL, the Slack peer.
@@ -167,10 +169,109 @@ describe('npm start', () => {
     await stopHostlock(h, 'SIGTERM');
   });
 
+  it('uses DATABASE_URL instead of embedded PostgreSQL when it is set', async () => {
+    const db = await createTestDatabase();
+    try {
+      const h = await start({ DATABASE_URL: db.url, HOSTLOCK_ADMINS: 'U0ADMIN01' });
+      expect(h.logs.some((l) => String(l.msg).startsWith('db.embedded'))).toBe(false);
+      const [row] = await db.sql<
+        { role: string; subject_id: string }[]
+      >`select role, subject_id from role_bindings`;
+      expect(row).toEqual({ role: 'admin', subject_id: 'U0ADMIN01' });
+      const audit = await db.sql`select actor, action from audit_events`;
+      expect(audit).toEqual([{ actor: 'system:HOSTLOCK_ADMINS', action: 'role.granted' }]);
+      expect((await stopHostlock(h)).code).toBe(0);
+    } finally {
+      await db.dispose();
+    }
+  });
+
+  describe('MDE_* bootstrap', () => {
+    const TENANT = '3c1d2e4f-0000-4000-8000-00000000aaaa';
+    let mde: MdePeer;
+    beforeAll(async () => {
+      mde = await startMdePeer({ tls: inject('tlsCert') });
+      mde.addApp({ tenantId: TENANT, clientId: 'app-ok', secret: 'MDE_CANARY_SECRET_VALUE' });
+      mde.addApp({
+        tenantId: TENANT,
+        clientId: 'app-ro',
+        secret: 'MDE_CANARY_SECRET_RO',
+        roles: ['Machine.Read.All'],
+      });
+    });
+    afterAll(() => mde.close());
+
+    const mdeEnv = (clientId: string, secret: string, url: string) => ({
+      DATABASE_URL: url,
+      MDE_API_URL: mde.url,
+      MDE_LOGIN_URL: mde.url,
+      MDE_TENANT_ID: TENANT,
+      MDE_CLIENT_ID: clientId,
+      MDE_CLIENT_SECRET: secret,
+    });
+
+    it('verifies the credentials, stores them sealed, and becomes ready', async () => {
+      const db = await createTestDatabase();
+      try {
+        const h = await start(mdeEnv('app-ok', 'MDE_CANARY_SECRET_VALUE', db.url));
+        expect(h.logs.some((l) => l.msg === 'mde.bootstrap_stored')).toBe(true);
+        const rows = await db.sql<
+          { name: string; sealed: string }[]
+        >`select name, sealed from secrets order by name`;
+        expect(rows.map((r) => r.name)).toEqual(['mde_client_id', 'mde_client_secret', 'mde_tenant_id']);
+        for (const r of rows) {
+          expect(r.sealed).toMatch(/^v1:/);
+          expect(r.sealed).not.toContain('CANARY');
+          expect(r.sealed).not.toContain(TENANT);
+        }
+        const ready = await fetch(`${h.url}/readyz`);
+        expect(ready.status).toBe(200);
+        expect(((await ready.json()) as { checks: { defender: unknown } }).checks.defender).toEqual({
+          ok: true,
+          state: 'enabled',
+        });
+        await stopHostlock(h);
+        // a second start finds them stored and does not sign in again
+        const before = mde.tokensIssued();
+        const again = await start(mdeEnv('app-ok', 'MDE_CANARY_SECRET_VALUE', db.url));
+        expect(again.logs.some((l) => l.msg === 'mde.bootstrap_skipped_already_configured')).toBe(true);
+        expect(mde.tokensIssued()).toBe(before);
+        await stopHostlock(again);
+      } finally {
+        await db.dispose();
+      }
+    });
+
+    it.each([
+      ['a wrong secret', 'app-ok', 'wrong-value', /mde_sign_in_secret_wrong/, /Value, not its Secret ID/],
+      [
+        'a missing permission',
+        'app-ro',
+        'MDE_CANARY_SECRET_RO',
+        /mde_missing_permission/,
+        /lacks Machine\.Isolate/,
+      ],
+    ])('stores nothing and says what to fix for %s', async (_, clientId, secret, code, reason) => {
+      const db = await createTestDatabase();
+      try {
+        const h = await start(mdeEnv(clientId, secret, db.url));
+        const failed = await h.waitForLog((l) => l.msg === 'mde.bootstrap_failed');
+        expect(String(failed.code)).toMatch(code);
+        expect(String(failed.reason)).toMatch(reason);
+        expect(await db.sql`select name from secrets`).toEqual([]);
+        expect((await fetch(`${h.url}/readyz`)).status).toBe(503);
+        await stopHostlock(h);
+      } finally {
+        await db.dispose();
+      }
+    });
+  });
+
   it('never writes the bot token or signing secret to its output', () => {
     const text = [...allOutput, ...running.flatMap((h) => h.output)].join('\n');
     expect(text.length).toBeGreaterThan(0);
     expect(text).not.toContain(BOT_TOKEN);
     expect(text).not.toContain('CANARY');
+    expect(text).not.toContain(SIGNING_SECRET);
   });
 });
