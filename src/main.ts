@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const slack = createSlack({ config: config.slack, log });
     const readiness = async (): Promise<Readiness> => {
       const db = await database.ping();
-      const s = slack.identity.status();
+      const s = slack.status();
       const defender = db ? await defenderReadiness(database.db) : { ok: false, state: 'unknown' };
       return { ready: db && s.ok && defender.ok, checks: { database: { ok: db }, slack: s, defender } };
     };

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { registerHostlockCommand } from './commands/hostlock.js';
 import type { Subcommand } from './commands/registry.js';
-import { SlackIdentity } from './identity.js';
+import { SlackIdentity, type SlackStatus } from './identity.js';
 import { slackLogger } from './logger.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -14,6 +14,8 @@ export interface SlackSurface {
   readonly identity: SlackIdentity;
   /** HTTP mode: serves POST /slack/events (signature checked by Bolt). Undefined in Socket Mode. */
   readonly handleEvents: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** For /readyz: Slack answered auth.test and, in Socket Mode, the socket is connected. */
+  status(): SlackStatus;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -88,20 +90,45 @@ export function createSlack(opts: SlackOptions): SlackSurface {
   });
   registerHostlockCommand(app, log.child({ component: 'slack' }), opts.subcommands);
 
+  // Socket Mode connects out to Slack; a failed connect is logged, reported and retried, never fatal.
+  let socketError: string | undefined = config.appToken ? 'Socket Mode not connected yet' : undefined;
+  let socketTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  const connectSocket = async (): Promise<void> => {
+    try {
+      await app.start();
+      socketError = undefined;
+      log.info({}, 'slack.socket_mode_connected');
+    } catch (e) {
+      socketError = `Socket Mode connection failed: ${e instanceof Error ? e.message : String(e)}`;
+      log.error({ err: e }, 'slack.socket_mode_failed');
+      if (!stopping) {
+        socketTimer = setTimeout(() => void connectSocket(), opts.identityRetryMs ?? 30_000);
+        socketTimer.unref();
+      }
+    }
+  };
+
   return {
     app,
     identity,
     handleEvents: receiver?.requestListener,
+    status() {
+      const s = identity.status();
+      return socketError && s.ok ? { ...s, ok: false, error: socketError } : s;
+    },
     async start() {
       await identity.start();
       if (config.appToken) {
-        // Socket Mode connects out to Slack; an unreachable Slack is logged and retried, not fatal.
-        await app.start().catch((e: unknown) => log.error({ err: e }, 'slack.socket_mode_failed'));
+        // not awaited: the socket client may retry for a long time, and health must answer meanwhile
+        void connectSocket();
       }
     },
     async stop() {
+      stopping = true;
       identity.stop();
-      if (config.appToken) {
+      clearTimeout(socketTimer);
+      if (config.appToken && !socketError) {
         await app.stop().catch(() => {});
       }
     },

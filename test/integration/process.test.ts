@@ -169,6 +169,18 @@ describe('npm start', () => {
     await stopHostlock(h, 'SIGTERM');
   });
 
+  it('in Socket Mode needs no signing secret, stays up when the socket cannot connect, and says so', async () => {
+    const h = await start({ SLACK_SIGNING_SECRET: '', SLACK_APP_TOKEN: 'xapp-1-A0000APP-CANARY-app-token' });
+    const ready = await fetch(`${h.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { checks: { slack: { ok: boolean; error?: string } } };
+    expect(body.checks.slack).toMatchObject({ ok: false, error: expect.stringMatching(/Socket Mode/) });
+    await peer.waitForCall('apps.connections.open', undefined, 10_000);
+    // no Slack endpoint over HTTP in Socket Mode
+    expect((await fetch(`${h.url}/slack/events`, { method: 'POST' })).status).toBe(404);
+    expect((await stopHostlock(h)).code).toBe(0);
+  });
+
   it('uses DATABASE_URL instead of embedded PostgreSQL when it is set', async () => {
     const db = await createTestDatabase();
     try {
