@@ -6,6 +6,7 @@ export default defineConfig({
     environment: 'node',
     pool: 'forks',
     globalSetup: ['./test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 15_000,
