@@ -54,7 +54,7 @@ export interface ActionFilter {
   status?: DefenderActionStatus;
   /** only actions created at or after this time */
   since?: Date;
-  /** at most this many (newest first); default 100 */
+  /** at most this many (newest first), following Defender's paging; default 100 */
   top?: number;
 }
 
@@ -65,8 +65,8 @@ export interface Defender {
   getMachine(machineId: string): Promise<DefenderMachine | null>;
   /** Machines seen with this internal IP around `at` (±15 min, within the last 30 days). */
   findMachinesByIp(ip: string, at: Date): Promise<DefenderMachine[]>;
-  /** Machines whose DNS name equals `name` or, with `prefix`, starts with it. */
-  findMachinesByName(name: string, opts?: { prefix?: boolean }): Promise<DefenderMachine[]>;
+  /** Machines whose DNS name equals `name` or, with `prefix`, starts with it; at most `top` (default 100). */
+  findMachinesByName(name: string, opts?: { prefix?: boolean; top?: number }): Promise<DefenderMachine[]>;
   /** Submits isolation; resolves to the new (usually Pending) action. */
   isolate(machineId: string, comment: string, type: IsolationType): Promise<DefenderAction>;
   /** Submits release; resolves to the new (usually Pending) action. */

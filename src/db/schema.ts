@@ -206,3 +206,19 @@ export const outbox = pgTable(
     index('outbox_pending_idx').on(t.nextAttemptAt).where(sql`delivered_at is null`),
   ],
 );
+
+/** Outcome of the inventory sync, shared by every process (for /readyz and the next run's window). */
+export const inventorySync = pgTable(
+  'inventory_sync',
+  {
+    id: integer('id').primaryKey().default(1),
+    lastStartedAt: ts('last_started_at'),
+    lastFinishedAt: ts('last_finished_at'),
+    /** start time of the last run that completed: the next run reads actions from here (minus overlap) */
+    lastSuccessAt: ts('last_success_at'),
+    lastError: text('last_error'),
+    machines: integer('machines'),
+    gone: integer('gone'),
+  },
+  (t) => [check('inventory_sync_single_row', sql`${t.id} = 1`)],
+);

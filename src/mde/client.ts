@@ -171,16 +171,12 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
     },
 
     // https://learn.microsoft.com/defender-endpoint/api/get-machines ($filter on computerDnsName)
-    async findMachinesByName(name, { prefix = false } = {}) {
+    async findMachinesByName(name, { prefix = false, top = 100 } = {}) {
       const filter = prefix ? `startswith(computerDnsName,${lit(name)})` : `computerDnsName eq ${lit(name)}`;
-      const found: DefenderMachine[] = [];
-      let next: string | undefined = `/api/machines?${query({ $filter: filter, $top: PAGE_SIZE })}`;
-      while (next) {
-        const page: { list: DefenderMachine[]; next: string | undefined } = await getList(next);
-        found.push(...page.list);
-        next = page.next;
-      }
-      return found;
+      const { list } = await getList(
+        `/api/machines?${query({ $filter: filter, $top: Math.min(top, PAGE_SIZE) })}`,
+      );
+      return list.slice(0, top);
     },
 
     // https://learn.microsoft.com/defender-endpoint/api/isolate-machine — body keys are case-sensitive.
@@ -211,25 +207,32 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
         filter.status && `status eq ${lit(filter.status)}`,
         filter.since && `creationDateTimeUtc ge ${dateLit(filter.since)}`,
       ].filter(Boolean);
-      const path = `/api/machineactions?${query({
+      const top = filter.top ?? 100;
+      const found: DefenderAction[] = [];
+      let next: string | undefined = `/api/machineactions?${query({
         $filter: clauses.length ? clauses.join(' and ') : undefined,
-        $top: Math.min(filter.top ?? 100, PAGE_SIZE),
+        $top: Math.min(top, PAGE_SIZE),
       })}`;
-      let body: unknown;
-      try {
-        body = (await http.call('GET', path)).body;
-      } catch (e) {
-        if (e instanceof MdeApiError && e.status === 404) {
-          return [];
+      while (next && found.length < top) {
+        const path: string = next;
+        let body: unknown;
+        try {
+          body = (await http.call('GET', path)).body;
+        } catch (e) {
+          if (e instanceof MdeApiError && e.status === 404) {
+            break;
+          }
+          throw e;
         }
-        throw e;
-      }
-      const list = ActionListSchema.safeParse(body);
-      if (!list.success) {
-        throw new MdeResponseError('GET', path, list.error.issues[0]?.message ?? 'no "value" array');
+        const list = ActionListSchema.safeParse(body);
+        if (!list.success) {
+          throw new MdeResponseError('GET', path, list.error.issues[0]?.message ?? 'no "value" array');
+        }
+        found.push(...list.data.value.map(toAction));
+        next = list.data['@odata.nextLink'] ?? undefined;
       }
       // Newest first is implied by the docs but not guaranteed: sort here (mde-api.md §6.5).
-      return list.data.value.map(toAction).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+      return found.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, top);
     },
 
     // https://learn.microsoft.com/defender-endpoint/api/get-machineaction-object

@@ -62,7 +62,10 @@ export const MachineActionSchema = z.looseObject({
   lastUpdateTimeUtc: str,
 });
 
-export const ActionListSchema = z.looseObject({ value: z.array(MachineActionSchema) });
+export const ActionListSchema = z.looseObject({
+  value: z.array(MachineActionSchema),
+  '@odata.nextLink': z.string().nullish(),
+});
 
 export const ErrorBodySchema = z.looseObject({
   error: z.looseObject({ code: z.string(), message: z.string().nullish(), target: z.string().nullish() }),

@@ -24,6 +24,8 @@ export interface SlackOptions {
   config: Config['slack'];
   log: Logger;
   subcommands?: Subcommand[];
+  /** registers actions, views and events on the app */
+  register?: (app: App) => void;
   identityRetryMs?: number;
 }
 
@@ -89,6 +91,7 @@ export function createSlack(opts: SlackOptions): SlackSurface {
     log.error({ err: error }, 'slack.listener_failed');
   });
   registerHostlockCommand(app, log.child({ component: 'slack' }), opts.subcommands);
+  opts.register?.(app);
 
   // Socket Mode connects out to Slack; a failed connect is logged, reported and retried, never fatal.
   let socketError: string | undefined = config.appToken ? 'Socket Mode not connected yet' : undefined;

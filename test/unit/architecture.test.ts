@@ -27,7 +27,7 @@ const FORBIDDEN_IN_CORE = [
   /^agenda$/,
   /^@agendajs\//,
   /^pino$/,
-  /^node:(http|https|net|tls|dgram)$/,
+  /^node:(http|https|tls|dgram)$/,
 ];
 
 describe('dependency direction', () => {

@@ -27,6 +27,6 @@ export function helpSubcommand(command: string, all: () => readonly Subcommand[]
     name: 'help',
     usage: 'help',
     summary: 'show this help',
-    run: async () => helpMessage(command, all()),
+    run: async () => ({ reply: helpMessage(command, all()) }),
   };
 }

@@ -2,7 +2,7 @@ import type { App, RespondArguments } from '@slack/bolt';
 import type { Logger } from '../../log.js';
 import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
 import { helpMessage, helpSubcommand } from './help.js';
-import type { Subcommand } from './registry.js';
+import type { CommandOutcome, Subcommand } from './registry.js';
 
 export const COMMAND = '/hostlock';
 /** Longer input is refused before parsing: no hostlock subcommand needs more. */
@@ -33,7 +33,7 @@ export function registerHostlockCommand(app: App, log: Logger, subcommands: Subc
   );
   const byName = new Map(all.map((s) => [s.name, s]));
 
-  app.command(COMMAND, async ({ command, ack }) => {
+  app.command(COMMAND, async ({ command, ack, respond }) => {
     const text = command.text ?? '';
     if (text.length > MAX_COMMAND_TEXT) {
       await ack(
@@ -66,16 +66,15 @@ export function registerHostlockCommand(app: App, log: Logger, subcommands: Subc
     }
     const rest = trimmed.slice(first.length).trim();
     const reqLog = log.child({ command: sub.name, userId: command.user_id, channelId: command.channel_id });
+    let outcome: CommandOutcome;
     try {
-      await ack(
-        await sub.run({
-          userId: command.user_id,
-          channelId: command.channel_id,
-          teamId: command.team_id,
-          args,
-          rest,
-        }),
-      );
+      outcome = await sub.run({
+        userId: command.user_id,
+        channelId: command.channel_id,
+        teamId: command.team_id,
+        args,
+        rest,
+      });
     } catch (e) {
       reqLog.error({ err: e }, 'slack.command_failed');
       await ack(
@@ -83,6 +82,18 @@ export function registerHostlockCommand(app: App, log: Logger, subcommands: Subc
           `hostlock could not run \`${COMMAND} ${sub.name}\` just now; it has been logged. Try again in a minute.`,
         ),
       );
+      return;
+    }
+    await ack(outcome.reply);
+    if (outcome.followUp) {
+      try {
+        await respond({ ...(await outcome.followUp()), replace_original: true });
+      } catch (e) {
+        reqLog.error({ err: e }, 'slack.command_follow_up_failed');
+        await respond(
+          ephemeral(`hostlock could not finish \`${COMMAND} ${sub.name}\`; it has been logged.`),
+        ).catch(() => {});
+      }
     }
   });
 }

@@ -11,10 +11,19 @@ export interface CommandContext {
   rest: string;
 }
 
+/**
+ * What a subcommand answers: `reply` goes in the ack (within Slack's 3 s); slow work (asking
+ * Defender) goes in `followUp`, whose answer replaces the reply through response_url.
+ */
+export interface CommandOutcome {
+  reply: RespondArguments;
+  followUp?: () => Promise<RespondArguments>;
+}
+
 /** One `/hostlock <name> …` subcommand; help is built from these, so it never lists what does not exist. */
 export interface Subcommand {
   name: string;
   usage: string;
   summary: string;
-  run(ctx: CommandContext): Promise<RespondArguments>;
+  run(ctx: CommandContext): Promise<CommandOutcome>;
 }

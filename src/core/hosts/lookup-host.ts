@@ -1,0 +1,103 @@
+import type { Clock } from '../clock.js';
+import type { Defender, DefenderMachine } from '../defender.js';
+import { deriveIsolation } from './derive-isolation.js';
+import type { HostQuery } from './parse-host-query.js';
+import type { DefenderUnavailable, HostStore } from './ports.js';
+import type { Host } from './types.js';
+
+export const LOOKUP_LIMIT = 10;
+/** findbyip answers for ±15 min around a timestamp in the past (mde-api.md §5.3). */
+const FIND_BY_IP_LAG_MS = 5 * 60_000;
+
+export interface LookupDeps {
+  hosts: HostStore;
+  /** Defender when configured and enabled, else why not */
+  defender: () => Promise<Defender | DefenderUnavailable>;
+  clock: Clock;
+}
+
+export interface LookupResult {
+  hosts: Host[];
+  total: number;
+  /** whether Defender was asked during this lookup */
+  askedDefender: boolean;
+  /** why Defender could not be asked, when it was needed */
+  defenderProblem?: DefenderUnavailable | 'failed';
+  /** the failure, for the log; never shown raw to users */
+  error?: unknown;
+}
+
+/** True when the local answer is missing or older than the poll interval. */
+export function needsDefender(found: { hosts: Host[]; total: number }, maxAgeMs: number, now: Date): boolean {
+  return found.total === 0 || found.hosts.some((h) => now.getTime() - h.syncedAt.getTime() > maxAgeMs);
+}
+
+/**
+ * Finds hosts by machine id, IP or name. Answers from the local inventory; when nothing matches or
+ * a match is older than `maxAgeMs`, asks Defender, stores what it says (including isolation
+ * derived from the machine's actions) and answers from the refreshed inventory. A Defender
+ * failure never loses the local answer: it comes back with `defenderProblem`.
+ */
+export async function lookupHost(
+  deps: LookupDeps,
+  input: { query: HostQuery; maxAgeMs: number },
+): Promise<LookupResult> {
+  const local = await deps.hosts.search(input.query, LOOKUP_LIMIT);
+  if (!needsDefender(local, input.maxAgeMs, deps.clock.now())) {
+    return { ...local, askedDefender: false };
+  }
+  const defender = await deps.defender();
+  if (typeof defender === 'string') {
+    return { ...local, askedDefender: false, defenderProblem: defender };
+  }
+  try {
+    const now = deps.clock.now();
+    const machines = await fetchMachines(defender, input.query, now);
+    if (machines.length) {
+      await deps.hosts.upsertMachines(machines, now);
+      await refreshIsolation(
+        deps.hosts,
+        defender,
+        machines.slice(0, LOOKUP_LIMIT).map((m) => m.machineId),
+      );
+    }
+    return { ...(await deps.hosts.search(input.query, LOOKUP_LIMIT)), askedDefender: true };
+  } catch (error) {
+    return { ...local, askedDefender: true, defenderProblem: 'failed', error };
+  }
+}
+
+async function fetchMachines(defender: Defender, q: HostQuery, now: Date): Promise<DefenderMachine[]> {
+  switch (q.kind) {
+    case 'machine_id': {
+      const m = await defender.getMachine(q.value);
+      return m ? [m] : [];
+    }
+    case 'ip':
+      return defender.findMachinesByIp(q.value, new Date(now.getTime() - FIND_BY_IP_LAG_MS));
+    case 'name':
+      // a prefix query also finds the FQDN of a short name (`web-01` → `web-01.contoso.com`)
+      return defender.findMachinesByName(q.value, { prefix: true, top: 100 });
+  }
+}
+
+/** Re-derives isolation of a few machines from their own recent actions (one call each). */
+export async function refreshIsolation(
+  hosts: HostStore,
+  defender: Defender,
+  machineIds: readonly string[],
+): Promise<number> {
+  if (machineIds.length === 0) {
+    return 0;
+  }
+  const own = await hosts.ownActionIds(machineIds);
+  const updates = [];
+  for (const machineId of machineIds) {
+    const actions = await defender.listActions({ machineId, top: 50 });
+    const isolation = deriveIsolation(actions, own);
+    if (isolation) {
+      updates.push({ machineId, ...isolation });
+    }
+  }
+  return hosts.setIsolation(updates);
+}

@@ -1,0 +1,27 @@
+import type { DefenderMachine } from '../defender.js';
+import type { Isolation } from './derive-isolation.js';
+import type { HostQuery } from './parse-host-query.js';
+import type { Host, OpenLockdown } from './types.js';
+
+/** Persistence of the host inventory (implemented in src/db/repos/hosts.ts). */
+export interface HostStore {
+  /** Best matches first (exact, then short name, then prefix), at most `limit`, with the total count. */
+  search(q: HostQuery, limit: number): Promise<{ hosts: Host[]; total: number }>;
+  get(machineId: string): Promise<Host | null>;
+  /** Upserts Defender's facts in one statement; isolation columns are left alone. */
+  upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date): Promise<void>;
+  /** Marks hosts not seen since `syncedBefore` as gone; returns how many. */
+  markGone(syncedBefore: Date): Promise<number>;
+  /** Writes derived isolation where it changed; returns how many rows changed. */
+  setIsolation(updates: ReadonlyArray<{ machineId: string } & Isolation>): Promise<number>;
+  /** Hosts isolated (or isolating / releasing) by anyone, newest sync first, at most `limit`. */
+  isolated(limit: number): Promise<{ hosts: Host[]; total: number }>;
+  /** Machine ids currently isolating or releasing. */
+  transitional(): Promise<string[]>;
+  /** Defender action ids hostlock itself submitted (isolate and release) for these machines. */
+  ownActionIds(machineIds: readonly string[]): Promise<Set<string>>;
+  /** Open lockdowns of these machines, by machine id. */
+  openLockdowns(machineIds: readonly string[]): Promise<Map<string, OpenLockdown>>;
+}
+
+export type DefenderUnavailable = 'not_configured' | 'paused';

@@ -1,0 +1,49 @@
+/** Isolation as hostlock derives it from Defender's machine actions (mde-api.md §6.5). */
+export const ISOLATION_STATES = [
+  'not_isolated',
+  'isolating',
+  'isolated_by_hostlock',
+  'isolated_outside',
+  'releasing',
+] as const;
+export type IsolationState = (typeof ISOLATION_STATES)[number];
+/** Who isolated (or is isolating / releasing) the host: hostlock itself, or anyone else. */
+export type IsolationSource = 'hostlock' | 'outside' | null;
+
+/** A host as stored in `hosts`: Defender's facts plus hostlock's derived isolation. */
+export interface Host {
+  machineId: string;
+  name: string;
+  osPlatform: string | null;
+  osVersion: string | null;
+  ips: string[];
+  healthStatus: string | null;
+  onboardingStatus: string | null;
+  riskScore: string | null;
+  exposureLevel: string | null;
+  deviceValue: string | null;
+  firstSeen: Date | null;
+  lastSeen: Date | null;
+  tags: string[];
+  isPotentialDuplicate: boolean;
+  mergedIntoMachineId: string | null;
+  isolationState: IsolationState;
+  isolationSource: IsolationSource;
+  /** set when the machine vanished from Defender's list */
+  goneAt: Date | null;
+  syncedAt: Date;
+}
+
+/** The open hostlock lockdown of a host, as far as a card needs it. */
+export interface OpenLockdown {
+  id: string;
+  state: string;
+  requestedBy: string;
+  approvedBy: string | null;
+  lockedAt: Date | null;
+  expiresAt: Date | null;
+  durationMinutes: number;
+}
+
+/** Defender's portal page of a machine. */
+export type PortalLink = (machineId: string) => string;

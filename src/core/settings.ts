@@ -1,0 +1,56 @@
+import type { IsolationType } from './defender.js';
+
+export interface SyslogTarget {
+  protocol: 'udp' | 'tcp' | 'tls';
+  host: string;
+  port: number;
+  format: 'cef' | 'rfc5424' | 'json';
+}
+
+/** The settings row (DESIGN §3.9), as core uses it. Stored as JSON keyed by the modal's block ids. */
+export interface Settings {
+  mdeState: 'enabled' | 'paused';
+  /** overrides MDE_API_URL (a geo host, a government cloud) */
+  mdeApiUrl: string | null;
+  /** inventory poll interval, at least 5 */
+  pollMinutes: number;
+  isolationType: IsolationType;
+  approvalRequired: boolean;
+  approvalTimeoutMinutes: number;
+  approverChannel: string | null;
+  alertChannels: string[];
+  autoEnabled: boolean;
+  autoDryRun: boolean;
+  autoMinutes: number;
+  thresholdThreat: number;
+  thresholdCertainty: number;
+  thresholdPrivilege: number;
+  /** when the thresholds were saved: only scores computed afterwards are judged by them */
+  thresholdsSavedAt: Date | null;
+  autoExclusions: string[];
+  autoHourlyCap: number;
+  syslogTargets: SyslogTarget[];
+}
+
+export const MIN_POLL_MINUTES = 5;
+
+export const DEFAULT_SETTINGS: Settings = {
+  mdeState: 'enabled',
+  mdeApiUrl: null,
+  pollMinutes: 15,
+  isolationType: 'Full',
+  approvalRequired: true,
+  approvalTimeoutMinutes: 30,
+  approverChannel: null,
+  alertChannels: [],
+  autoEnabled: false,
+  autoDryRun: true,
+  autoMinutes: 240,
+  thresholdThreat: 80,
+  thresholdCertainty: 80,
+  thresholdPrivilege: 7,
+  thresholdsSavedAt: null,
+  autoExclusions: [],
+  autoHourlyCap: 5,
+  syslogTargets: [],
+};

@@ -1,0 +1,205 @@
+import { and, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
+import type { DefenderMachine } from '../../core/defender.js';
+import type { HostQuery } from '../../core/hosts/parse-host-query.js';
+import type { HostStore } from '../../core/hosts/ports.js';
+import type { Host, IsolationSource, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
+import { OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
+import type { Database } from '../client.js';
+import { hosts, lockdowns } from '../schema.js';
+
+type HostRow = typeof hosts.$inferSelect;
+
+export function toHost(r: HostRow): Host {
+  return {
+    machineId: r.machineId,
+    name: r.name,
+    osPlatform: r.osPlatform,
+    osVersion: r.osVersion,
+    ips: r.ips,
+    healthStatus: r.healthStatus,
+    onboardingStatus: r.onboardingStatus,
+    riskScore: r.riskScore,
+    exposureLevel: r.exposureLevel,
+    deviceValue: r.deviceValue,
+    firstSeen: r.firstSeen,
+    lastSeen: r.lastSeen,
+    tags: r.tags,
+    isPotentialDuplicate: r.isPotentialDuplicate,
+    mergedIntoMachineId: r.mergedIntoMachineId,
+    isolationState: r.isolationState as IsolationState,
+    isolationSource: r.isolationSource as IsolationSource,
+    goneAt: r.goneAt,
+    syncedAt: r.syncedAt,
+  };
+}
+
+/** `like` pattern text: `_` is legal in host names and must not act as a wildcard. */
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function hostStore(db: Database): HostStore {
+  return {
+    async search(q: HostQuery, limit: number) {
+      let where: ReturnType<typeof sql>;
+      let rank: ReturnType<typeof sql> = sql`0`;
+      if (q.kind === 'machine_id') {
+        where = sql`${hosts.machineId} = ${q.value}`;
+      } else if (q.kind === 'ip') {
+        where = sql`${hosts.ips} @> array[${q.value}]::text[]`;
+      } else {
+        const prefix = `${likeEscape(q.value)}%`;
+        where = sql`lower(${hosts.name}) like ${prefix}`;
+        rank = sql`case when lower(${hosts.name}) = ${q.value} then 0
+                        when lower(${hosts.name}) like ${`${likeEscape(q.value)}.%`} then 1 else 2 end`;
+      }
+      const rows = await db
+        .select({ host: hosts, total: sql<number>`count(*) over ()`.mapWith(Number) })
+        .from(hosts)
+        .where(where)
+        // usable records first: merged-away and vanished ones last, then the freshest report
+        .orderBy(
+          rank,
+          sql`(${hosts.mergedIntoMachineId} is not null or ${hosts.goneAt} is not null)`,
+          sql`${hosts.lastSeen} desc nulls last`,
+          hosts.name,
+        )
+        .limit(limit);
+      return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0 };
+    },
+
+    async get(machineId) {
+      const [row] = await db.select().from(hosts).where(eq(hosts.machineId, machineId));
+      return row ? toHost(row) : null;
+    },
+
+    async upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date) {
+      if (machines.length === 0) {
+        return;
+      }
+      // One statement per page: the rows travel as a single jsonb parameter (no 65 535-parameter
+      // limit, no per-row round trip).
+      const payload = JSON.stringify(
+        machines.map((m) => ({
+          machine_id: m.machineId,
+          name: m.name,
+          os_platform: m.osPlatform,
+          os_version: m.osVersion,
+          ips: m.ips,
+          health_status: m.healthStatus,
+          onboarding_status: m.onboardingStatus,
+          risk_score: m.riskScore,
+          exposure_level: m.exposureLevel,
+          device_value: m.deviceValue,
+          first_seen: m.firstSeen,
+          last_seen: m.lastSeen,
+          tags: m.tags,
+          is_potential_duplicate: m.isPotentialDuplicate,
+          merged_into_machine_id: m.mergedIntoMachineId,
+        })),
+      );
+      await db.execute(sql`
+        insert into hosts (machine_id, name, os_platform, os_version, ips, health_status, onboarding_status,
+          risk_score, exposure_level, device_value, first_seen, last_seen, tags, is_potential_duplicate,
+          merged_into_machine_id, gone_at, synced_at)
+        select distinct on (x.machine_id) x.machine_id, x.name, x.os_platform, x.os_version,
+          coalesce(x.ips, '{}'), x.health_status, x.onboarding_status, x.risk_score, x.exposure_level,
+          x.device_value, x.first_seen, x.last_seen, coalesce(x.tags, '{}'), x.is_potential_duplicate,
+          x.merged_into_machine_id, null, ${syncedAt}
+        from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, name text, os_platform text,
+          os_version text, ips text[], health_status text, onboarding_status text, risk_score text,
+          exposure_level text, device_value text, first_seen timestamptz, last_seen timestamptz, tags text[],
+          is_potential_duplicate boolean, merged_into_machine_id text)
+        on conflict (machine_id) do update set
+          name = excluded.name, os_platform = excluded.os_platform, os_version = excluded.os_version,
+          ips = excluded.ips, health_status = excluded.health_status,
+          onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
+          exposure_level = excluded.exposure_level, device_value = excluded.device_value,
+          first_seen = excluded.first_seen, last_seen = excluded.last_seen, tags = excluded.tags,
+          is_potential_duplicate = excluded.is_potential_duplicate,
+          merged_into_machine_id = excluded.merged_into_machine_id, gone_at = null,
+          synced_at = excluded.synced_at`);
+    },
+
+    async markGone(syncedBefore) {
+      const rows = await db
+        .update(hosts)
+        .set({ goneAt: syncedBefore })
+        .where(and(lt(hosts.syncedAt, syncedBefore), sql`${hosts.goneAt} is null`))
+        .returning({ id: hosts.machineId });
+      return rows.length;
+    },
+
+    async setIsolation(updates) {
+      if (updates.length === 0) {
+        return 0;
+      }
+      const payload = JSON.stringify(
+        updates.map((u) => ({ machine_id: u.machineId, state: u.state, source: u.source })),
+      );
+      const rows = await db.execute<{ machine_id: string }>(sql`
+        update hosts h set isolation_state = x.state, isolation_source = x.source
+        from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, state text, source text)
+        where h.machine_id = x.machine_id
+          and (h.isolation_state, h.isolation_source) is distinct from (x.state, x.source)
+        returning h.machine_id`);
+      return rows.length;
+    },
+
+    async isolated(limit) {
+      const rows = await db
+        .select({ host: hosts, total: sql<number>`count(*) over ()`.mapWith(Number) })
+        .from(hosts)
+        .where(sql`${hosts.isolationState} <> 'not_isolated'`)
+        .orderBy(hosts.name)
+        .limit(limit);
+      return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0 };
+    },
+
+    async transitional() {
+      const rows = await db
+        .select({ id: hosts.machineId })
+        .from(hosts)
+        .where(inArray(hosts.isolationState, ['isolating', 'releasing']));
+      return rows.map((r) => r.id);
+    },
+
+    async ownActionIds(machineIds) {
+      if (machineIds.length === 0) {
+        return new Set();
+      }
+      const rows = await db
+        .select({ isolate: lockdowns.mdeActionId, release: lockdowns.mdeReleaseActionId })
+        .from(lockdowns)
+        .where(and(inArray(lockdowns.machineId, [...machineIds]), isNotNull(lockdowns.mdeActionId)));
+      return new Set(rows.flatMap((r) => [r.isolate, r.release]).filter((x): x is string => !!x));
+    },
+
+    async openLockdowns(machineIds) {
+      if (machineIds.length === 0) {
+        return new Map();
+      }
+      const rows = await db
+        .select()
+        .from(lockdowns)
+        .where(
+          and(
+            inArray(lockdowns.machineId, [...machineIds]),
+            inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES]),
+          ),
+        );
+      return new Map<string, OpenLockdown>(
+        rows.map((r) => [
+          r.machineId,
+          {
+            id: r.id,
+            state: r.state,
+            requestedBy: r.requestedBy,
+            approvedBy: r.approvedBy,
+            lockedAt: r.lockedAt,
+            expiresAt: r.expiresAt,
+            durationMinutes: r.durationMinutes,
+          },
+        ]),
+      );
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { DEFAULT_SETTINGS, MIN_POLL_MINUTES, type Settings } from '../../core/settings.js';
+import type { Database } from '../client.js';
+import { settings } from '../schema.js';
+
+const d = DEFAULT_SETTINGS;
+// Stored keys are the modal's block ids (DESIGN §3.3). A bad stored value falls back to its
+// default rather than taking the bot down; `issues` reports which.
+const Stored = z.object({
+  mde_state: z.enum(['enabled', 'paused']).catch(d.mdeState),
+  mde_api_url: z
+    .url({ protocol: /^https?$/ })
+    .nullable()
+    .catch(d.mdeApiUrl),
+  poll_minutes: z
+    .number()
+    .int()
+    .min(MIN_POLL_MINUTES)
+    .max(24 * 60)
+    .catch(d.pollMinutes),
+  isolation_type: z.enum(['Full', 'Selective']).catch(d.isolationType),
+  approval_required: z.boolean().catch(d.approvalRequired),
+  approval_timeout_minutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .catch(d.approvalTimeoutMinutes),
+  approver_channel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/)
+    .nullable()
+    .catch(d.approverChannel),
+  alert_channels: z.array(z.string().regex(/^[CG][A-Z0-9]+$/)).catch(d.alertChannels),
+  auto_enabled: z.boolean().catch(d.autoEnabled),
+  auto_dry_run: z.boolean().catch(d.autoDryRun),
+  auto_minutes: z.number().int().catch(d.autoMinutes),
+  threshold_threat: z.number().int().min(0).max(99).catch(d.thresholdThreat),
+  threshold_certainty: z.number().int().min(0).max(99).catch(d.thresholdCertainty),
+  threshold_privilege: z.number().int().min(1).max(10).catch(d.thresholdPrivilege),
+  thresholds_saved_at: z.coerce.date().nullable().catch(d.thresholdsSavedAt),
+  auto_exclusions: z.array(z.string()).catch(d.autoExclusions),
+  auto_hourly_cap: z.number().int().min(0).catch(d.autoHourlyCap),
+  syslog_targets: z
+    .array(
+      z.object({
+        protocol: z.enum(['udp', 'tcp', 'tls']),
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535),
+        format: z.enum(['cef', 'rfc5424', 'json']),
+      }),
+    )
+    .catch(d.syslogTargets),
+});
+
+export function parseSettings(data: unknown): Settings {
+  const s = Stored.partial().parse(typeof data === 'object' && data !== null ? data : {});
+  return {
+    mdeState: s.mde_state ?? d.mdeState,
+    mdeApiUrl: s.mde_api_url ?? d.mdeApiUrl,
+    pollMinutes: s.poll_minutes ?? d.pollMinutes,
+    isolationType: s.isolation_type ?? d.isolationType,
+    approvalRequired: s.approval_required ?? d.approvalRequired,
+    approvalTimeoutMinutes: s.approval_timeout_minutes ?? d.approvalTimeoutMinutes,
+    approverChannel: s.approver_channel ?? d.approverChannel,
+    alertChannels: s.alert_channels ?? d.alertChannels,
+    autoEnabled: s.auto_enabled ?? d.autoEnabled,
+    autoDryRun: s.auto_dry_run ?? d.autoDryRun,
+    autoMinutes: s.auto_minutes ?? d.autoMinutes,
+    thresholdThreat: s.threshold_threat ?? d.thresholdThreat,
+    thresholdCertainty: s.threshold_certainty ?? d.thresholdCertainty,
+    thresholdPrivilege: s.threshold_privilege ?? d.thresholdPrivilege,
+    thresholdsSavedAt: s.thresholds_saved_at ?? d.thresholdsSavedAt,
+    autoExclusions: s.auto_exclusions ?? d.autoExclusions,
+    autoHourlyCap: s.auto_hourly_cap ?? d.autoHourlyCap,
+    syslogTargets: s.syslog_targets ?? d.syslogTargets,
+  };
+}
+
+/** The settings row, parsed; defaults when it does not exist yet. */
+export async function readSettings(db: Database): Promise<Settings> {
+  const [row] = await db.select({ data: settings.data }).from(settings).where(eq(settings.id, 1));
+  return parseSettings(row?.data);
+}
+
+/** Merges stored keys (block ids) into the row; tests and the settings modal write through this. */
+export async function writeSettings(db: Database, patch: Record<string, unknown>, by: string): Promise<void> {
+  await db
+    .insert(settings)
+    .values({ id: 1, data: patch, updatedBy: by })
+    .onConflictDoUpdate({
+      target: settings.id,
+      set: {
+        data: sqlMerge(patch),
+        version: sqlIncrement(),
+        updatedBy: by,
+        updatedAt: new Date(),
+      },
+    });
+}
+
+const sqlMerge = (patch: Record<string, unknown>) => sql`${settings.data} || ${JSON.stringify(patch)}::jsonb`;
+const sqlIncrement = () => sql`${settings.version} + 1`;

@@ -1,0 +1,210 @@
+import type http from 'node:http';
+import { webApi } from '@slack/bolt';
+import { createHttpServer, type Readiness } from './api/server.js';
+import type { Config } from './config.js';
+import { type Clock, systemClock } from './core/clock.js';
+import { bootstrapAdmins } from './db/bootstrap.js';
+import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { runMigrations } from './db/migrate.js';
+import { appendAudit } from './db/repos/audit.js';
+import { defenderReadiness } from './db/repos/defender-state.js';
+import { hostStore } from './db/repos/hosts.js';
+import { listRoleBindings } from './db/repos/roles.js';
+import { secretStore } from './db/repos/secrets.js';
+import { readSettings } from './db/repos/settings.js';
+import {
+  createHostsSync,
+  defineHostsSync,
+  inventoryReadiness,
+  scheduleHostsSync,
+} from './jobs/hosts-sync.js';
+import { createScheduler, type Scheduler } from './jobs/scheduler.js';
+import type { Logger } from './log.js';
+import { bootstrapDefenderFromEnv, MDE_SECRET_NAMES } from './mde/bootstrap.js';
+import { portalLinkFor } from './mde/portal.js';
+import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
+import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
+import { loadMasterKey } from './secrets/master-key.js';
+import { createActorResolver } from './slack/actor.js';
+import { createSlack, SLACK_EVENTS_PATH } from './slack/app.js';
+import { lookupSubcommand } from './slack/commands/lookup.js';
+import type { SlackDeps } from './slack/deps.js';
+import { registerAppHomeOpened } from './slack/events/app-home-opened.js';
+
+/** How long stop() waits for running jobs before leaving them to another worker. */
+const DRAIN_TIMEOUT_MS = 25_000;
+
+/** A running hostlock: what main.ts stops on a signal and what integration tests drive. */
+export interface Hostlock {
+  readonly url: string;
+  readonly database: DatabaseHandle;
+  readonly scheduler: Scheduler;
+  readonly defender: DefenderProvider;
+  readonly hostsSync: ReturnType<typeof createHostsSync>;
+  readonly slackDeps: SlackDeps;
+  /** stops taking requests and jobs, drains, closes; the database server itself is the caller's */
+  stop(): Promise<void>;
+}
+
+export interface HostlockOptions {
+  config: Config;
+  databaseUrl: string;
+  log: Logger;
+  clock?: Clock;
+  /** Agenda poll period; tests shorten it */
+  processEvery?: string;
+}
+
+/**
+ * Assembles hostlock: migrations, secrets, bootstrap, jobs, Slack, HTTP. Everything it starts is
+ * stopped by `stop()` in reverse order; a failure half-way stops what had started, then throws.
+ */
+export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
+  const { config, databaseUrl, log } = opts;
+  const clock = opts.clock ?? systemClock;
+  const cleanup: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of cleanup.splice(0).reverse()) {
+      await step().catch((e: unknown) => log.error({ err: e }, 'hostlock.stop_step_failed'));
+    }
+  };
+  try {
+    await runMigrations(databaseUrl);
+    const database = openDatabase(databaseUrl);
+    cleanup.push(() => database.close());
+
+    const master = await loadMasterKey({
+      masterKeyBase64: config.masterKeyBase64,
+      dataDir: config.dataDir,
+      warn: (msg) => log.warn({}, msg),
+    });
+    const keyId = keyIdOf(master.key);
+    const secrets = secretStore(database.db, createAesGcmBox(master.key, keyId), keyId);
+
+    await bootstrapAdmins(database.db, config.admins, log);
+    const bootstrap = config.mde.bootstrap;
+    if (bootstrap) {
+      await bootstrapDefenderFromEnv({
+        credentials: bootstrap,
+        apiUrl: config.mde.apiUrl,
+        loginUrl: config.mde.loginUrl,
+        isStored: () => secrets.has('mde_client_secret'),
+        store: async (values) => {
+          await database.db.transaction(async (tx) => {
+            await secrets.putAll(values, 'system:env', tx);
+            await appendAudit(tx, {
+              actor: 'system:env',
+              action: 'settings.changed',
+              targetType: 'settings',
+              targetId: 'defender',
+              outcome: 'ok',
+              details: { fields: Object.keys(values), via: 'MDE_* environment' },
+            });
+          });
+        },
+        log: log.child({ component: 'mde' }),
+      });
+    }
+
+    const settings = () => readSettings(database.db);
+    const defender = createDefenderProvider({
+      credentials: async () => {
+        const v = await secrets.getAll([...MDE_SECRET_NAMES]);
+        return v.mde_tenant_id && v.mde_client_id && v.mde_client_secret
+          ? { tenantId: v.mde_tenant_id, clientId: v.mde_client_id, clientSecret: v.mde_client_secret }
+          : null;
+      },
+      settings,
+      apiUrl: config.mde.apiUrl,
+      loginUrl: config.mde.loginUrl,
+      log: log.child({ component: 'mde' }),
+    });
+    cleanup.push(() => defender.close());
+
+    const scheduler = createScheduler({
+      databaseUrl,
+      log: log.child({ component: 'jobs' }),
+      ...(opts.processEvery ? { processEvery: opts.processEvery } : {}),
+    });
+    const hostsSync = createHostsSync({
+      database,
+      defender,
+      clock: clock,
+      log: log.child({ component: 'jobs' }),
+    });
+    defineHostsSync(scheduler.agenda, hostsSync);
+    await scheduler.start();
+    await scheduleHostsSync(scheduler.agenda, (await settings()).pollMinutes);
+    cleanup.push(async () => void (await scheduler.drain(DRAIN_TIMEOUT_MS)));
+
+    const slackLog = log.child({ component: 'slack' });
+    const slackClient = new webApi.WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl });
+    const deps: SlackDeps = {
+      actors: createActorResolver({
+        bindings: () => listRoleBindings(database.db),
+        client: slackClient,
+        log: slackLog,
+      }),
+      hosts: hostStore(database.db),
+      defender: () => defender.get(),
+      settings,
+      audit: (e) => appendAudit(database.db, e),
+      portalUrl: portalLinkFor(config.mde.apiUrl),
+      clock: clock,
+      log: slackLog,
+    };
+    const slack = createSlack({
+      config: config.slack,
+      log,
+      subcommands: [lookupSubcommand(deps)],
+      register: (app) => registerAppHomeOpened(app, deps),
+    });
+    const readiness = async (): Promise<Readiness> => {
+      const db = await database.ping();
+      const s = slack.status();
+      const mde = db ? await defenderReadiness(database.db) : { ok: false, state: 'unknown' };
+      const inventory = db ? await inventoryReadiness(database) : { ok: false, lastSuccessAt: null };
+      return {
+        ready: db && s.ok && mde.ok && inventory.ok,
+        checks: { database: { ok: db }, slack: s, defender: mde, inventory },
+      };
+    };
+    const server = createHttpServer({
+      log,
+      readiness,
+      slackEvents: slack.handleEvents ? { path: SLACK_EVENTS_PATH, handle: slack.handleEvents } : undefined,
+    });
+    await listen(server, config.http, log);
+    cleanup.push(() => slack.stop());
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    await slack.start();
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      database,
+      scheduler,
+      defender,
+      hostsSync,
+      slackDeps: deps,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function listen(server: http.Server, at: Config['http'], log: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      const addr = server.address();
+      log.info(
+        { port: typeof addr === 'object' && addr ? addr.port : at.port, host: at.host },
+        'http.listening',
+      );
+      resolve();
+    });
+  });
+}

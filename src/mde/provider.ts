@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { Defender } from '../core/defender.js';
+import type { DefenderUnavailable } from '../core/hosts/ports.js';
+import type { Settings } from '../core/settings.js';
+import type { Logger } from '../log.js';
+import type { Credentials } from './auth.js';
+import { createDefenderClient, type DefenderClient, type DefenderClientOptions } from './client.js';
+
+export interface DefenderProviderDeps {
+  /** the three sealed credentials, or null when not all are stored */
+  credentials: () => Promise<Credentials | null>;
+  settings: () => Promise<Settings>;
+  apiUrl: string;
+  loginUrl: string;
+  log: Logger;
+  clientOptions?: Partial<DefenderClientOptions>;
+}
+
+export interface DefenderProvider {
+  /** The Defender client for the stored credentials, or why there is none. */
+  get(): Promise<Defender | DefenderUnavailable>;
+  close(): Promise<void>;
+}
+
+/**
+ * One Defender client per credential set (MSAL caches the token on its instance, undici keeps the
+ * connections): rebuilt only when the stored credentials or the API base change.
+ */
+export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProvider {
+  let current: { key: string; client: DefenderClient } | undefined;
+  return {
+    async get() {
+      const [settings, creds] = await Promise.all([deps.settings(), deps.credentials()]);
+      if (!creds) {
+        return 'not_configured';
+      }
+      if (settings.mdeState === 'paused') {
+        return 'paused';
+      }
+      const apiUrl = settings.mdeApiUrl ?? deps.apiUrl;
+      const key = createHash('sha256')
+        .update(JSON.stringify([creds.tenantId, creds.clientId, creds.clientSecret, apiUrl, deps.loginUrl]))
+        .digest('hex');
+      if (current?.key !== key) {
+        const old = current?.client;
+        current = {
+          key,
+          client: createDefenderClient({
+            credentials: creds,
+            apiUrl,
+            loginUrl: deps.loginUrl,
+            onInvalidRecord: (d) => deps.log.warn(d, 'mde.invalid_record_skipped'),
+            ...deps.clientOptions,
+          }),
+        };
+        await old?.close();
+      }
+      return current.client;
+    },
+    async close() {
+      await current?.client.close();
+      current = undefined;
+    },
+  };
+}

@@ -1,0 +1,389 @@
+import type { types } from '@slack/bolt';
+import type { Host, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
+import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown-states.js';
+import type { Permission } from '../../core/permissions.js';
+import { COMMAND } from '../commands/hostlock.js';
+import { ActionId, durationOptionValue, hostBlockId } from '../ids.js';
+import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** A record unseen this long is more likely a retired or re-imaged twin than the live machine. */
+const STALE_AFTER_DAYS = 7;
+// Item caps keep every field far below its 2000-char limit, so the final truncation (which cannot
+// tell a code span or a date token from plain text) is only a safety net and never cuts markup.
+const IPS_SHOWN = 5;
+const TAGS_SHOWN = 10;
+const ITEM_MAX = 80;
+const LIST_ROWS = 10;
+/** Defender health states in which the sensor is not talking, so isolation waits for it. */
+const SILENT_HEALTH = new Set(['inactive', 'nosensordata', 'nosensordataimpairedcommunication']);
+const EDIT: Permission = 'lockdown:edit';
+
+/** A host's isolation in a few words, for fallback text and list rows. */
+export const ISOLATION_WORDS: Record<IsolationState, string> = {
+  not_isolated: 'not isolated',
+  isolating: 'isolating',
+  isolated_by_hostlock: 'isolated by hostlock',
+  isolated_outside: 'isolated outside hostlock',
+  releasing: 'releasing',
+};
+
+const HEADLINE: Record<IsolationState, string> = {
+  not_isolated: '*Not isolated*',
+  isolating: '*Isolating…*',
+  isolated_by_hostlock: '*Isolated by hostlock*',
+  isolated_outside:
+    '*Isolated outside hostlock* (Defender portal or another tool) — hostlock will not release it',
+  releasing: '*Releasing…*',
+};
+
+const LOCKDOWN_WORDS: Record<string, string> = {
+  pending_approval: 'awaiting approval',
+  approved: 'approved, isolation starting',
+  isolating: 'isolation in progress',
+  active: 'active',
+  releasing: 'release in progress',
+};
+
+/** Cuts plain text to `max` UTF-16 units with an ellipsis, never leaving half a surrogate pair. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) {
+    return text;
+  }
+  let cut = text.slice(0, max - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) {
+    cut = cut.slice(0, -1);
+  }
+  return `${cut}…`;
+}
+
+/**
+ * Untrusted text (host names, tags, ids, IPs) as a code span: Slack applies no `*bold*` or `_italic_`
+ * inside one, so the value renders literally and copies back exactly (backticks become `'`).
+ */
+export function codeLiteral(text: string, max = ITEM_MAX): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat === '' ? '—' : `\`${truncateMrkdwn(codeSafe(flat), max)}\``;
+}
+
+const escaped = (text: string | null, max = 200): string =>
+  text ? truncateMrkdwn(escapeMrkdwn(text), max) : '—';
+const plain = (text: string): types.PlainTextElement => ({ type: 'plain_text', text, emoji: false });
+const mrkdwn = (text: string, max: number): types.MrkdwnElement => ({
+  type: 'mrkdwn',
+  text: truncateMrkdwn(text, max),
+});
+
+/** A mrkdwn link; only http(s) URLs, with `|` and `>` neutralised so the label cannot be spoofed. */
+export function mrkdwnLink(url: string, label: string): string {
+  if (!/^https?:\/\//i.test(url)) {
+    return label;
+  }
+  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
+}
+
+/** "just now", "59 s ago", "5 min ago", "3 h ago", "2 days ago"; future times (clock skew) read "just now". */
+export function relativeTime(then: Date, now: Date): string {
+  const ms = now.getTime() - then.getTime();
+  if (ms < 1000) {
+    return 'just now';
+  }
+  if (ms < MINUTE_MS) {
+    return `${Math.floor(ms / 1000)} s ago`;
+  }
+  if (ms < HOUR_MS) {
+    return `${Math.floor(ms / MINUTE_MS)} min ago`;
+  }
+  if (ms < DAY_MS) {
+    return `${Math.floor(ms / HOUR_MS)} h ago`;
+  }
+  const days = Math.floor(ms / DAY_MS);
+  return days === 1 ? '1 day ago' : `${days} days ago`;
+}
+
+/** "3 h 12 min left", "45 min left", "under 1 min left", or "due for release" once past. */
+export function timeLeft(expiresAt: Date, now: Date): string {
+  const ms = expiresAt.getTime() - now.getTime();
+  if (ms <= 0) {
+    return 'due for release';
+  }
+  const minutes = Math.floor(ms / MINUTE_MS);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  if (minutes === 0) {
+    return 'under 1 min left';
+  }
+  if (h === 0) {
+    return `${m} min left`;
+  }
+  return m === 0 ? `${h} h left` : `${h} h ${m} min left`;
+}
+
+/** Slack renders the token in the reader's time zone; the ISO text is shown where it cannot. */
+export function slackDate(date: Date): string {
+  const iso = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${iso}>`;
+}
+
+/**
+ * `slack:U…` becomes a mention; any other actor (API token, automation) is shown as escaped text,
+ * or as `displayName` when the caller resolved one.
+ */
+export function actorMrkdwn(actor: string, displayName?: string): string {
+  const user = /^slack:([UW][A-Z0-9]{2,20})$/.exec(actor)?.[1];
+  return user ? `<@${user}>` : escaped(displayName ?? actor, 100);
+}
+
+const durationWords = (minutes: number): string =>
+  minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+
+/**
+ * The isolation state in words, with who and how long for a hostlock lockdown; a second line
+ * describes an open lockdown that is not (yet, or any more) simply active.
+ */
+export function isolationText(
+  host: Host,
+  lockdown: OpenLockdown | null,
+  now: Date,
+  lockedByName?: string,
+): string {
+  const who = lockdown ? actorMrkdwn(lockdown.requestedBy, lockedByName) : null;
+  const left = lockdown?.expiresAt ? timeLeft(lockdown.expiresAt, now) : null;
+  const headline = [HEADLINE[host.isolationState]];
+  if (host.isolationState === 'isolated_by_hostlock') {
+    headline.push(...(who ? [`locked by ${who}`] : []), ...(left ? [left] : []));
+  }
+  const lines = [headline.join(' · ')];
+  if (lockdown && !(host.isolationState === 'isolated_by_hostlock' && lockdown.state === 'active')) {
+    const state = LOCKDOWN_WORDS[lockdown.state] ?? escaped(lockdown.state, 40);
+    const parts = [`Lockdown ${codeLiteral(lockdown.id)} ${state}`, `requested by ${who}`];
+    parts.push(`for ${durationWords(lockdown.durationMinutes)}`);
+    if (lockdown.approvedBy) {
+      parts.push(`approved by ${actorMrkdwn(lockdown.approvedBy)}`);
+    }
+    if (left) {
+      parts.push(left);
+    }
+    lines.push(parts.join(' · '));
+  }
+  return lines.join('\n');
+}
+
+/** A reason to think twice before locking this record: a few words for lists, a sentence for cards. */
+export interface HostWarning {
+  short: string;
+  long: string;
+}
+
+/** Everything about the record that suggests it is the wrong twin or cannot be isolated now. */
+export function hostWarnings(host: Host, now: Date): HostWarning[] {
+  const out: HostWarning[] = [];
+  if (host.isPotentialDuplicate) {
+    out.push({
+      short: 'possible duplicate',
+      long: 'Defender marks this record as a possible duplicate: check the machine id before locking.',
+    });
+  }
+  if (host.mergedIntoMachineId) {
+    const into = codeLiteral(host.mergedIntoMachineId);
+    out.push({ short: 'merged', long: `Defender merged this record into ${into}: use that record.` });
+  }
+  if (host.lastSeen && now.getTime() - host.lastSeen.getTime() > STALE_AFTER_DAYS * DAY_MS) {
+    const days = Math.floor((now.getTime() - host.lastSeen.getTime()) / DAY_MS);
+    const long = `Not seen for ${days} days: it may be a retired or re-imaged twin.`;
+    out.push({ short: `not seen for ${days} days`, long });
+  }
+  if (host.goneAt) {
+    out.push({ short: 'gone', long: `No longer listed by Defender (since ${slackDate(host.goneAt)}).` });
+  }
+  if (host.onboardingStatus && host.onboardingStatus.toLowerCase() !== 'onboarded') {
+    const status = escaped(host.onboardingStatus, 60);
+    out.push({ short: 'not onboarded', long: `Not onboarded (${status}): Defender cannot isolate it.` });
+  }
+  if (host.healthStatus && SILENT_HEALTH.has(host.healthStatus.toLowerCase())) {
+    const status = escaped(host.healthStatus, 60);
+    out.push({ short: 'inactive', long: `Inactive (${status}): isolation may stay pending for days.` });
+  }
+  return out;
+}
+
+/** Lock is offered only for a live, un-merged record that nobody has isolated or asked to isolate. */
+export function canOfferLock(host: Host, lockdown: OpenLockdown | null): boolean {
+  return (
+    host.isolationState === 'not_isolated' && !lockdown && !host.mergedIntoMachineId && host.goneAt === null
+  );
+}
+
+/** Unlock is offered only for hostlock's own lockdown; hosts isolated outside hostlock stay as they are. */
+export function canOfferUnlock(host: Host, lockdown: OpenLockdown | null): lockdown is OpenLockdown {
+  return lockdown !== null && (host.isolationState === 'isolated_by_hostlock' || lockdown.state === 'active');
+}
+
+const displayName = (host: Host): string => host.name.trim() || host.machineId;
+
+function listOf(items: string[], shown: number): string {
+  const head = items.slice(0, shown).map((i) => codeLiteral(i));
+  const more = items.length > shown ? ` +${items.length - shown} more` : '';
+  return items.length === 0 ? '—' : `${head.join(', ')}${more}`;
+}
+
+/** A confirm dialog in plain text, so a host name cannot format or mention anything in it. */
+const confirm = (title: string, text: string, ok: string): types.ConfirmationDialog => ({
+  title: plain(title),
+  text: plain(clip(text, 300)),
+  confirm: plain(ok),
+  deny: plain('Cancel'),
+  style: 'danger',
+});
+
+function actionsFor(host: Host, lockdown: OpenLockdown | null, permissions: ReadonlySet<Permission>) {
+  const name = clip(displayName(host), 120);
+  const elements: types.ActionsBlockElement[] = [];
+  if (!permissions.has(EDIT)) {
+    return elements;
+  }
+  if (canOfferLock(host, lockdown)) {
+    elements.push({
+      type: 'static_select',
+      action_id: ActionId.hostLock,
+      placeholder: plain('Lock for…'),
+      options: LOCKDOWN_DURATIONS_HOURS.map((h) => ({
+        text: plain(h === 1 ? '1 hour' : `${h} hours`),
+        value: durationOptionValue(h),
+      })),
+      confirm: confirm(
+        'Isolate this host?',
+        `Defender will cut ${name} (${host.machineId}) off the network for the time chosen.`,
+        'Lock',
+      ),
+    });
+  } else if (canOfferUnlock(host, lockdown)) {
+    elements.push({
+      type: 'button',
+      action_id: ActionId.lockdownUnlock,
+      text: plain('Unlock'),
+      value: lockdown.id,
+      style: 'danger',
+      confirm: confirm(
+        'Release isolation?',
+        `Defender will reconnect ${name} (${host.machineId}) to the network now.`,
+        'Unlock',
+      ),
+    });
+  }
+  return elements;
+}
+
+/** What `hostCard` renders. */
+export interface HostCardInput {
+  host: Host;
+  lockdown: OpenLockdown | null;
+  /** the viewer's permissions: they decide which controls appear (handlers check again on click) */
+  permissions: ReadonlySet<Permission>;
+  now: Date;
+  /** the machine's page in the Defender portal */
+  portalUrl: string;
+  /** shown for a requester that is not a Slack user (Slack users render as mentions) */
+  lockedByName?: string;
+}
+
+/**
+ * One host as a card: facts, isolation, warnings, and the Lock select or Unlock button the viewer
+ * may use (in an actions block whose `block_id` is `host:<machineId>`). Every Defender or user
+ * string is escaped and every text is kept within Block Kit's limits.
+ */
+export function hostCard(input: HostCardInput): types.KnownBlock[] {
+  const { host, lockdown, permissions, now, portalUrl } = input;
+  const os = [host.osPlatform, host.osVersion].filter(Boolean).join(' ') || null;
+  const lastSeen = host.lastSeen
+    ? `${relativeTime(host.lastSeen, now)} (${slackDate(host.lastSeen)})`
+    : 'never';
+  const field = (label: string, value: string) => mrkdwn(`*${label}*\n${value}`, 2000);
+  const blocks: types.KnownBlock[] = [
+    { type: 'header', text: plain(clip(displayName(host), 150)) },
+    { type: 'section', text: mrkdwn(isolationText(host, lockdown, now, input.lockedByName), 3000) },
+    {
+      type: 'section',
+      fields: [
+        field('Machine id', codeLiteral(host.machineId)),
+        field('OS', escaped(os)),
+        field('IP addresses', listOf(host.ips, IPS_SHOWN)),
+        field('Last seen', lastSeen),
+        field('Health', escaped(host.healthStatus)),
+        field('Risk', escaped(host.riskScore)),
+        field('Exposure', escaped(host.exposureLevel)),
+        field('Device value', escaped(host.deviceValue)),
+        field('Tags', listOf(host.tags, TAGS_SHOWN)),
+      ],
+    },
+  ];
+  const warnings = hostWarnings(host, now);
+  if (warnings.length > 0) {
+    blocks.push({ type: 'context', elements: warnings.map((w) => mrkdwn(`⚠️ ${w.long}`, 3000)) });
+  }
+  const portal = mrkdwnLink(portalUrl, 'Open in the Defender portal');
+  blocks.push({
+    type: 'context',
+    elements: [mrkdwn(`${portal} · synced ${relativeTime(host.syncedAt, now)}`, 3000)],
+  });
+  const elements = actionsFor(host, lockdown, permissions);
+  if (elements.length > 0) {
+    blocks.push({ type: 'actions', block_id: hostBlockId(host.machineId), elements });
+  }
+  return blocks;
+}
+
+/** Short escaped fallback `text` for notifications and screen readers: "web-01 — isolated by hostlock". */
+export function hostCardText(host: Host): string {
+  return `${truncateMrkdwn(escapeMrkdwn(displayName(host)), 150)} — ${ISOLATION_WORDS[host.isolationState]}`;
+}
+
+/** What `hostList` renders: the first matches, how many there are in all, and what was searched. */
+export interface HostListInput {
+  hosts: Host[];
+  total: number;
+  query: string;
+  now: Date;
+}
+
+/**
+ * Several matches for one query: one compact row each (at most 10), "and N more", and how to pick
+ * one by machine id. Rows flag twins (duplicate, stale, merged) since that is why lists happen.
+ */
+export function hostList(input: HostListInput): types.KnownBlock[] {
+  const { hosts, query, now } = input;
+  const total = Math.max(input.total, hosts.length);
+  const shown = hosts.slice(0, LIST_ROWS);
+  const blocks: types.KnownBlock[] = [
+    {
+      type: 'section',
+      text: mrkdwn(
+        `*${total} hosts match* ${codeLiteral(query, 100)}. To pick one, use its machine id: ` +
+          `\`${COMMAND} lookup &lt;machine id&gt;\``,
+        3000,
+      ),
+    },
+  ];
+  for (const host of shown) {
+    const facts = [
+      escaped([host.osPlatform, host.osVersion].filter(Boolean).join(' ') || null, 100),
+      listOf(host.ips, 3),
+      ISOLATION_WORDS[host.isolationState],
+      host.lastSeen ? `last seen ${relativeTime(host.lastSeen, now)}` : 'never seen',
+    ];
+    const flags = hostWarnings(host, now).map((w) => w.short);
+    const flagLine = flags.length > 0 ? `\n⚠️ ${flags.join(' · ')}` : '';
+    const text = `${codeLiteral(displayName(host))} · ${codeLiteral(host.machineId)}\n${facts.join(' · ')}${flagLine}`;
+    blocks.push({ type: 'section', text: mrkdwn(text, 3000) });
+  }
+  if (total > shown.length) {
+    const more = total - shown.length;
+    blocks.push({
+      type: 'context',
+      elements: [mrkdwn(`…and ${more} more: narrow the search or use a machine id.`, 3000)],
+    });
+  }
+  return blocks;
+}
