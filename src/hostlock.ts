@@ -21,6 +21,7 @@ import {
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './log.js';
 import { bootstrapDefenderFromEnv, MDE_SECRET_NAMES } from './mde/bootstrap.js';
+import type { DefenderClientOptions } from './mde/client.js';
 import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
 import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
@@ -53,6 +54,10 @@ export interface HostlockOptions {
   clock?: Clock;
   /** Agenda poll period; tests shorten it */
   processEvery?: string;
+  /** run the first inventory sync at start (default) or only after one interval (tests drive it) */
+  syncOnStart?: boolean;
+  /** Defender client tuning (tests shorten backoff) */
+  defenderClient?: Partial<DefenderClientOptions>;
 }
 
 /**
@@ -118,6 +123,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       apiUrl: config.mde.apiUrl,
       loginUrl: config.mde.loginUrl,
       log: log.child({ component: 'mde' }),
+      ...(opts.defenderClient ? { clientOptions: opts.defenderClient } : {}),
     });
     cleanup.push(() => defender.close());
 
@@ -134,7 +140,9 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     });
     defineHostsSync(scheduler.agenda, hostsSync);
     await scheduler.start();
-    await scheduleHostsSync(scheduler.agenda, (await settings()).pollMinutes);
+    await scheduleHostsSync(scheduler.agenda, (await settings()).pollMinutes, {
+      skipImmediate: opts.syncOnStart === false,
+    });
     cleanup.push(async () => void (await scheduler.drain(DRAIN_TIMEOUT_MS)));
 
     const slackLog = log.child({ component: 'slack' });

@@ -94,7 +94,7 @@ export function createHostsSync(deps: HostsSyncDeps) {
       );
       return { status: 'ok', result };
     } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
+      const error = describeFailure(e);
       await db
         .update(inventorySync)
         .set({ lastFinishedAt: deps.clock.now(), lastError: error })
@@ -119,8 +119,14 @@ export function defineHostsSync(agenda: Agenda, sync: { run(): Promise<SyncOutco
 }
 
 /** (Re)schedules the recurring sync; `every` keeps a single job row however many processes call it. */
-export async function scheduleHostsSync(agenda: Agenda, pollMinutes: number): Promise<void> {
-  await agenda.every(`${pollMinutes} minutes`, JobName.hostsSync, {});
+export async function scheduleHostsSync(
+  agenda: Agenda,
+  pollMinutes: number,
+  opts: { skipImmediate?: boolean } = {},
+): Promise<void> {
+  await agenda.every(`${pollMinutes} minutes`, JobName.hostsSync, undefined, {
+    skipImmediate: opts.skipImmediate ?? false,
+  });
 }
 
 /** For /readyz: the last run's outcome, from the database (any process may have run it). */
@@ -134,4 +140,12 @@ export async function inventoryReadiness(
     lastSuccessAt: row?.lastSuccessAt?.toISOString() ?? null,
     ...(failed && row?.lastError ? { error: row.lastError } : {}),
   };
+}
+
+/** A short cause for /readyz: drizzle's "Failed query" wrapper carries the whole statement and its rows. */
+function describeFailure(e: unknown): string {
+  const cause =
+    e instanceof Error && e.message.startsWith('Failed query') && e.cause instanceof Error ? e.cause : e;
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }

@@ -209,6 +209,7 @@ export async function startMdePeer(opts: MdePeerOptions): Promise<MdePeer> {
       };
     },
     addMachines: (machines) => api.addMachines(machines),
+    removeMachine: (id) => api.removeMachine(id),
     generateMachines: (count, o = {}) => generateMachines(count, o.prefix ?? 'host', now()),
     sampleFleet: () => sampleFleet(now()),
     tokensIssued: () => entra.issued,

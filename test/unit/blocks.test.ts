@@ -342,7 +342,11 @@ describe('host warnings', () => {
       { onboardingStatus: 'InsufficientInfo' },
       'Not onboarded (InsufficientInfo): Defender cannot isolate it',
     ],
-    ['inactive', { healthStatus: 'Inactive' }, 'Inactive (Inactive): isolation may stay pending for days'],
+    [
+      'inactive',
+      { healthStatus: 'Inactive' },
+      'Sensor health is Inactive: isolation may stay pending for days',
+    ],
     ['no sensor data', { healthStatus: 'NoSensorData' }, 'isolation may stay pending for days'],
   ])('warns when %s', (_name, over, words) => {
     const blocks = card(makeHost(over));

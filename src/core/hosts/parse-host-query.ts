@@ -8,8 +8,9 @@ export type HostQuery =
 
 export const MAX_QUERY_LENGTH = 255;
 const MACHINE_ID = /^[0-9a-f]{40}$/i;
-// DNS labels plus `_` (NetBIOS-style names seen in Defender) and a trailing dot.
-const NAME = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+// DNS labels plus `_` (NetBIOS-style names seen in Defender) and a trailing dot; a label may end
+// in `-` because a prefix (`web-`) is a valid query.
+const NAME = /^[a-z0-9_][a-z0-9_-]*(?:\.[a-z0-9_][a-z0-9_-]*)*\.?$/i;
 
 export type QueryProblem = 'empty' | 'too_long' | 'control_characters' | 'not_a_host';
 

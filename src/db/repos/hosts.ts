@@ -40,7 +40,7 @@ export function hostStore(db: Database): HostStore {
   return {
     async search(q: HostQuery, limit: number) {
       let where: ReturnType<typeof sql>;
-      let rank: ReturnType<typeof sql> = sql`0`;
+      let rank: ReturnType<typeof sql> | undefined;
       if (q.kind === 'machine_id') {
         where = sql`${hosts.machineId} = ${q.value}`;
       } else if (q.kind === 'ip') {
@@ -57,7 +57,7 @@ export function hostStore(db: Database): HostStore {
         .where(where)
         // usable records first: merged-away and vanished ones last, then the freshest report
         .orderBy(
-          rank,
+          ...(rank ? [rank] : []),
           sql`(${hosts.mergedIntoMachineId} is not null or ${hosts.goneAt} is not null)`,
           sql`${hosts.lastSeen} desc nulls last`,
           hosts.name,
@@ -103,7 +103,7 @@ export function hostStore(db: Database): HostStore {
         select distinct on (x.machine_id) x.machine_id, x.name, x.os_platform, x.os_version,
           coalesce(x.ips, '{}'), x.health_status, x.onboarding_status, x.risk_score, x.exposure_level,
           x.device_value, x.first_seen, x.last_seen, coalesce(x.tags, '{}'), x.is_potential_duplicate,
-          x.merged_into_machine_id, null, ${syncedAt}
+          x.merged_into_machine_id, null, ${syncedAt.toISOString()}::timestamptz
         from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, name text, os_platform text,
           os_version text, ips text[], health_status text, onboarding_status text, risk_score text,
           exposure_level text, device_value text, first_seen timestamptz, last_seen timestamptz, tags text[],

@@ -204,7 +204,7 @@ export function hostWarnings(host: Host, now: Date): HostWarning[] {
   }
   if (host.healthStatus && SILENT_HEALTH.has(host.healthStatus.toLowerCase())) {
     const status = escaped(host.healthStatus, 60);
-    out.push({ short: 'inactive', long: `Inactive (${status}): isolation may stay pending for days.` });
+    out.push({ short: 'inactive', long: `Sensor health is ${status}: isolation may stay pending for days.` });
   }
   return out;
 }
@@ -321,7 +321,9 @@ export function hostCard(input: HostCardInput): types.KnownBlock[] {
   ];
   const warnings = hostWarnings(host, now);
   if (warnings.length > 0) {
-    blocks.push({ type: 'context', elements: warnings.map((w) => mrkdwn(`⚠️ ${w.long}`, 3000)) });
+    // One element: a context block lays several elements side by side, which reads poorly.
+    const lines = warnings.map((w) => `⚠️ ${w.long}`);
+    blocks.push({ type: 'context', elements: [mrkdwn(lines.join('\n'), 3000)] });
   }
   const portal = mrkdwnLink(portalUrl, 'Open in the Defender portal');
   blocks.push({

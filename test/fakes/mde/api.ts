@@ -78,6 +78,15 @@ export class MdeApi {
     },
   ) {}
 
+  /** Offboarded or past retention: Defender stops listing it. */
+  removeMachine(id: string): void {
+    const m = this.byId.get(id.toLowerCase());
+    if (m) {
+      this.fleet.splice(this.fleet.indexOf(m), 1);
+      this.byId.delete(id.toLowerCase());
+    }
+  }
+
   addMachines(machines: MdeMachine[]): void {
     for (const m of machines) {
       const key = m.id.toLowerCase();

@@ -176,6 +176,8 @@ export interface MdePeer {
   machine(overrides?: Partial<MdeMachine>): MdeMachine;
   /** Adds machines (same id replaces), kept by reference so tests may mutate them. */
   addMachines(machines: MdeMachine[]): void;
+  /** Stops listing a machine (offboarded, or past Defender's retention). */
+  removeMachine(id: string): void;
   /** `count` deterministic machines named `<prefix>-<n>` (default prefix `host`); not added. */
   generateMachines(count: number, opts?: { prefix?: string }): MdeMachine[];
   /** A small fleet with the awkward cases of the §9 checklist (duplicates, short names, Linux, …); not added. */

@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { secretStore } from '../../src/db/repos/secrets.js';
+import { writeSettings } from '../../src/db/repos/settings.js';
+import { roleBindings } from '../../src/db/schema.js';
+import { type Hostlock, startHostlock } from '../../src/hostlock.js';
+import { createLogger } from '../../src/log.js';
+import { createAesGcmBox, keyIdOf } from '../../src/secrets/aes-gcm-box.js';
+import { type MdePeer, startMdePeer } from '../fakes/mde-peer.js';
+import { type SlackPeer, startSlackPeer } from '../fakes/slack-peer.js';
+import { type SignedResponse, SlackSigner } from '../fakes/slack-signer.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const BOT_TOKEN = 'xoxb-CANARY-harness-bot-token';
+export const SIGNING_SECRET = 'SIGNING_CANARY_harness_0123456789';
+export const MASTER_KEY = Buffer.alloc(32, 42);
+export const TENANT = '5e1f0c3a-0000-4000-8000-0000000000aa';
+export const CLIENT_ID = '7d2e1b4c-0000-4000-8000-0000000000bb';
+export const CLIENT_SECRET = 'MDE_CANARY~harness-secret';
+
+export interface Harness {
+  app: Hostlock;
+  /** every log line hostlock wrote (JSON), for assertions and secret scans */
+  logs: string[];
+  db: TestDatabase;
+  slack: SlackPeer;
+  mde: MdePeer;
+  signer: SlackSigner;
+  /** `/hostlock <text>` as `as`; returns the ack */
+  slash(text: string, o: { as: string; channel?: string }): Promise<SignedResponse>;
+  grant(role: string, subjectId: string): Promise<void>;
+  /** store Defender credentials as the settings modal would */
+  configureDefender(): Promise<void>;
+  settings(patch: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * hostlock in-process against real PostgreSQL (a database cloned from the template), the Slack
+ * peer and the Defender peer: a test reads like the user's action, then asserts on the peers'
+ * records and the rows.
+ */
+export async function bootHarness(): Promise<Harness> {
+  const db = await createTestDatabase();
+  const slack = await startSlackPeer({ botToken: BOT_TOKEN });
+  const mde = await startMdePeer({ tls: inject('tlsCert') });
+  mde.addApp({ tenantId: TENANT, clientId: CLIENT_ID, secret: CLIENT_SECRET, appName: 'hostlock' });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hostlock-harness-'));
+  const config = loadConfig({
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    HOSTLOCK_DATA_DIR: dataDir,
+    HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
+    MDE_API_URL: mde.url,
+    MDE_LOGIN_URL: mde.url,
+    LOG_LEVEL: 'error',
+  });
+  const logs: string[] = [];
+  const app = await startHostlock({
+    config,
+    databaseUrl: db.url,
+    log: createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } }),
+    processEvery: '200 milliseconds',
+    syncOnStart: false,
+    defenderClient: { retry: { baseDelayMs: 5, maxDelayMs: 20 } },
+  });
+  const signer = new SlackSigner({
+    signingSecret: SIGNING_SECRET,
+    eventsUrl: `${app.url}/slack/events`,
+    peer: slack,
+  });
+  return {
+    app,
+    logs,
+    db,
+    slack,
+    mde,
+    signer,
+    slash: (text, o) =>
+      signer.command({ text, userId: o.as, ...(o.channel ? { channelId: o.channel } : {}) }),
+    async grant(role, subjectId) {
+      await db.db
+        .insert(roleBindings)
+        .values({
+          role,
+          subjectType: subjectId.startsWith('S') ? 'usergroup' : 'user',
+          subjectId,
+          grantedBy: 'test',
+        })
+        .onConflictDoNothing();
+    },
+    async configureDefender() {
+      const keyId = keyIdOf(MASTER_KEY);
+      await secretStore(db.db, createAesGcmBox(MASTER_KEY, keyId), keyId).putAll(
+        { mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, mde_client_secret: CLIENT_SECRET },
+        'test',
+      );
+    },
+    settings: (patch) => writeSettings(db.db, patch, 'test'),
+    async close() {
+      await app.stop();
+      await Promise.all([slack.close(), mde.close()]);
+      await db.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** All text in an ack or response: top-level text plus every text inside its blocks. */
+export function allText(body: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      out.push(v);
+    } else if (Array.isArray(v)) {
+      v.forEach(walk);
+    } else if (v && typeof v === 'object') {
+      Object.values(v).forEach(walk);
+    }
+  };
+  walk(body);
+  return out.join('\n');
+}

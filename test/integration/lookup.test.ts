@@ -1,0 +1,244 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEvents, hosts, inventorySync } from '../../src/db/schema.js';
+import type { MdeMachine } from '../fakes/mde-peer.js';
+import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+
+const ANALYST = 'U0ANALYST1';
+const RESPONDER = 'U0RESPOND1';
+const STRANGER = 'U0STRANGER';
+
+let h: Harness;
+let web: MdeMachine;
+let db1: MdeMachine;
+let v6: MdeMachine;
+let twinA: MdeMachine;
+let twinB: MdeMachine;
+
+const defenderCalls = () => h.mde.requests.filter((r) => r.path.startsWith('/api/')).length;
+
+beforeAll(async () => {
+  h = await bootHarness();
+  web = h.mde.machine({
+    computerDnsName: 'web-01.contoso.com',
+    lastIpAddress: '10.20.30.40',
+    osPlatform: 'Windows11',
+  });
+  db1 = h.mde.machine({ computerDnsName: 'db-01', lastIpAddress: '10.20.30.41', osPlatform: 'Linux' });
+  v6 = h.mde.machine({
+    computerDnsName: 'v6-host.contoso.com',
+    lastIpAddress: '10.20.30.42',
+    ipAddresses: [
+      { ipAddress: '10.20.30.42', macAddress: '00155D010203', type: 'Ethernet', operationalStatus: 'Up' },
+      { ipAddress: '2001:db8::42', macAddress: '00155D010203', type: 'Ethernet', operationalStatus: 'Up' },
+    ],
+  });
+  twinA = h.mde.machine({ computerDnsName: 'app-07.contoso.com', isPotentialDuplication: true });
+  twinB = h.mde.machine({ computerDnsName: 'app-07.contoso.com', mergedIntoMachineId: twinA.id });
+  h.mde.addMachines([web, db1, v6, twinA, twinB]);
+  await h.configureDefender();
+  await h.grant('analyst', ANALYST);
+  await h.grant('responder', RESPONDER);
+  const first = await h.app.hostsSync.run();
+  expect(first.status).toBe('ok');
+});
+afterAll(() => h.close());
+
+describe('/hostlock lookup from the local inventory', () => {
+  it.each([
+    ['exact FQDN', 'web-01.contoso.com', () => web],
+    ['short name', 'web-01', () => web],
+    ['any case', 'WEB-01.Contoso.COM', () => web],
+    ['short name of a short record', 'db-01', () => db1],
+    ['IPv4', '10.20.30.41', () => db1],
+    ['IPv6', '2001:DB8::42', () => v6],
+    ['machine id', 'MACHINE_ID', () => web],
+  ])('finds a host by %s without asking Defender', async (_, query, expected) => {
+    const target = expected();
+    const before = defenderCalls();
+    const r = await h.slash(`lookup ${query === 'MACHINE_ID' ? web.id : query}`, { as: ANALYST });
+    expect(r.status).toBe(200);
+    const body = r.json() as { response_type: string };
+    expect(body.response_type).toBe('ephemeral');
+    const text = allText(body);
+    expect(text).toContain(target.computerDnsName);
+    expect(text).toContain(target.id);
+    expect(defenderCalls()).toBe(before);
+  });
+
+  it('lists several matches for a prefix, the merged twin last', async () => {
+    const r = await h.slash('lookup app-', { as: ANALYST });
+    const text = allText(r.json());
+    expect(text).toMatch(/2 hosts match/);
+    expect(text.indexOf(twinA.id)).toBeGreaterThan(-1);
+    expect(text.indexOf(twinA.id)).toBeLessThan(text.indexOf(twinB.id));
+  });
+
+  it('flags a possible duplicate on its card', async () => {
+    const r = await h.slash(`lookup ${twinA.id}`, { as: ANALYST });
+    expect(allText(r.json())).toMatch(/duplicate/i);
+  });
+
+  it('offers Lock only to users who may lock', async () => {
+    const analyst = JSON.stringify((await h.slash('lookup web-01', { as: ANALYST })).json());
+    const responder = JSON.stringify((await h.slash('lookup web-01', { as: RESPONDER })).json());
+    expect(analyst).not.toContain('host.lock');
+    expect(responder).toContain('host.lock');
+    expect(responder).toContain(`host:${web.id}`);
+  });
+});
+
+describe('/hostlock lookup asking Defender', () => {
+  it('asks Defender for an unknown host and says it found nothing, with an example', async () => {
+    const before = defenderCalls();
+    const r = await h.slash('lookup nosuch-host-99', { as: ANALYST });
+    expect(allText(r.json())).toMatch(/Looking up `nosuch-host-99` in Defender/);
+    const answer = await h.slack.waitForResponse(
+      (p) => allText(p.body).includes('nosuch-host-99') && allText(p.body).includes('No host matches'),
+    );
+    expect(allText(answer.body)).toMatch(/lookup web-01\.contoso\.com/);
+    expect(defenderCalls()).toBeGreaterThan(before);
+  });
+
+  it('finds a machine Defender knows but the inventory does not yet, and stores it', async () => {
+    const fresh = h.mde.machine({ computerDnsName: 'new-laptop-3.contoso.com' });
+    h.mde.addMachines([fresh]);
+    await h.slash('lookup new-laptop-3', { as: ANALYST });
+    const answer = await h.slack.waitForResponse((p) => allText(p.body).includes(fresh.id));
+    expect(allText(answer.body)).toContain('new-laptop-3.contoso.com');
+    const [row] = await h.db.sql`select name from hosts where machine_id = ${fresh.id}`;
+    expect(row?.name).toBe('new-laptop-3.contoso.com');
+  });
+
+  it('shows a host isolated in the Defender portal as isolated outside hostlock, on demand', async () => {
+    const portal = h.mde.machine({ computerDnsName: 'portal-iso-1.contoso.com', osPlatform: 'Windows11' });
+    h.mde.addMachines([portal]);
+    h.mde.addAction({
+      machineId: portal.id,
+      type: 'Isolate',
+      status: 'Succeeded',
+      requestor: 'analyst@contoso.com',
+    });
+    await h.slash(`lookup ${portal.id}`, { as: RESPONDER });
+    const answer = await h.slack.waitForResponse((p) => allText(p.body).includes(portal.id));
+    const text = allText(answer.body);
+    expect(text).toMatch(/isolated outside hostlock/i);
+    // nobody is offered a Lock on a host someone else isolated
+    expect(JSON.stringify(answer.body)).not.toContain('host.lock');
+  });
+
+  it('shows a portal isolation after the next sync', async () => {
+    h.mde.addAction({
+      machineId: db1.id,
+      type: 'Isolate',
+      status: 'Succeeded',
+      requestor: 'analyst@contoso.com',
+    });
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const [row] = await h.db.db.select().from(hosts).where(eqId(db1.id));
+    expect(row?.isolationState).toBe('isolated_outside');
+    expect(row?.isolationSource).toBe('outside');
+    const r = await h.slash('lookup db-01', { as: ANALYST });
+    expect(allText(r.json())).toMatch(/isolated outside hostlock/i);
+
+    // and a release in the portal shows after the following sync
+    h.mde.addAction({
+      machineId: db1.id,
+      type: 'Unisolate',
+      status: 'Succeeded',
+      requestor: 'analyst@contoso.com',
+    });
+    await h.app.hostsSync.run();
+    const [after] = await h.db.db.select().from(hosts).where(eqId(db1.id));
+    expect(after?.isolationState).toBe('not_isolated');
+  });
+});
+
+describe('/hostlock lookup refusals', () => {
+  it('refuses a user without lockdown:view, ephemerally, audited, with no Defender call', async () => {
+    const before = defenderCalls();
+    const r = await h.slash('lookup nosuch-host-98', { as: STRANGER });
+    const body = r.json() as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toMatch(/`lockdown:view`/);
+    expect(defenderCalls()).toBe(before);
+    const audit = await h.db.db.select().from(auditEvents);
+    expect(audit.some((a) => a.actor === `slack:${STRANGER}` && a.action === 'authz.denied')).toBe(true);
+  });
+
+  it.each([
+    ['empty', 'lookup', /Tell me which host/],
+    ['too long', `lookup ${'a'.repeat(300)}`, /too long/],
+    ['not a host', 'lookup ../../etc/passwd', /not a host name/],
+    ['quote injection', "lookup web' or 1 eq 1", /not a host name/],
+  ])('answers %s input with a hint and no Defender call', async (_, text, hint) => {
+    const before = defenderCalls();
+    const r = await h.slash(text, { as: ANALYST });
+    const body = r.json() as { response_type: string; text: string };
+    expect(body.response_type).toBe('ephemeral');
+    expect(body.text).toMatch(hint);
+    expect(defenderCalls()).toBe(before);
+  });
+});
+
+describe('inventory sync', () => {
+  it('marks machines gone from Defender, and revives them when they return', async () => {
+    const leaving = h.mde.machine({ computerDnsName: 'leaving-1' });
+    h.mde.addMachines([leaving]);
+    await h.app.hostsSync.run();
+    h.mde.removeMachine(leaving.id);
+    await h.app.hostsSync.run();
+    const [gone] = await h.db.db.select().from(hosts).where(eqId(leaving.id));
+    expect(gone?.goneAt).not.toBeNull();
+    expect(allText((await h.slash('lookup leaving-1', { as: ANALYST })).json())).toMatch(/no longer listed/i);
+
+    h.mde.addMachines([leaving]);
+    await h.app.hostsSync.run();
+    const [back] = await h.db.db.select().from(hosts).where(eqId(leaving.id));
+    expect(back?.goneAt).toBeNull();
+  });
+
+  it('keeps the previous inventory when a run fails, reports it in /readyz, and recovers', async () => {
+    const count = async () => Number((await h.db.sql`select count(*)::int as n from hosts`)[0]?.n);
+    const before = await count();
+    h.mde.inject({ method: 'GET', path: /^\/api\/machines$/, status: 500, times: 5 });
+    const failed = await h.app.hostsSync.run();
+    expect(failed.status).toBe('failed');
+    expect(await count()).toBe(before);
+    const ready = await fetch(`${h.app.url}/readyz`);
+    const body = (await ready.json()) as { checks: { inventory: { ok: boolean; error?: string } } };
+    expect(ready.status).toBe(503);
+    expect(body.checks.inventory.ok).toBe(false);
+    expect(body.checks.inventory.error).toMatch(/500/);
+
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const [row] = await h.db.db.select().from(inventorySync);
+    expect(row?.lastError).toBeNull();
+    expect((await fetch(`${h.app.url}/readyz`)).status).toBe(200);
+  });
+
+  it('runs one sync at a time', async () => {
+    const [a, b] = await Promise.all([h.app.hostsSync.run(), h.app.hostsSync.run()]);
+    expect([a.status, b.status].sort()).toEqual(['already_running', 'ok']);
+  });
+
+  it('does nothing while Defender is paused, and says why', async () => {
+    await h.settings({ mde_state: 'paused' });
+    const before = defenderCalls();
+    expect((await h.app.hostsSync.run()).status).toBe('paused');
+    expect(defenderCalls()).toBe(before);
+    await h.settings({ mde_state: 'enabled' });
+  });
+});
+
+function eqId(id: string) {
+  return eq(hosts.machineId, id);
+}
+
+describe('secrets', () => {
+  it('never logs the bot token, signing secret or Defender secret', () => {
+    const text = h.logs.join('\n');
+    expect(text).toContain('hosts.synced');
+    expect(text).not.toMatch(/CANARY/);
+  });
+});
