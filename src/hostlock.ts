@@ -3,12 +3,14 @@ import { webApi } from '@slack/bolt';
 import { createHttpServer, type Readiness } from './api/server.js';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
+import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
 import { bootstrapAdmins } from './db/bootstrap.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { appendAudit } from './db/repos/audit.js';
 import { defenderReadiness } from './db/repos/defender-state.js';
 import { hostStore } from './db/repos/hosts.js';
+import { lockdownStore } from './db/repos/lockdowns.js';
 import { listRoleBindings } from './db/repos/roles.js';
 import { secretStore } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
@@ -18,6 +20,7 @@ import {
   inventoryReadiness,
   scheduleHostsSync,
 } from './jobs/hosts-sync.js';
+import { createLockdownJobs } from './jobs/lockdown-jobs.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './log.js';
 import { bootstrapDefenderFromEnv, MDE_SECRET_NAMES } from './mde/bootstrap.js';
@@ -26,9 +29,14 @@ import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
 import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
 import { loadMasterKey } from './secrets/master-key.js';
+import { registerLockdownActions } from './slack/actions/lockdown-actions.js';
 import { createActorResolver } from './slack/actor.js';
+import { createSlackAnnouncer } from './slack/announcer.js';
 import { createSlack, SLACK_EVENTS_PATH } from './slack/app.js';
+import { historySubcommand, listSubcommand } from './slack/commands/list.js';
+import { lockSubcommand, unlockSubcommand } from './slack/commands/lock.js';
 import { lookupSubcommand } from './slack/commands/lookup.js';
+import { rolesSubcommand } from './slack/commands/roles.js';
 import type { SlackDeps } from './slack/deps.js';
 import { registerAppHomeOpened } from './slack/events/app-home-opened.js';
 
@@ -42,6 +50,7 @@ export interface Hostlock {
   readonly scheduler: Scheduler;
   readonly defender: DefenderProvider;
   readonly hostsSync: ReturnType<typeof createHostsSync>;
+  readonly lockdownJobs: ReturnType<typeof createLockdownJobs>;
   readonly slackDeps: SlackDeps;
   /** stops taking requests and jobs, drains, closes; the database server itself is the caller's */
   stop(): Promise<void>;
@@ -56,6 +65,10 @@ export interface HostlockOptions {
   processEvery?: string;
   /** run the first inventory sync at start (default) or only after one interval (tests drive it) */
   syncOnStart?: boolean;
+  /** how often each process looks for due lockdowns (default 1 s) */
+  lockdownTickMs?: number;
+  /** lockdown engine timings (tests shorten them) */
+  lockdownTiming?: Partial<LockdownTiming>;
   /** Defender client tuning (tests shorten backoff) */
   defenderClient?: Partial<DefenderClientOptions>;
 }
@@ -139,15 +152,37 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       log: log.child({ component: 'jobs' }),
     });
     defineHostsSync(scheduler.agenda, hostsSync);
+
+    const slackLog = log.child({ component: 'slack' });
+    const slackClient = new webApi.WebClient(config.slack.botToken, {
+      slackApiUrl: config.slack.apiUrl,
+      retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    });
+    const lockdownJobs = createLockdownJobs(scheduler.agenda, log.child({ component: 'jobs' }));
+    const lockdown: LockdownDeps = {
+      lockdowns: lockdownStore(database.db),
+      hosts: hostStore(database.db),
+      defender: () => defender.get(),
+      settings,
+      clock,
+      announce: createSlackAnnouncer({ client: slackClient, settings, log: slackLog }),
+      wake: lockdownJobs.wake,
+      timing: { ...DEFAULT_TIMING, ...opts.lockdownTiming },
+    };
+    lockdownJobs.define(lockdown);
     await scheduler.start();
+    cleanup.push(async () => void (await scheduler.drain(DRAIN_TIMEOUT_MS)));
     await scheduleHostsSync(scheduler.agenda, (await settings()).pollMinutes, {
       skipImmediate: opts.syncOnStart === false,
     });
-    cleanup.push(async () => void (await scheduler.drain(DRAIN_TIMEOUT_MS)));
-
-    const slackLog = log.child({ component: 'slack' });
-    const slackClient = new webApi.WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl });
+    await lockdownJobs.schedule();
+    // Lockdowns that fell due while no process ran are taken up at once (the first tick), not at
+    // the next minute's sweep, which another process may hold: row locks keep ticks from acting twice.
+    lockdownJobs.startTicker(opts.lockdownTickMs ?? 1_000);
+    cleanup.push(() => lockdownJobs.stop());
     const deps: SlackDeps = {
+      lockdown,
+      db: database.db,
       actors: createActorResolver({
         bindings: () => listRoleBindings(database.db),
         client: slackClient,
@@ -164,8 +199,18 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     const slack = createSlack({
       config: config.slack,
       log,
-      subcommands: [lookupSubcommand(deps)],
-      register: (app) => registerAppHomeOpened(app, deps),
+      subcommands: [
+        lookupSubcommand(deps),
+        lockSubcommand(deps),
+        unlockSubcommand(deps),
+        listSubcommand(deps),
+        historySubcommand(deps),
+        rolesSubcommand(deps),
+      ],
+      register: (app) => {
+        registerAppHomeOpened(app, deps);
+        registerLockdownActions(app, deps);
+      },
     });
     const readiness = async (): Promise<Readiness> => {
       const db = await database.ping();
@@ -194,6 +239,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       scheduler,
       defender,
       hostsSync,
+      lockdownJobs,
       slackDeps: deps,
       stop,
     };

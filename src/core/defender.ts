@@ -74,4 +74,6 @@ export interface Defender {
   /** Machine actions matching the filter, newest first. */
   listActions(filter: ActionFilter): Promise<DefenderAction[]>;
   getAction(actionId: string): Promise<DefenderAction | null>;
+  /** Cancels an action that is not final yet; resolves to the cancelled action. */
+  cancelAction(actionId: string, comment: string): Promise<DefenderAction>;
 }

@@ -78,6 +78,14 @@ export const lockdowns = pgTable(
     releasedBy: text('released_by'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
+    /** when this lockdown next needs looking at (timers, action tracking); the sweeper's index */
+    nextCheckAt: ts('next_check_at'),
+    /** the thread was told the isolation is still pending (device offline) */
+    pendingNotedAt: ts('pending_noted_at'),
+    /** the end-of-lockdown reminder with Extend was posted */
+    remindedAt: ts('reminded_at'),
+    /** an admin overrode the exclusion list for this lockdown */
+    breakGlass: boolean('break_glass').notNull().default(false),
     requestChannel: text('request_channel'),
     approvalChannel: text('approval_channel'),
     approvalTs: text('approval_ts'),
@@ -90,6 +98,9 @@ export const lockdowns = pgTable(
       .on(t.machineId)
       .where(sql.raw(`state in (${OPEN_LOCKDOWN_STATES.map((s) => `'${s}'`).join(', ')})`)),
     index('lockdowns_state_expires_idx').on(t.state, t.expiresAt),
+    index('lockdowns_next_check_idx')
+      .on(t.nextCheckAt)
+      .where(sql.raw(`state in (${OPEN_LOCKDOWN_STATES.map((s) => `'${s}'`).join(', ')})`)),
     index('lockdowns_machine_created_idx').on(t.machineId, t.createdAt),
     check('lockdowns_duration_preset', sql`${t.durationMinutes} in (60, 120, 240, 480, 720, 1440)`),
   ],

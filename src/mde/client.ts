@@ -248,6 +248,16 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
       }
     },
 
+    // https://learn.microsoft.com/defender-endpoint/api/cancel-machine-action
+    async cancelAction(actionId, comment) {
+      const path = `/api/machineactions/${encodeURIComponent(actionId)}/cancel`;
+      const r = await http.call('POST', path, {
+        body: { Comment: comment.slice(0, COMMENT_MAX) },
+        idempotent: false,
+      });
+      return action(r.body, 'POST', path);
+    },
+
     async probe() {
       await getList(`/api/machines?${query({ $top: 1 })}`);
       return { roles: tokenRoles(await tokens.getToken()) };

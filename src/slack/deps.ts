@@ -1,8 +1,10 @@
 import type { Clock } from '../core/clock.js';
 import type { Defender } from '../core/defender.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
+import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { Permission } from '../core/permissions.js';
 import type { Settings } from '../core/settings.js';
+import type { Database } from '../db/client.js';
 import type { AuditEntry } from '../db/repos/audit.js';
 import type { Logger } from '../log.js';
 import type { ActorResolver, SlackActor } from './actor.js';
@@ -18,6 +20,10 @@ export interface SlackDeps {
   portalUrl: (machineId: string) => string;
   clock: Clock;
   log: Logger;
+  /** the lockdown use cases' ports (store, Defender, announcer, timers) */
+  lockdown: LockdownDeps;
+  /** the database, for the role commands' writes (role_bindings + audit in one transaction) */
+  db: Database;
 }
 
 const WHY: Record<Permission, string> = {

@@ -20,6 +20,7 @@ export const MASTER_KEY = Buffer.alloc(32, 42);
 export const TENANT = '5e1f0c3a-0000-4000-8000-0000000000aa';
 export const CLIENT_ID = '7d2e1b4c-0000-4000-8000-0000000000bb';
 export const CLIENT_SECRET = 'MDE_CANARY~harness-secret';
+export const APPROVER_CHANNEL = 'C0APPROVE1';
 
 export interface Harness {
   app: Hostlock;
@@ -46,7 +47,11 @@ export interface Harness {
 export async function bootHarness(): Promise<Harness> {
   const db = await createTestDatabase();
   const slack = await startSlackPeer({ botToken: BOT_TOKEN });
-  const mde = await startMdePeer({ tls: inject('tlsCert') });
+  // Throttling has its own tests (mde-client.test.ts); here the flows must not wait on it.
+  const mde = await startMdePeer({
+    tls: inject('tlsCert'),
+    rateLimit: { perMinute: 100_000, perHour: 1_000_000 },
+  });
   mde.addApp({ tenantId: TENANT, clientId: CLIENT_ID, secret: CLIENT_SECRET, appName: 'hostlock' });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hostlock-harness-'));
   const config = loadConfig({
@@ -68,8 +73,15 @@ export async function bootHarness(): Promise<Harness> {
     log: createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } }),
     processEvery: '200 milliseconds',
     syncOnStart: false,
-    defenderClient: { retry: { baseDelayMs: 5, maxDelayMs: 20 } },
+    defenderClient: {
+      retry: { baseDelayMs: 5, maxDelayMs: 20 },
+      budget: { perMinute: 100_000, perHour: 1_000_000 },
+    },
+    lockdownTickMs: 100,
+    lockdownTiming: { trackEveryMs: 100, retryBackoffMs: [100, 200], pendingNoteAfterMs: 60 * 60_000 },
   });
+  slack.addChannel({ id: 'C0000CHAN', name: 'hostlock-test', isMember: true });
+  slack.addChannel({ id: APPROVER_CHANNEL, name: 'oncall-approvals', isMember: true });
   const signer = new SlackSigner({
     signingSecret: SIGNING_SECRET,
     eventsUrl: `${app.url}/slack/events`,
@@ -126,4 +138,23 @@ export function allText(body: unknown): string {
   };
   walk(body);
   return out.join('\n');
+}
+
+/** Waits until `probe` returns a truthy value (bounded; polls observable state, never a fixed sleep). */
+export async function until<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) {
+      return v;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

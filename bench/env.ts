@@ -1,0 +1,115 @@
+import path from 'node:path';
+import postgres from 'postgres';
+import { loadConfig } from '../src/config.js';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded.js';
+import { secretStore } from '../src/db/repos/secrets.js';
+import { roleBindings } from '../src/db/schema.js';
+import { type Hostlock, startHostlock } from '../src/hostlock.js';
+import { createLogger } from '../src/log.js';
+import { createAesGcmBox, keyIdOf } from '../src/secrets/aes-gcm-box.js';
+import { type SlackPeer, startSlackPeer } from '../test/fakes/slack-peer.js';
+import { type DefenderPeerProcess, MDE_APP, startDefenderPeerProcess } from './defender-peer.js';
+
+const BOT_TOKEN = 'xoxb-bench-bot-token';
+export const SIGNING_SECRET = 'bench-signing-secret-0123456789';
+const MASTER_KEY = Buffer.alloc(32, 7);
+/** The Slack user the bench types commands as; granted `analyst` (lockdown:view). */
+export const ANALYST = 'U0BENCHANA';
+
+/** Everything a bench figure needs: hostlock in this process, its peers and its database. */
+export interface BenchEnv {
+  hostlock: Hostlock;
+  mde: DefenderPeerProcess;
+  slack: SlackPeer;
+  /** stops hostlock, the peers and PostgreSQL, in that order */
+  close(): Promise<void>;
+}
+
+/**
+ * The bench's equivalent of test/helpers/harness.ts, without vitest: embedded PostgreSQL in
+ * `dir`, the Defender peer (its own process) with `machines` hosts, the Slack peer, and hostlock
+ * started with `syncOnStart: false`, Defender credentials stored and an analyst granted.
+ * The caller's process must trust `cert` (NODE_EXTRA_CA_CERTS) before it starts.
+ */
+export async function bootBench(o: {
+  dir: string;
+  cert: { certPath: string; keyPath: string };
+  machines: number;
+}): Promise<BenchEnv> {
+  const cleanup: Array<() => Promise<void>> = [];
+  // A second call (Ctrl-C during a measurement, then the caller's finally) waits for the first.
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      for (const step of cleanup.splice(0).reverse()) {
+        await step().catch((e: unknown) => console.error('bench: cleanup step failed:', e));
+      }
+    })();
+    return closing;
+  };
+  try {
+    const quiet = { info: () => {}, warn: () => {} };
+    const pg: EmbeddedDatabase = await startEmbeddedDatabase({
+      dir: path.join(o.dir, 'pg'),
+      settings: { fsync: 'off', synchronous_commit: 'off' },
+      log: quiet,
+    });
+    cleanup.push(() => pg.stop());
+    const databaseUrl = await createDatabase(pg.url, 'hostlock_bench');
+
+    const mde = await startDefenderPeerProcess({ machines: o.machines, ...o.cert });
+    cleanup.push(() => mde.close());
+    const slack = await startSlackPeer({ botToken: BOT_TOKEN });
+    cleanup.push(() => slack.close());
+
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      HOSTLOCK_DATA_DIR: path.join(o.dir, 'data'),
+      HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
+      MDE_API_URL: mde.url,
+      MDE_LOGIN_URL: mde.url,
+      LOG_LEVEL: 'error',
+    });
+    const hostlock = await startHostlock({
+      config,
+      databaseUrl,
+      log: createLogger({ level: 'error' }),
+      syncOnStart: false,
+    });
+    cleanup.push(() => hostlock.stop());
+
+    const { db } = hostlock.database;
+    const keyId = keyIdOf(MASTER_KEY);
+    await secretStore(db, createAesGcmBox(MASTER_KEY, keyId), keyId).putAll(
+      { mde_tenant_id: MDE_APP.tenantId, mde_client_id: MDE_APP.clientId, mde_client_secret: MDE_APP.secret },
+      'bench',
+    );
+    await db.insert(roleBindings).values({
+      role: 'analyst',
+      subjectType: 'user',
+      subjectId: ANALYST,
+      grantedBy: 'bench',
+    });
+    return { hostlock, mde, slack, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** A fresh database on the cluster; returns its URL. */
+async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -1,0 +1,55 @@
+import { err, ok, type Result } from '../errors.js';
+import { type Actor, actorId, can } from '../permissions.js';
+import type { LockdownDeps } from './ports.js';
+import type { Lockdown } from './types.js';
+
+export type DecisionRefusal = 'not_found' | 'forbidden' | 'self_approval' | 'not_pending' | 'expired';
+
+/**
+ * Approve or deny a pending request. Re-reads the row and the approver's permission at the click;
+ * the requester can never decide their own request; a compare-and-set makes a double click (or
+ * five deliveries of one click) decide once, and only the winner starts the isolation.
+ */
+export async function decideLockdown(
+  deps: LockdownDeps,
+  input: { actor: Actor; lockdownId: string; decision: 'approve' | 'deny' },
+): Promise<Result<Lockdown, DecisionRefusal> & { current?: Lockdown }> {
+  const row = await deps.lockdowns.get(input.lockdownId);
+  if (!row) {
+    return err('not_found');
+  }
+  if (!can(input.actor, 'lockdown:approve')) {
+    return { ...err('forbidden'), current: row };
+  }
+  if (row.state !== 'pending_approval') {
+    return { ...err('not_pending'), current: row };
+  }
+  const who = actorId(input.actor);
+  if (who === row.requestedBy) {
+    return { ...err('self_approval'), current: row };
+  }
+  const settings = await deps.settings();
+  const now = deps.clock.now();
+  if (now.getTime() >= row.createdAt.getTime() + settings.approvalTimeoutMinutes * 60_000) {
+    await deps.wake(row.id, now);
+    return { ...err('expired'), current: row };
+  }
+  const approve = input.decision === 'approve';
+  const next = await deps.lockdowns.transition(
+    row.id,
+    ['pending_approval'],
+    approve
+      ? { state: 'approved', approvedBy: who, decidedAt: now, nextCheckAt: now }
+      : { state: 'denied', approvedBy: who, decidedAt: now, nextCheckAt: null },
+    { actor: who, action: approve ? 'lockdown.approved' : 'lockdown.denied', outcome: 'ok' },
+  );
+  if (!next) {
+    const current = (await deps.lockdowns.get(row.id)) ?? row;
+    return { ...err('not_pending'), current };
+  }
+  await deps.announce.event(approve ? 'lockdown.approved' : 'lockdown.denied', next);
+  if (approve) {
+    await deps.wake(next.id, now);
+  }
+  return ok(next);
+}

@@ -1,0 +1,71 @@
+import { err, ok, type Result } from '../errors.js';
+import { LOCKDOWN_DURATIONS_HOURS } from '../lockdown-states.js';
+import { type Actor, actorId, can } from '../permissions.js';
+import type { LockdownDeps } from './ports.js';
+import type { Lockdown } from './types.js';
+
+export type ExtendRefusal = 'forbidden' | 'not_found' | 'not_active' | 'bad_duration' | 'too_long';
+
+/** Extensions may add at most this much beyond the original end, unless an admin extends. */
+export const MAX_EXTENSION_MS = 24 * 60 * 60_000;
+
+/**
+ * Moves an active lockdown's end by a preset duration. The new end is written by compare-and-set
+ * on the old one, so two simultaneous clicks extend once; the release timer follows the row.
+ */
+export async function extendLockdown(
+  deps: LockdownDeps,
+  input: { actor: Actor; lockdownId: string; hours: number },
+): Promise<Result<Lockdown, ExtendRefusal> & { current?: Lockdown }> {
+  if (!can(input.actor, 'lockdown:edit')) {
+    return err('forbidden');
+  }
+  if (!(LOCKDOWN_DURATIONS_HOURS as readonly number[]).includes(input.hours)) {
+    return err('bad_duration');
+  }
+  const outcome = await deps.lockdowns.withLock(
+    input.lockdownId,
+    async (row, store) => {
+      if (row.state !== 'active' || !row.expiresAt || !row.lockedAt) {
+        return { ...err('not_active' as const), current: row };
+      }
+      const originalEnd = row.lockedAt.getTime() + row.durationMinutes * 60_000;
+      const expiresAt = new Date(row.expiresAt.getTime() + input.hours * 3_600_000);
+      if (expiresAt.getTime() - originalEnd > MAX_EXTENSION_MS && !can(input.actor, 'settings:edit')) {
+        return { ...err('too_long' as const), current: row };
+      }
+      const remindAt = expiresAt.getTime() - deps.timing.reminderBeforeMs;
+      const next = await store.transition(
+        row.id,
+        ['active'],
+        {
+          expiresAt,
+          remindedAt: null,
+          nextCheckAt: new Date(Math.max(remindAt, deps.clock.now().getTime())),
+        },
+        {
+          actor: actorId(input.actor),
+          action: 'lockdown.extended',
+          outcome: 'ok',
+          details: { hours: input.hours, from: row.expiresAt.toISOString(), to: expiresAt.toISOString() },
+        },
+      );
+      return next
+        ? { ...ok(next), replaces: row.nextCheckAt }
+        : { ...err('not_active' as const), current: row };
+    },
+    { wait: true },
+  );
+  if (outcome === 'busy') {
+    return err('not_found');
+  }
+  if (outcome.ok) {
+    await deps.announce.event('lockdown.extended', outcome.value, `by ${input.hours} h`);
+    if (outcome.value.nextCheckAt) {
+      await deps.wake(outcome.value.id, outcome.value.nextCheckAt, outcome.replaces);
+    }
+    const { replaces: _, ...result } = outcome;
+    return result;
+  }
+  return outcome;
+}

@@ -1,0 +1,54 @@
+import type { Clock } from '../clock.js';
+import type { Defender } from '../defender.js';
+import type { EventName, ThreadNote } from '../events.js';
+import type { DefenderUnavailable, HostStore } from '../hosts/ports.js';
+import type { Host } from '../hosts/types.js';
+import type { Settings } from '../settings.js';
+import type { Lockdown, LockdownStore } from './types.js';
+
+/**
+ * Tells people what happened, after the change committed (src/slack/announcer.ts). The request
+ * becomes the root message of the lockdown's thread; every later event is a reply in it and
+ * updates the root. Implementations log their own failures and never throw.
+ */
+export interface Announcer {
+  /** Posts the root message (with Approve / Deny while pending); where it went, or null. */
+  requested(l: Lockdown, host: Host | null): Promise<{ channel: string; ts: string } | null>;
+  event(name: EventName | ThreadNote, l: Lockdown, detail?: string): Promise<void>;
+}
+
+export interface LockdownTiming {
+  /** how often a pending Defender action is checked */
+  trackEveryMs: number;
+  /** waits before retrying a failed isolate / release, by attempt (last one repeats) */
+  retryBackoffMs: readonly number[];
+  /** failed attempts before a lockdown ends `failed` */
+  maxAttempts: number;
+  /** tell the thread that isolation is still pending after this long (device offline) */
+  pendingNoteAfterMs: number;
+  /** the reminder with Extend comes this long before the end */
+  reminderBeforeMs: number;
+}
+
+export const DEFAULT_TIMING: LockdownTiming = {
+  trackEveryMs: 15_000,
+  retryBackoffMs: [30_000, 120_000, 300_000],
+  maxAttempts: 3,
+  pendingNoteAfterMs: 10 * 60_000,
+  reminderBeforeMs: 15 * 60_000,
+};
+
+export interface LockdownDeps {
+  lockdowns: LockdownStore;
+  hosts: HostStore;
+  defender: () => Promise<Defender | DefenderUnavailable>;
+  settings: () => Promise<Settings>;
+  clock: Clock;
+  announce: Announcer;
+  /**
+   * Asks the scheduler to advance this lockdown at `at` (a latency hint; the sweeper is the net);
+   * `replaces` names an earlier wake-up that is no longer wanted (an extension moved the end).
+   */
+  wake: (lockdownId: string, at: Date, replaces?: Date | null) => Promise<void>;
+  timing: LockdownTiming;
+}

@@ -1,0 +1,169 @@
+import { err, ok, type Result } from '../errors.js';
+import { lookupHost } from '../hosts/lookup-host.js';
+import type { HostQuery } from '../hosts/parse-host-query.js';
+import type { Host } from '../hosts/types.js';
+import { newId } from '../ids.js';
+import { LOCKDOWN_DURATIONS_HOURS } from '../lockdown-states.js';
+import { type Actor, actorId, can } from '../permissions.js';
+import { isExcluded } from './exclusions.js';
+import type { LockdownDeps } from './ports.js';
+import type { Lockdown, LockdownSource } from './types.js';
+
+export type RequestRefusal =
+  | 'forbidden'
+  | 'bad_duration'
+  | 'defender_not_configured'
+  | 'defender_paused'
+  | 'defender_failed'
+  | 'not_found'
+  | 'ambiguous'
+  | 'already_open'
+  | 'isolated_outside'
+  | 'not_onboarded'
+  | 'merged'
+  | 'excluded'
+  | 'break_glass_forbidden';
+
+export interface RequestInput {
+  actor: Actor;
+  query: HostQuery;
+  durationHours: number;
+  reason: string;
+  source: LockdownSource;
+  channel: string | null;
+  /** an admin overriding the exclusion list; audited and announced */
+  breakGlass?: boolean;
+}
+
+export interface RequestOk {
+  lockdown: Lockdown;
+  host: Host;
+}
+
+export type RequestResult = Result<RequestOk, RequestRefusal> & {
+  candidates?: Host[];
+  existing?: Lockdown;
+};
+
+/**
+ * A lockdown request: the host must resolve to exactly one machine that hostlock may lock; the row
+ * is inserted pending approval (or approved when approval is off) under the one-open-per-machine
+ * index, so of any number of concurrent requests exactly one wins. Refusals change nothing.
+ */
+export async function requestLockdown(deps: LockdownDeps, input: RequestInput): Promise<RequestResult> {
+  if (!can(input.actor, 'lockdown:edit')) {
+    return err('forbidden');
+  }
+  if (!(LOCKDOWN_DURATIONS_HOURS as readonly number[]).includes(input.durationHours)) {
+    return err('bad_duration');
+  }
+  if (input.breakGlass && !can(input.actor, 'settings:edit')) {
+    return err('break_glass_forbidden');
+  }
+  const settings = await deps.settings();
+  const found = await lookupHost(
+    { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
+    { query: input.query, maxAgeMs: settings.pollMinutes * 60_000 },
+  );
+  if (found.defenderProblem === 'not_configured' || found.defenderProblem === 'paused') {
+    return err(found.defenderProblem === 'paused' ? 'defender_paused' : 'defender_not_configured');
+  }
+  if (settings.mdeState === 'paused') {
+    return err('defender_paused');
+  }
+  const defender = await deps.defender();
+  if (typeof defender === 'string') {
+    return err(defender === 'paused' ? 'defender_paused' : 'defender_not_configured');
+  }
+  if (found.total === 0) {
+    return found.defenderProblem === 'failed' ? err('defender_failed') : err('not_found');
+  }
+  const host = pickOne(found.hosts, input.query);
+  if (!host) {
+    return { ...err('ambiguous'), candidates: found.hosts };
+  }
+  if (host.mergedIntoMachineId || host.goneAt) {
+    return { ...err('merged'), candidates: [host] };
+  }
+  if (host.isolationState !== 'not_isolated' && host.isolationSource !== 'hostlock') {
+    return err('isolated_outside');
+  }
+  if (host.onboardingStatus && host.onboardingStatus.toLowerCase() !== 'onboarded') {
+    return err('not_onboarded');
+  }
+  if (isExcluded(host, settings.autoExclusions) && !input.breakGlass) {
+    return err('excluded');
+  }
+  const existing = await deps.lockdowns.openForMachine(host.machineId);
+  if (existing) {
+    return { ...err('already_open'), existing };
+  }
+  const now = deps.clock.now();
+  const approval = settings.approvalRequired;
+  const inserted = await deps.lockdowns.insert(
+    {
+      id: newId('lck'),
+      machineId: host.machineId,
+      hostName: host.name,
+      state: approval ? 'pending_approval' : 'approved',
+      durationMinutes: input.durationHours * 60,
+      reason: input.reason,
+      requestedBy: actorId(input.actor),
+      source: input.source,
+      requestChannel: input.channel,
+      breakGlass: !!input.breakGlass,
+      nextCheckAt: approval ? new Date(now.getTime() + settings.approvalTimeoutMinutes * 60_000) : now,
+    },
+    {
+      actor: actorId(input.actor),
+      action: 'lockdown.requested',
+      outcome: 'ok',
+      details: {
+        machineId: host.machineId,
+        host: host.name,
+        durationHours: input.durationHours,
+        reason: input.reason,
+        approvalRequired: approval,
+        ...(input.breakGlass ? { breakGlass: true } : {}),
+      },
+    },
+  );
+  if (inserted === 'already_open') {
+    const current = await deps.lockdowns.openForMachine(host.machineId);
+    return { ...err('already_open'), ...(current ? { existing: current } : {}) };
+  }
+  const where = await deps.announce.requested(inserted, host);
+  let lockdown = inserted;
+  if (where) {
+    lockdown =
+      (await deps.lockdowns.transition(inserted.id, [inserted.state, 'approved', 'isolating'], {
+        approvalChannel: where.channel,
+        approvalTs: where.ts,
+      })) ?? inserted;
+  }
+  if (input.breakGlass) {
+    await deps.announce.event('break_glass', lockdown);
+  }
+  if (!approval) {
+    await deps.announce.event('lockdown.approved', lockdown, 'approval is not required');
+    await deps.wake(lockdown.id, now);
+  }
+  return ok({ lockdown, host });
+}
+
+/** Exactly one usable machine: a single match, or a single exact (case-insensitive) name among several. */
+function pickOne(hosts: Host[], q: HostQuery): Host | null {
+  const usable = hosts.filter((h) => !h.mergedIntoMachineId && !h.goneAt);
+  if (hosts.length === 1) {
+    return hosts[0] ?? null;
+  }
+  if (q.kind === 'name') {
+    const exact = usable.filter(
+      (h) => h.name.toLowerCase() === q.value || h.name.toLowerCase().split('.')[0] === q.value,
+    );
+    if (exact.length === 1) {
+      return exact[0] ?? null;
+    }
+  }
+  return usable.length === 1 ? (usable[0] ?? null) : null;
+}

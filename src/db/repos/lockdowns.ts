@@ -1,0 +1,143 @@
+import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import type {
+  AuditRecord,
+  Lockdown,
+  LockdownPatch,
+  LockdownStore,
+  NewLockdown,
+  ReleaseReason,
+} from '../../core/lockdown/types.js';
+import { type LockdownState, OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
+import { scrubSecrets } from '../../log.js';
+import type { Database } from '../client.js';
+import { auditEvents, lockdowns } from '../schema.js';
+
+type Row = typeof lockdowns.$inferSelect;
+
+function toLockdown(r: Row): Lockdown {
+  return {
+    ...r,
+    state: r.state as LockdownState,
+    source: r.source as Lockdown['source'],
+    releaseReason: r.releaseReason as ReleaseReason | null,
+  };
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+async function writeAudit(db: Database, lockdownId: string, a: AuditRecord): Promise<void> {
+  await db.insert(auditEvents).values({
+    actor: a.actor,
+    action: a.action,
+    targetType: 'lockdown',
+    targetId: lockdownId,
+    outcome: a.outcome,
+    details: scrubSecrets(a.details ?? {}),
+  });
+}
+
+/** LockdownStore over drizzle; `db` may be a transaction. */
+export function lockdownStore(db: Database): LockdownStore {
+  const store: LockdownStore = {
+    async get(id) {
+      const [row] = await db.select().from(lockdowns).where(eq(lockdowns.id, id));
+      return row ? toLockdown(row) : null;
+    },
+
+    async insert(l: NewLockdown, audit) {
+      try {
+        return await db.transaction(async (tx) => {
+          const [row] = await tx.insert(lockdowns).values(l).returning();
+          if (!row) {
+            throw new Error('insert returned no row');
+          }
+          await writeAudit(tx, l.id, audit);
+          return toLockdown(row);
+        });
+      } catch (e) {
+        const code =
+          (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+        if (code === UNIQUE_VIOLATION) {
+          return 'already_open';
+        }
+        throw e;
+      }
+    },
+
+    async transition(id, from, patch: LockdownPatch, audit) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(lockdowns)
+          .set({ ...patch, updatedAt: new Date() })
+          .where(and(eq(lockdowns.id, id), inArray(lockdowns.state, [...from])))
+          .returning();
+        if (!row) {
+          return null;
+        }
+        if (audit) {
+          await writeAudit(tx, id, audit);
+        }
+        return toLockdown(row);
+      });
+    },
+
+    async withLock(id, fn, opts = {}) {
+      return db.transaction(async (tx) => {
+        // skip locked: a second worker (another process, a duplicate job) leaves it to the first.
+        const rows = await tx.execute<{ id: string }>(
+          opts.wait
+            ? sql`select id from lockdowns where id = ${id} for update`
+            : sql`select id from lockdowns where id = ${id} for update skip locked`,
+        );
+        if (rows.length === 0) {
+          return 'busy' as const;
+        }
+        const inner = lockdownStore(tx);
+        const row = await inner.get(id);
+        if (!row) {
+          return 'busy' as const;
+        }
+        return fn(row, inner);
+      });
+    },
+
+    async due(now, limit) {
+      const rows = await db
+        .select({ id: lockdowns.id })
+        .from(lockdowns)
+        .where(and(inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES]), lte(lockdowns.nextCheckAt, now)))
+        .orderBy(asc(lockdowns.nextCheckAt))
+        .limit(limit);
+      return rows.map((r) => r.id);
+    },
+
+    async openForMachine(machineId) {
+      const [row] = await db
+        .select()
+        .from(lockdowns)
+        .where(and(eq(lockdowns.machineId, machineId), inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES])));
+      return row ? toLockdown(row) : null;
+    },
+
+    async listOpen(limit) {
+      const rows = await db
+        .select()
+        .from(lockdowns)
+        .where(inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES]))
+        .orderBy(asc(lockdowns.createdAt))
+        .limit(limit);
+      return rows.map(toLockdown);
+    },
+
+    async history(machineId, limit) {
+      const rows = await db
+        .select()
+        .from(lockdowns)
+        .where(eq(lockdowns.machineId, machineId))
+        .orderBy(desc(lockdowns.createdAt))
+        .limit(limit);
+      return rows.map(toLockdown);
+    },
+  };
+  return store;
+}

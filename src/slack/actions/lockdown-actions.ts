@@ -1,0 +1,127 @@
+import type { App, BlockAction, RespondArguments } from '@slack/bolt';
+import { decideLockdown } from '../../core/lockdown/decide-lockdown.js';
+import { extendLockdown } from '../../core/lockdown/extend-lockdown.js';
+import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
+import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { can, type Permission } from '../../core/permissions.js';
+import { refuse, type SlackDeps } from '../deps.js';
+import { ActionId, parseBlockId, parseDuration } from '../ids.js';
+import { decisionRefusal, extendRefusal, releaseRefusal, requestRefusal } from '../lockdown-replies.js';
+
+const LOCKDOWN_ID = /^lck_[a-z0-9]{1,40}$/;
+
+type Clicked = BlockAction['actions'][number];
+
+/** The lockdown a click names: the button's value, else the block id; nothing else is trusted. */
+function lockdownIdOf(action: Clicked): string | null {
+  const value = 'value' in action && typeof action.value === 'string' ? action.value : undefined;
+  if (value && LOCKDOWN_ID.test(value)) {
+    return value;
+  }
+  const parsed = parseBlockId(action.block_id);
+  return parsed?.kind === 'lockdown' && LOCKDOWN_ID.test(parsed.id) ? parsed.id : null;
+}
+
+const selected = (action: Clicked) =>
+  'selected_option' in action && action.selected_option ? action.selected_option.value : undefined;
+
+/**
+ * Buttons and selects on lockdown messages and host cards. Each click is acknowledged at once,
+ * then re-reads the clicker's permissions and the row; refusals go back ephemerally, to the clicker
+ * only, and change nothing.
+ */
+export function registerLockdownActions(app: App, deps: SlackDeps): void {
+  const handle = (
+    actionId: string,
+    needs: Permission,
+    run: (ctx: { userId: string; action: Clicked; channelId: string | null }) => Promise<string | null>,
+  ) => {
+    app.action<BlockAction>(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const reply = async (text: string) => {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text,
+        } as RespondArguments).catch((e: unknown) => deps.log.warn({ err: e }, 'slack.respond_failed'));
+      };
+      try {
+        const actor = await deps.actors.resolve(body.user.id);
+        if (!can(actor, needs)) {
+          await reply(await refuse(deps, actor, needs, actionId));
+          return;
+        }
+        const text = await run({ userId: body.user.id, action, channelId: body.channel?.id ?? null });
+        if (text) {
+          await reply(text);
+        }
+      } catch (e) {
+        deps.log.error({ err: e, actionId }, 'slack.action_failed');
+        await reply(
+          'hostlock could not handle that click just now; it has been logged. Try again in a minute.',
+        );
+      }
+    });
+  };
+
+  const decide = (decision: 'approve' | 'deny') => async (c: { userId: string; action: Clicked }) => {
+    const id = lockdownIdOf(c.action);
+    if (!id) {
+      return 'That button does not name a lockdown.';
+    }
+    const actor = await deps.actors.resolve(c.userId);
+    const r = await decideLockdown(deps.lockdown, { actor, lockdownId: id, decision });
+    return r.ok ? null : decisionRefusal(r.error, r.current);
+  };
+  handle(ActionId.lockdownApprove, 'lockdown:approve', decide('approve'));
+  handle(ActionId.lockdownDeny, 'lockdown:approve', decide('deny'));
+
+  handle(ActionId.lockdownUnlock, 'lockdown:edit', async (c) => {
+    const id = lockdownIdOf(c.action);
+    if (!id) {
+      return 'That button does not name a lockdown.';
+    }
+    const r = await releaseLockdown(deps.lockdown, {
+      actor: await deps.actors.resolve(c.userId),
+      lockdownId: id,
+    });
+    return r.ok ? `Releasing lockdown \`${id}\`…` : releaseRefusal(r.error, r.current);
+  });
+
+  handle(ActionId.lockdownExtend, 'lockdown:edit', async (c) => {
+    const id = lockdownIdOf(c.action);
+    const hours = parseDuration(selected(c.action) ?? '');
+    if (!id || !hours) {
+      return 'Choose one of the preset durations to extend by.';
+    }
+    const r = await extendLockdown(deps.lockdown, {
+      actor: await deps.actors.resolve(c.userId),
+      lockdownId: id,
+      hours,
+    });
+    return r.ok ? null : extendRefusal(r.error, r.current);
+  });
+
+  handle(ActionId.hostLock, 'lockdown:edit', async (c) => {
+    const target = parseBlockId(c.action.block_id);
+    const hours = parseDuration(selected(c.action) ?? '');
+    if (target?.kind !== 'host' || !hours) {
+      return 'Choose one of the preset durations from the host card.';
+    }
+    const r = await requestLockdown(deps.lockdown, {
+      actor: await deps.actors.resolve(c.userId),
+      query: { kind: 'machine_id', value: target.id.toLowerCase() },
+      durationHours: hours,
+      reason: '',
+      source: 'manual',
+      channel: c.channelId,
+    });
+    if (!r.ok) {
+      return requestRefusal(r);
+    }
+    const l = r.value.lockdown;
+    return l.state === 'pending_approval'
+      ? `Lockdown \`${l.id}\` requested for ${hours} h; waiting for approval.`
+      : `Lockdown \`${l.id}\` approved; isolating through Defender.`;
+  });
+}

@@ -1,0 +1,153 @@
+import type { types } from '@slack/bolt';
+import type { EventName, ThreadNote } from '../../core/events.js';
+import type { Lockdown } from '../../core/lockdown/types.js';
+import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
+import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
+
+/** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
+export function who(actor: string | null): string {
+  if (!actor) {
+    return 'nobody';
+  }
+  const m = /^slack:([UW][A-Z0-9]+)$/.exec(actor);
+  return m ? `<@${m[1]}>` : `\`${codeSafe(actor)}\``;
+}
+
+const hours = (minutes: number) => `${minutes / 60} h`;
+const host = (l: Lockdown) => `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\``;
+const reason = (l: Lockdown) =>
+  l.reason ? truncateMrkdwn(escapeMrkdwn(l.reason), 500) : '_no reason given_';
+const time = (d: Date | null) =>
+  d ? `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} {time}|${d.toISOString()}>` : '—';
+
+const STATE_WORDS: Record<string, string> = {
+  pending_approval: ':hourglass: Awaiting approval',
+  approved: ':white_check_mark: Approved, isolating…',
+  denied: ':no_entry: Denied',
+  approval_expired: ':alarm_clock: Request expired (nobody decided in time)',
+  isolating: ':lock: Isolating…',
+  active: ':lock: Locked down',
+  releasing: ':unlock: Releasing…',
+  released: ':unlock: Released',
+  released_externally: ':warning: Released outside hostlock',
+  failed: ':x: Failed',
+};
+
+/** The root message of a lockdown's thread: its current state, with Approve / Deny while pending. */
+export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
+  const lines = [
+    `*${STATE_WORDS[l.state] ?? l.state}* — ${host(l)} for ${hours(l.durationMinutes)}`,
+    `Requested by ${who(l.requestedBy)}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
+    `Reason: ${reason(l)}`,
+  ];
+  if (l.state === 'active' && l.expiresAt) {
+    lines.push(`Locked ${time(l.lockedAt)} · ends ${time(l.expiresAt)}`);
+  }
+  if (l.state === 'failed' && l.lastError) {
+    lines.push(`Why: ${truncateMrkdwn(escapeMrkdwn(l.lastError), 500)}`);
+  }
+  const blocks: types.KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
+    {
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `Lockdown \`${l.id}\` · machine \`${codeSafe(l.machineId)}\`` }],
+    },
+  ];
+  if (l.state === 'pending_approval') {
+    // Plain buttons, no confirm dialog: approval must work from Slack's mobile apps.
+    blocks.push({
+      type: 'actions',
+      block_id: lockdownBlockId(l.id),
+      elements: [
+        {
+          type: 'button',
+          action_id: ActionId.lockdownApprove,
+          text: { type: 'plain_text', text: 'Approve' },
+          style: 'primary',
+          value: l.id,
+        },
+        {
+          type: 'button',
+          action_id: ActionId.lockdownDeny,
+          text: { type: 'plain_text', text: 'Deny' },
+          style: 'danger',
+          value: l.id,
+        },
+      ],
+    });
+  }
+  if (l.state === 'active') {
+    blocks.push({
+      type: 'actions',
+      block_id: lockdownBlockId(l.id),
+      elements: [
+        {
+          type: 'button',
+          action_id: ActionId.lockdownUnlock,
+          text: { type: 'plain_text', text: 'Unlock now' },
+          value: l.id,
+        },
+      ],
+    });
+  }
+  return blocks;
+}
+
+/** Fallback / notification text of the root message. */
+export function lockdownRootText(l: Lockdown): string {
+  return `${(STATE_WORDS[l.state] ?? l.state).replace(/^:[a-z_]+: /, '')}: ${host(l)} for ${hours(l.durationMinutes)}`;
+}
+
+/** The thread reply for an event of a lockdown. */
+export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: string): string {
+  const extra = detail ? ` (${truncateMrkdwn(escapeMrkdwn(detail), 300)})` : '';
+  switch (name) {
+    case 'lockdown.requested':
+      return `${who(l.requestedBy)} asked to lock ${host(l)} for ${hours(l.durationMinutes)}.`;
+    case 'lockdown.approved':
+      return l.approvedBy
+        ? `Approved by ${who(l.approvedBy)}. Isolating through Defender…`
+        : `Approved${extra}. Isolating through Defender…`;
+    case 'lockdown.denied':
+      return `Denied by ${who(l.approvedBy)}. ${who(l.requestedBy)}, nothing was changed.`;
+    case 'lockdown.approval_expired':
+      return `Nobody decided in time, so the request expired. ${who(l.requestedBy)}, nothing was changed; request again if it is still needed.`;
+    case 'lockdown.locked':
+      return `${host(l)} is isolated. It will be released ${time(l.expiresAt)}.`;
+    case 'isolation_pending':
+      return `Defender still has the isolation of ${host(l)} pending: the device may be offline. Defender keeps trying for up to 3 days; hostlock cancels it if the lockdown time runs out first.`;
+    case 'ending_soon':
+      return `${who(l.requestedBy)}, the lockdown of ${host(l)} ends ${time(l.expiresAt)}. Extend it below if it is still needed.`;
+    case 'lockdown.extended':
+      return `Extended${extra}: now ends ${time(l.expiresAt)}.`;
+    case 'lockdown.released':
+      return `${host(l)} is released (${l.releaseReason === 'expired' ? 'time ran out' : `by ${who(l.releasedBy)}`}).`;
+    case 'host.released_externally':
+      return `${host(l)} was ${detail ?? 'released outside hostlock'}; hostlock closed this lockdown and will not touch the host.`;
+    case 'lockdown.failed':
+      return `:x: The lockdown of ${host(l)} failed${extra}. ${who(l.requestedBy)}, check the host in Defender.`;
+    case 'break_glass':
+      return `:rotating_light: Break-glass: ${who(l.requestedBy)} overrode the exclusion list to lock ${host(l)}.`;
+    default:
+      return `${name}${extra}`;
+  }
+}
+
+/** The Extend control posted with the reminder. */
+export function extendBlocks(l: Lockdown, text: string): types.KnownBlock[] {
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text } },
+    {
+      type: 'actions',
+      block_id: lockdownBlockId(l.id),
+      elements: [
+        {
+          type: 'static_select',
+          action_id: ActionId.lockdownExtend,
+          placeholder: { type: 'plain_text', text: 'Extend by…' },
+          options: DURATION_VALUES.map((v) => ({ text: { type: 'plain_text', text: `+${v}` }, value: v })),
+        },
+      ],
+    },
+  ];
+}

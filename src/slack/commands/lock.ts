@@ -1,0 +1,132 @@
+import type { RespondArguments } from '@slack/bolt';
+import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
+import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
+import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { can } from '../../core/permissions.js';
+import { refuse, type SlackDeps } from '../deps.js';
+import { DURATION_VALUES, parseDuration } from '../ids.js';
+import { releaseRefusal, requestRefusal } from '../lockdown-replies.js';
+import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
+import type { Subcommand } from './registry.js';
+
+const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
+const USAGE = `\`/hostlock lock <host> <${DURATION_VALUES.join('|')}> [reason]\`, e.g. \`/hostlock lock web-01 4h suspicious beacon\``;
+const MAX_REASON = 500;
+
+/** `/hostlock lock <host> <duration> [reason…] [--break-glass]` (permission lockdown:edit). */
+export function lockSubcommand(deps: SlackDeps): Subcommand {
+  return {
+    name: 'lock',
+    usage: `lock <host> <${DURATION_VALUES.join('|')}> [reason]`,
+    summary: 'lock a host down for a preset time (needs approval unless turned off)',
+    async run(ctx) {
+      const actor = await deps.actors.resolve(ctx.userId);
+      if (!can(actor, 'lockdown:edit')) {
+        return { reply: ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock')) };
+      }
+      const [target = '', duration = '', ...words] = ctx.args;
+      const breakGlass = words.includes('--break-glass');
+      const reason = words
+        .filter((w) => w !== '--break-glass')
+        .join(' ')
+        .trim();
+      const parsed = parseHostQuery(target);
+      if (!parsed.ok) {
+        return { reply: ephemeral(`Tell me which host and for how long: ${USAGE}.`) };
+      }
+      const hours = parseDuration(duration.toLowerCase());
+      if (!hours) {
+        return {
+          reply: ephemeral(
+            `\`${truncateMrkdwn(codeSafe(duration || '(none)'), 20)}\` is not a preset duration. Choose one of ${DURATION_VALUES.join(', ')}: ${USAGE}.`,
+          ),
+        };
+      }
+      if (reason.length > MAX_REASON) {
+        return {
+          reply: ephemeral(
+            `Keep the reason under ${MAX_REASON} characters (it goes into Defender's comment).`,
+          ),
+        };
+      }
+      return {
+        reply: ephemeral(
+          `Requesting a ${hours} h lockdown of \`${truncateMrkdwn(codeSafe(parsed.query.value), 100)}\`…`,
+        ),
+        followUp: async () => {
+          const r = await requestLockdown(deps.lockdown, {
+            actor,
+            query: parsed.query,
+            durationHours: hours,
+            reason,
+            source: 'manual',
+            channel: ctx.channelId,
+            breakGlass,
+          });
+          if (!r.ok) {
+            return ephemeral(requestRefusal(r));
+          }
+          const l = r.value.lockdown;
+          return ephemeral(
+            l.state === 'pending_approval'
+              ? `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is waiting for approval${l.approvalChannel ? ` in <#${l.approvalChannel}>` : ''}.`
+              : `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is approved; isolating through Defender.`,
+          );
+        },
+      };
+    },
+  };
+}
+
+/** `/hostlock unlock <host> [reason…]` (permission lockdown:edit): releases hostlock's own lockdown. */
+export function unlockSubcommand(deps: SlackDeps): Subcommand {
+  return {
+    name: 'unlock',
+    usage: 'unlock <host> [reason]',
+    summary: 'release a host hostlock locked (never one isolated outside hostlock)',
+    async run(ctx) {
+      const actor = await deps.actors.resolve(ctx.userId);
+      if (!can(actor, 'lockdown:edit')) {
+        return { reply: ephemeral(await refuse(deps, actor, 'lockdown:edit', 'unlock')) };
+      }
+      const [target = '', ...words] = ctx.args;
+      const parsed = parseHostQuery(target);
+      if (!parsed.ok) {
+        return { reply: ephemeral('Tell me which host: `/hostlock unlock web-01 [reason]`.') };
+      }
+      const found = await deps.hosts.search(parsed.query, 10);
+      const usable = found.hosts.filter((h) => !h.mergedIntoMachineId);
+      const exact = usable.filter((h) =>
+        [h.name.toLowerCase(), h.name.toLowerCase().split('.')[0]].includes(parsed.query.value),
+      );
+      const host = usable.length === 1 ? usable[0] : exact.length === 1 ? exact[0] : undefined;
+      if (!host) {
+        return {
+          reply: ephemeral(
+            found.total === 0
+              ? 'No host in hostlock’s inventory matches that; try `/hostlock list` for current lockdowns.'
+              : 'Several hosts match: name it by its machine id (see `/hostlock list`).',
+          ),
+        };
+      }
+      const open = await deps.lockdown.lockdowns.openForMachine(host.machineId);
+      if (!open) {
+        return {
+          reply: ephemeral(
+            host.isolationState === 'isolated_outside'
+              ? `\`${codeSafe(host.name)}\` is isolated outside hostlock (Defender portal or another tool); hostlock never releases what it did not lock.`
+              : `\`${codeSafe(host.name)}\` has no open hostlock lockdown.`,
+          ),
+        };
+      }
+      const r = await releaseLockdown(deps.lockdown, { actor, lockdownId: open.id, reason: words.join(' ') });
+      return {
+        reply: ephemeral(
+          r.ok
+            ? `Releasing \`${codeSafe(host.name)}\` (lockdown \`${open.id}\`)…`
+            : releaseRefusal(r.error, r.current),
+        ),
+      };
+    },
+  };
+}

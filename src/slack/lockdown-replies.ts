@@ -1,0 +1,70 @@
+import type { DecisionRefusal } from '../core/lockdown/decide-lockdown.js';
+import type { ExtendRefusal } from '../core/lockdown/extend-lockdown.js';
+import type { ReleaseRefusal } from '../core/lockdown/release-lockdown.js';
+import type { RequestRefusal, RequestResult } from '../core/lockdown/request-lockdown.js';
+import type { Lockdown } from '../core/lockdown/types.js';
+import { who } from './blocks/lockdown.js';
+import { DURATION_VALUES } from './ids.js';
+import { codeSafe, truncateMrkdwn } from './mrkdwn.js';
+
+// One mapping table per adapter (STYLE "Errors"): each refusal becomes a sentence saying what to do.
+
+const state = (l?: Lockdown) => (l ? ` (lockdown \`${l.id}\` is ${l.state.replace(/_/g, ' ')})` : '');
+
+export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string {
+  const map: Record<RequestRefusal, string> = {
+    forbidden: 'You need the `lockdown:edit` permission to lock hosts. Ask a hostlock admin for a role.',
+    bad_duration: `Choose one of the preset durations: ${DURATION_VALUES.join(', ')}. Example: \`/hostlock lock web-01 4h suspicious beacon\`.`,
+    defender_not_configured:
+      'Defender is not configured yet: an admin must enter its credentials first (`/hostlock settings`).',
+    defender_paused: 'Defender is paused by an admin, so nothing can be locked right now.',
+    defender_failed: 'Defender could not be asked just now (it has been logged). Try again in a minute.',
+    not_found:
+      'No host matches that. Try a full name, an IP or a machine id, e.g. `/hostlock lock web-01.contoso.com 4h`.',
+    ambiguous: `Several hosts match: name one by its machine id.\n${(r.candidates ?? [])
+      .slice(0, 10)
+      .map((h) => `• \`${truncateMrkdwn(codeSafe(h.name), 80)}\` — \`${h.machineId}\``)
+      .join('\n')}`,
+    already_open: `That host already has an open lockdown${state(r.existing)}${r.existing ? ` requested by ${who(r.existing.requestedBy)}` : ''}.`,
+    isolated_outside:
+      'That host is isolated outside hostlock (Defender portal or another tool). hostlock will not take over or release it.',
+    not_onboarded: 'That device is not onboarded to Defender, so Defender cannot isolate it.',
+    merged:
+      'That record was merged into another machine or is no longer listed by Defender: look the host up and use the current machine id.',
+    excluded:
+      'That host is on the exclusion list. An admin can override with `--break-glass` (audited and announced).',
+    break_glass_forbidden: 'Only admins (`settings:edit`) may use `--break-glass`.',
+  };
+  return map[r.error];
+}
+
+export function decisionRefusal(code: DecisionRefusal, current?: Lockdown): string {
+  const map: Record<DecisionRefusal, string> = {
+    not_found: 'That lockdown request no longer exists.',
+    forbidden: 'You need the `lockdown:approve` permission to decide lockdown requests.',
+    self_approval: 'You cannot approve or deny your own request: another responder must decide it.',
+    not_pending: `That request was already decided${state(current)}${current?.approvedBy ? ` by ${who(current.approvedBy)}` : ''}.`,
+    expired: 'That request expired before it was decided; nothing was changed.',
+  };
+  return map[code];
+}
+
+export function releaseRefusal(code: ReleaseRefusal, current?: Lockdown): string {
+  const map: Record<ReleaseRefusal, string> = {
+    forbidden: 'You need the `lockdown:edit` permission to unlock hosts.',
+    not_found: 'That lockdown no longer exists.',
+    not_active: `Only an active lockdown can be released${state(current)}.`,
+  };
+  return map[code];
+}
+
+export function extendRefusal(code: ExtendRefusal, current?: Lockdown): string {
+  const map: Record<ExtendRefusal, string> = {
+    forbidden: 'You need the `lockdown:edit` permission to extend lockdowns.',
+    not_found: 'That lockdown no longer exists.',
+    not_active: `Only an active lockdown can be extended${state(current)}.`,
+    bad_duration: `Extend by one of: ${DURATION_VALUES.join(', ')}.`,
+    too_long: 'Extensions may add at most 24 h beyond the original end; an admin can extend further.',
+  };
+  return map[code];
+}
