@@ -352,6 +352,54 @@ describe('exactly once under concurrency and crashes', () => {
   });
 });
 
+describe('offline devices and other workspaces', () => {
+  it('cancels an isolation still pending when the lockdown time runs out, and tells the thread', async () => {
+    await h.settings({ approval_required: false });
+    const m = machine('offline-01.contoso.com', { healthStatus: 'Inactive' });
+    const l = await requestVia('lock offline-01 1h', ALICE);
+    await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
+    // Defender keeps the action Pending (device offline) while the hour passes
+    await timePasses(
+      l.id,
+      "decided_at = now() - interval '61 minutes', created_at = now() - interval '61 minutes'",
+    );
+    const failed = await untilState(l.id, 'failed');
+    expect(failed.lastError).toMatch(/cancelled/);
+    const action = h.mde.actions.find((a) => a.id === failed.mdeActionId);
+    expect(action?.status).toBe('Cancelled');
+    await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.thread_ts === l.approvalTs && /failed/.test(String(c.args.text)),
+    );
+  });
+
+  it('refuses a click from another workspace and changes nothing', async () => {
+    await h.settings({ approval_required: true });
+    const m = machine('foreign-01.contoso.com');
+    const l = await requestVia('lock foreign-01 1h', ALICE);
+    const { SlackSigner } = await import('../fakes/slack-signer.js');
+    const { SIGNING_SECRET } = await import('../helpers/harness.js');
+    const foreign = new SlackSigner({
+      signingSecret: SIGNING_SECRET,
+      eventsUrl: `${h.app.url}/slack/events`,
+      peer: h.slack,
+      teamId: 'T0OTHERWS',
+    });
+    const r = await foreign.blockAction({
+      userId: BOB,
+      actionId: ActionId.lockdownApprove,
+      blockId: lockdownBlockId(l.id),
+      value: l.id,
+      channelId: APPROVER_CHANNEL,
+      messageTs: l.approvalTs ?? '',
+    });
+    expect(r.status).toBeLessThan(500);
+    expect(h.logs.some((x) => x.includes('slack.foreign_team_refused') && x.includes('T0OTHERWS'))).toBe(true);
+    expect((await row(l.id)).state).toBe('pending_approval');
+    expect(posts('isolate', m.id)).toBe(0);
+  });
+});
+
 describe('what hostlock will not do', () => {
   it('never locks or releases a host isolated outside hostlock', async () => {
     const m = machine('outside-01.contoso.com');
