@@ -83,8 +83,18 @@ export function createHostsSync(deps: HostsSyncDeps) {
           gone: result.gone,
         })
         .where(eq(inventorySync.id, 1));
+      // An active lockdown whose host no longer looks isolated by hostlock is looked at now: the
+      // engine checks Defender's actions and ends it as released_externally if someone released it.
+      const woken = await sql`
+        update lockdowns l set next_check_at = now()
+        from hosts h
+        where h.machine_id = l.machine_id and l.state = 'active'
+          and h.isolation_state <> 'isolated_by_hostlock'
+          and (l.next_check_at is null or l.next_check_at > now())
+        returning l.id`;
       deps.log.info(
         {
+          lockdownsToCheck: woken.length,
           machines: result.machines,
           gone: result.gone,
           isolationChanged: result.isolationChanged,

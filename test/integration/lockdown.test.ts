@@ -352,6 +352,68 @@ describe('exactly once under concurrency and crashes', () => {
   });
 });
 
+describe('changes made outside hostlock', () => {
+  it('ends an active lockdown as released_externally when the host is released in the portal, without releasing it', async () => {
+    await h.settings({ approval_required: false });
+    const m = machine('portal-rel-01.contoso.com');
+    const l = await requestVia('lock portal-rel-01 8h', ALICE);
+    await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
+    defenderCompletes();
+    await untilState(l.id, 'active');
+    h.mde.addAction({
+      machineId: m.id,
+      type: 'Unisolate',
+      status: 'Succeeded',
+      requestor: 'soc@contoso.com',
+      requestorComment: 'released by hand',
+    });
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const ended = await untilState(l.id, 'released_externally');
+    expect(ended.releaseReason).toBe('external');
+    expect(posts('unisolate', m.id)).toBe(0);
+    await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.thread_ts === l.approvalTs && /released outside hostlock/.test(String(c.args.text)),
+    );
+  });
+
+  it('reminds before the end with Extend, once', async () => {
+    await h.settings({ approval_required: false });
+    machine('remind-01.contoso.com');
+    const l = await requestVia('lock remind-01 1h', ALICE);
+    await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
+    defenderCompletes();
+    await untilState(l.id, 'active');
+    await timePasses(l.id, "expires_at = now() + interval '10 minutes'");
+    const call = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.thread_ts === l.approvalTs && /ends/.test(String(c.args.text)),
+    );
+    expect(JSON.stringify(call.args.blocks)).toContain(ActionId.lockdownExtend);
+    expect((await row(l.id)).remindedAt).not.toBeNull();
+  });
+
+  it('lets an admin break glass on an excluded host, audited and announced', async () => {
+    await h.settings({ approval_required: true, auto_exclusions: ['tag:crown-jewels'] });
+    const ADMIN = 'U0ADMIN999';
+    await h.grant('admin', ADMIN);
+    const m = machine('vault-01.contoso.com', { machineTags: ['crown-jewels'] });
+    await h.slash('lock vault-01 1h', { as: ALICE });
+    await h.slack.waitForResponse((p) => /exclusion list/.test(allText(p.body)));
+    expect(await openFor(m.id)).toBeNull();
+    await h.slash('lock vault-01 1h ransomware spreading --break-glass', { as: ALICE });
+    await h.slack.waitForResponse((p) => /Only admins/.test(allText(p.body)));
+    const l = await requestVia('lock vault-01 1h ransomware spreading --break-glass', ADMIN);
+    expect(l.breakGlass).toBe(true);
+    expect(l.reason).toBe('ransomware spreading');
+    await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.thread_ts === l.approvalTs && /Break-glass/.test(String(c.args.text)),
+    );
+    await h.settings({ auto_exclusions: [] });
+  });
+});
+
 describe('offline devices and other workspaces', () => {
   it('cancels an isolation still pending when the lockdown time runs out, and tells the thread', async () => {
     await h.settings({ approval_required: false });
@@ -394,7 +456,9 @@ describe('offline devices and other workspaces', () => {
       messageTs: l.approvalTs ?? '',
     });
     expect(r.status).toBeLessThan(500);
-    expect(h.logs.some((x) => x.includes('slack.foreign_team_refused') && x.includes('T0OTHERWS'))).toBe(true);
+    expect(h.logs.some((x) => x.includes('slack.foreign_team_refused') && x.includes('T0OTHERWS'))).toBe(
+      true,
+    );
     expect((await row(l.id)).state).toBe('pending_approval');
     expect(posts('isolate', m.id)).toBe(0);
   });

@@ -242,3 +242,19 @@ describe('secrets', () => {
     expect(text).not.toMatch(/CANARY/);
   });
 });
+
+describe('App Home', () => {
+  it('shows the visitor their permissions and, to viewers, the isolated hosts', async () => {
+    const r = await h.signer.appHomeOpened({ userId: ANALYST });
+    expect(r.status).toBe(200);
+    const call = await h.slack.waitForCall('views.publish', (c) => c.args.user_id === ANALYST);
+    const text = allText(call.args.view);
+    expect(text).toMatch(/lockdown:view|look up/i);
+    expect(text).toMatch(/Isolated hosts/);
+
+    await h.signer.appHomeOpened({ userId: STRANGER });
+    const other = await h.slack.waitForCall('views.publish', (c) => c.args.user_id === STRANGER);
+    expect(allText(other.args.view)).toMatch(/ask an admin/i);
+    expect(allText(other.args.view)).not.toMatch(/Isolated hosts/);
+  });
+});

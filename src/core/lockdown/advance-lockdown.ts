@@ -284,6 +284,15 @@ class Step {
       this.notes.push({ name: 'ending_soon' });
       return l.state;
     }
+    // Woken early (the inventory sync saw the host change): was it released outside hostlock?
+    const d = this.defenderOrWhy;
+    if (typeof d !== 'string') {
+      const actions = await this.actions(d, l);
+      const newest = actions[0];
+      if (newest?.type === 'Unisolate' && newest.status === 'Succeeded' && !isOurs(newest, l)) {
+        return this.endExternally(l, 'released outside hostlock');
+      }
+    }
     await this.set(l, { nextCheckAt: l.expiresAt ? this.reminderOrEndFor(l) : this.later(60_000) });
     return l.state;
   }
