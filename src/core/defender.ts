@@ -59,7 +59,11 @@ export interface ActionFilter {
 }
 
 export interface Defender {
-  /** Every machine, following Defender's paging; calls `onPage` as each page arrives. */
+  /**
+   * Every machine, following Defender's paging: with `onPage`, each page is handed over as it
+   * arrives and not kept (a 100 000-machine fleet is never held in memory at once) and the result
+   * is empty; without it, all machines are returned.
+   */
   listMachines(onPage?: (page: DefenderMachine[]) => void | Promise<void>): Promise<DefenderMachine[]>;
   /** The machine, or null when Defender does not know the id. */
   getMachine(machineId: string): Promise<DefenderMachine | null>;

@@ -136,8 +136,11 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
       let next: string | undefined = `/api/machines?${query({ $top: PAGE_SIZE })}`;
       while (next) {
         const page: { list: DefenderMachine[]; next: string | undefined } = await getList(next);
-        await onPage?.(page.list);
-        all.push(...page.list);
+        if (onPage) {
+          await onPage(page.list);
+        } else {
+          all.push(...page.list);
+        }
         next = page.next;
       }
       return all;

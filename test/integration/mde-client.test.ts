@@ -67,9 +67,12 @@ describe('listing machines', () => {
     peer.addMachines(fleet);
     const before = countApi((p) => p === '/api/machines');
     const pages: number[] = [];
-    const all = await client().listMachines((page) => {
+    const all: { machineId: string; name: string }[] = [];
+    const kept = await client().listMachines((page) => {
       pages.push(page.length);
+      all.push(...page);
     });
+    expect(kept).toEqual([]); // pages handed over are not also held
     expect(countApi((p) => p === '/api/machines') - before).toBe(3);
     expect(pages).toEqual([10_000, 10_000, 5_000]);
     expect(all).toHaveLength(25_000);
