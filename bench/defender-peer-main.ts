@@ -31,6 +31,33 @@ async function main(): Promise<void> {
         apiCalls: peer.requests.filter((r) => r.path.startsWith('/api/')).length,
         rss: process.memoryUsage().rss,
       });
+    } else if (m.op === 'requests') {
+      send({
+        type: 'requests',
+        next: peer.requests.length,
+        requests: peer.requests.slice(m.since).map((r) => ({
+          method: r.method,
+          path: r.path,
+          status: r.status,
+          atMs: r.at.getTime(),
+        })),
+      });
+    } else if (m.op === 'addActions') {
+      const ids = m.actions.map((a) => {
+        const at = new Date(a.atMs ?? Date.now()).toISOString();
+        return peer.addAction({
+          machineId: a.machineId,
+          type: a.type,
+          status: 'Succeeded',
+          requestor: `${MDE_APP.appName} (contoso.onmicrosoft.com)`,
+          requestorComment: a.comment,
+          requestSource: 'PublicApi',
+          scope: a.type === 'Isolate' ? 'Full' : null,
+          creationDateTimeUtc: at,
+          lastUpdateDateTimeUtc: at,
+        }).id;
+      });
+      send({ type: 'actionsAdded', ids });
     } else if (m.op === 'close') {
       void peer.close().finally(() => {
         send({ type: 'closed' });

@@ -12,13 +12,36 @@ export const MDE_APP = {
 /** Generated machines are named `${FLEET_PREFIX}-<index>` (test/fakes/mde/machines.ts). */
 export const FLEET_PREFIX = 'host';
 
+/** A request as the peer recorded it, without headers; `atMs` is the peer's wall clock on arrival. */
+export interface PeerRequest {
+  method: string;
+  path: string;
+  status: number;
+  atMs: number;
+}
+
+/** An action to seed on the peer (as if hostlock had requested it earlier); Succeeded. */
+export interface SeedAction {
+  machineId: string;
+  type: 'Isolate' | 'Unisolate';
+  comment: string;
+  /** creation (and completion) time, ms; default now */
+  atMs?: number;
+}
+
 /** Parent → peer process. */
-export type PeerCommand = { op: 'stats' } | { op: 'close' };
+export type PeerCommand =
+  | { op: 'stats' }
+  | { op: 'requests'; since: number }
+  | { op: 'addActions'; actions: SeedAction[] }
+  | { op: 'close' };
 
 /** Peer process → parent. */
 export type PeerReply =
   | { type: 'ready'; url: string; machines: number; generateMs: number }
   | { type: 'stats'; listCalls: number; apiCalls: number; rss: number }
+  | { type: 'requests'; next: number; requests: PeerRequest[] }
+  | { type: 'actionsAdded'; ids: string[] }
   | { type: 'closed' }
   | { type: 'failed'; error: string };
 
@@ -37,6 +60,10 @@ export interface DefenderPeerProcess {
   /** how long generating and loading the fleet took in the peer */
   readonly generateMs: number;
   stats(): Promise<PeerStats>;
+  /** the requests recorded from index `since` on, and the index to ask from next time */
+  requests(since: number): Promise<{ next: number; requests: PeerRequest[] }>;
+  /** seeds Succeeded machine actions; resolves with their ids */
+  addActions(actions: SeedAction[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -69,6 +96,17 @@ export async function startDefenderPeerProcess(o: {
       child.send({ op: 'stats' } satisfies PeerCommand);
       const { listCalls, apiCalls, rss } = await reply;
       return { listCalls, apiCalls, rss };
+    },
+    async requests(since) {
+      const reply = nextReply(child, 'requests', 10_000);
+      child.send({ op: 'requests', since } satisfies PeerCommand);
+      const { next, requests } = await reply;
+      return { next, requests };
+    },
+    async addActions(actions) {
+      const reply = nextReply(child, 'actionsAdded', 10_000);
+      child.send({ op: 'addActions', actions } satisfies PeerCommand);
+      return (await reply).ids;
     },
     async close() {
       if (child.exitCode !== null || !child.connected) {

@@ -28,6 +28,18 @@ async function openFor(machineId: string): Promise<Lockdown | null> {
   return lockdownStore(h.db.db).openForMachine(machineId);
 }
 
+/** The Approve / Deny button of a lockdown's root message, clicked by `userId`. */
+function click(actionId: string, l: Lockdown, userId: string) {
+  return h.signer.blockAction({
+    userId,
+    actionId,
+    blockId: lockdownBlockId(l.id),
+    value: l.id,
+    channelId: APPROVER_CHANNEL,
+    messageTs: l.approvalTs ?? '',
+  });
+}
+
 /** Let Defender finish what it has pending (Pending → InProgress → Succeeded). */
 function defenderCompletes() {
   h.mde.advanceActions();
@@ -94,14 +106,7 @@ describe('the whole story: request → approve → isolate → expire → releas
     expect(JSON.stringify(root?.blocks)).toContain(ActionId.lockdownApprove);
     expect(allText(root?.blocks)).toMatch(/beaconing/);
 
-    await h.signer.blockAction({
-      userId: BOB,
-      actionId: ActionId.lockdownApprove,
-      blockId: lockdownBlockId(l.id),
-      value: l.id,
-      channelId: APPROVER_CHANNEL,
-      messageTs: l.approvalTs ?? '',
-    });
+    await click(ActionId.lockdownApprove, l, BOB);
     await until(async () => posts('isolate', m.id) === 1, 'the isolate call');
     const isolating = await until(async () => {
       const x = await row(l.id);
@@ -160,14 +165,7 @@ describe('approvals', () => {
   it('refuses self-approval and changes nothing', async () => {
     const m = machine('self-01.contoso.com');
     const l = await requestVia('lock self-01 1h', ALICE);
-    const r = await h.signer.blockAction({
-      userId: ALICE,
-      actionId: ActionId.lockdownApprove,
-      blockId: lockdownBlockId(l.id),
-      value: l.id,
-      channelId: APPROVER_CHANNEL,
-      messageTs: l.approvalTs ?? '',
-    });
+    const r = await click(ActionId.lockdownApprove, l, ALICE);
     expect(r.status).toBe(200);
     const said = await h.slack.waitForResponse((p) => /your own request/.test(allText(p.body)));
     expect((said.body as { response_type?: string }).response_type).toBe('ephemeral');
@@ -178,14 +176,7 @@ describe('approvals', () => {
   it('deny closes the request without touching Defender', async () => {
     const m = machine('deny-01.contoso.com');
     const l = await requestVia('lock deny-01 2h', ALICE);
-    await h.signer.blockAction({
-      userId: BOB,
-      actionId: ActionId.lockdownDeny,
-      blockId: lockdownBlockId(l.id),
-      value: l.id,
-      channelId: APPROVER_CHANNEL,
-      messageTs: l.approvalTs ?? '',
-    });
+    await click(ActionId.lockdownDeny, l, BOB);
     const denied = await untilState(l.id, 'denied');
     expect(denied.approvedBy).toBe(`slack:${BOB}`);
     expect(posts('isolate', m.id)).toBe(0);
@@ -201,14 +192,7 @@ describe('approvals', () => {
       'chat.postMessage',
       (c) => c.args.thread_ts === l.approvalTs && /expired/.test(String(c.args.text)),
     );
-    const late = await h.signer.blockAction({
-      userId: BOB,
-      actionId: ActionId.lockdownApprove,
-      blockId: lockdownBlockId(l.id),
-      value: l.id,
-      channelId: APPROVER_CHANNEL,
-      messageTs: l.approvalTs ?? '',
-    });
+    const late = await click(ActionId.lockdownApprove, l, BOB);
     expect(late.status).toBe(200);
     await h.slack.waitForResponse((p) => /already decided|expired/.test(allText(p.body)));
     const thread = h.slack.messages
@@ -221,16 +205,8 @@ describe('approvals', () => {
   it('the same approve click delivered 5 times in parallel isolates once', async () => {
     const m = machine('dup-click-01.contoso.com');
     const l = await requestVia('lock dup-click-01 1h', ALICE);
-    const click = () =>
-      h.signer.blockAction({
-        userId: BOB,
-        actionId: ActionId.lockdownApprove,
-        blockId: lockdownBlockId(l.id),
-        value: l.id,
-        channelId: APPROVER_CHANNEL,
-        messageTs: l.approvalTs ?? '',
-      });
-    const answers = await Promise.all([click(), click(), click(), click(), click()]);
+    const approve = () => click(ActionId.lockdownApprove, l, BOB);
+    const answers = await Promise.all([approve(), approve(), approve(), approve(), approve()]);
     expect(answers.every((a) => a.status === 200)).toBe(true);
     await until(async () => posts('isolate', m.id) === 1, 'one isolate');
     defenderCompletes();
@@ -247,14 +223,7 @@ describe('approvals', () => {
     const m = machine('revoked-01.contoso.com');
     const l = await requestVia('lock revoked-01 1h', ALICE);
     await h.db.sql`delete from role_bindings where subject_id = ${DAVE}`;
-    await h.signer.blockAction({
-      userId: DAVE,
-      actionId: ActionId.lockdownApprove,
-      blockId: lockdownBlockId(l.id),
-      value: l.id,
-      channelId: APPROVER_CHANNEL,
-      messageTs: l.approvalTs ?? '',
-    });
+    await click(ActionId.lockdownApprove, l, DAVE);
     await h.slack.waitForResponse((p) => /`lockdown:approve`/.test(allText(p.body)));
     expect((await row(l.id)).state).toBe('pending_approval');
     expect(posts('isolate', m.id)).toBe(0);

@@ -1,3 +1,5 @@
+import type { DefenderMachine } from '../defender.js';
+
 /** Isolation as hostlock derives it from Defender's machine actions (mde-api.md §6.5). */
 export const ISOLATION_STATES = [
   'not_isolated',
@@ -11,22 +13,7 @@ export type IsolationState = (typeof ISOLATION_STATES)[number];
 export type IsolationSource = 'hostlock' | 'outside' | null;
 
 /** A host as stored in `hosts`: Defender's facts plus hostlock's derived isolation. */
-export interface Host {
-  machineId: string;
-  name: string;
-  osPlatform: string | null;
-  osVersion: string | null;
-  ips: string[];
-  healthStatus: string | null;
-  onboardingStatus: string | null;
-  riskScore: string | null;
-  exposureLevel: string | null;
-  deviceValue: string | null;
-  firstSeen: Date | null;
-  lastSeen: Date | null;
-  tags: string[];
-  isPotentialDuplicate: boolean;
-  mergedIntoMachineId: string | null;
+export interface Host extends Omit<DefenderMachine, 'lastIp'> {
   isolationState: IsolationState;
   isolationSource: IsolationSource;
   /** set when the machine vanished from Defender's list */
