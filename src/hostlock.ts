@@ -162,7 +162,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     const lockdown: LockdownDeps = {
       lockdowns: lockdownStore(database.db),
       hosts: hostStore(database.db),
-      defender: () => defender.get(),
+      defender: (o) => defender.get(o),
       settings,
       clock,
       announce: createSlackAnnouncer({ client: slackClient, settings, log: slackLog }),

@@ -17,8 +17,11 @@ export interface DefenderProviderDeps {
 }
 
 export interface DefenderProvider {
-  /** The Defender client for the stored credentials, or why there is none. */
-  get(): Promise<Defender | DefenderUnavailable>;
+  /**
+   * The Defender client for the stored credentials, or why there is none. `evenIfPaused` is for
+   * releasing what hostlock isolated: a pause stops new isolations and polling, not releases.
+   */
+  get(opts?: { evenIfPaused?: boolean }): Promise<Defender | DefenderUnavailable>;
   close(): Promise<void>;
 }
 
@@ -29,12 +32,12 @@ export interface DefenderProvider {
 export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProvider {
   let current: { key: string; client: DefenderClient } | undefined;
   return {
-    async get() {
+    async get(opts = {}) {
       const [settings, creds] = await Promise.all([deps.settings(), deps.credentials()]);
       if (!creds) {
         return 'not_configured';
       }
-      if (settings.mdeState === 'paused') {
+      if (settings.mdeState === 'paused' && !opts.evenIfPaused) {
         return 'paused';
       }
       const apiUrl = settings.mdeApiUrl ?? deps.apiUrl;

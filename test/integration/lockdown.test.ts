@@ -383,6 +383,29 @@ describe('changes made outside hostlock', () => {
   });
 });
 
+describe('while Defender is paused', () => {
+  it('sends no new isolation but still releases a lockdown when its time ends', async () => {
+    await h.settings({ approval_required: false });
+    const m = machine('paused-rel-01.contoso.com');
+    const l = await requestVia('lock paused-rel-01 1h', ALICE);
+    await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
+    defenderCompletes();
+    await untilState(l.id, 'active');
+
+    await h.settings({ mde_state: 'paused' });
+    const other = machine('paused-new-01.contoso.com');
+    await h.slash('lock paused-new-01 1h', { as: ALICE });
+    await h.slack.waitForResponse((p) => /paused/.test(allText(p.body)));
+    expect(posts('isolate', other.id)).toBe(0);
+
+    await timePasses(l.id, "expires_at = now() - interval '1 second'");
+    await until(async () => posts('unisolate', m.id) === 1, 'the release call while paused');
+    defenderCompletes();
+    await untilState(l.id, 'released');
+    await h.settings({ mde_state: 'enabled' });
+  });
+});
+
 describe('offline devices and other workspaces', () => {
   it('cancels an isolation still pending when the lockdown time runs out, and tells the thread', async () => {
     await h.settings({ approval_required: false });

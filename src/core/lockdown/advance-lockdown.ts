@@ -33,7 +33,8 @@ export async function advanceLockdown(deps: LockdownDeps, lockdownId: string): P
   const before = (await deps.lockdowns.get(lockdownId))?.nextCheckAt;
   // Read settings and the Defender client before taking the row lock: inside the transaction only
   // the transaction's own connection is used, so concurrent steps cannot starve the pool.
-  const [settings, defender] = await Promise.all([deps.settings(), deps.defender()]);
+  // A pause stops new isolations, not releases: hostlock never leaves a host isolated past its time.
+  const [settings, defender] = await Promise.all([deps.settings(), deps.defender({ evenIfPaused: true })]);
   const outcome = await deps.lockdowns.withLock(lockdownId, async (row, store) => {
     // An early or duplicate trigger finds nothing due: the row's next_check_at is the schedule.
     // Agenda may start a job a little before its time (it locks what falls due within its poll
@@ -142,11 +143,20 @@ class Step {
     return 'approval_expired';
   }
 
-  private async defender(l: Lockdown): Promise<Defender | null> {
+  private async defender(l: Lockdown, purpose: 'isolate' | 'release'): Promise<Defender | null> {
     const d = this.defenderOrWhy;
-    if (typeof d === 'string') {
+    const why =
+      typeof d === 'string'
+        ? d
+        : purpose === 'isolate' && this.settings.mdeState === 'paused'
+          ? 'paused'
+          : null;
+    if (why || typeof d === 'string') {
       // paused or unconfigured: look again later, nothing is lost
-      await this.set(l, { nextCheckAt: this.later(60_000), lastError: `Defender ${d.replace('_', ' ')}` });
+      await this.set(l, {
+        nextCheckAt: this.later(60_000),
+        lastError: `Defender ${(why ?? 'unavailable').replace('_', ' ')}`,
+      });
       return null;
     }
     return d;
@@ -159,7 +169,7 @@ class Step {
 
   /** approved, or isolating with no action recorded (a crash between submit and save) */
   private async isolate(l: Lockdown): Promise<string> {
-    const d = await this.defender(l);
+    const d = await this.defender(l, 'isolate');
     if (!d) {
       return l.state;
     }
@@ -200,7 +210,7 @@ class Step {
   }
 
   private async followIsolation(l: Lockdown): Promise<string> {
-    const d = await this.defender(l);
+    const d = await this.defender(l, 'release');
     if (!d || !l.mdeActionId) {
       return l.state;
     }
@@ -305,7 +315,7 @@ class Step {
   }
 
   private async release(l: Lockdown): Promise<string> {
-    const d = await this.defender(l);
+    const d = await this.defender(l, 'release');
     if (!d) {
       return l.state;
     }
@@ -345,7 +355,7 @@ class Step {
   }
 
   private async followRelease(l: Lockdown): Promise<string> {
-    const d = await this.defender(l);
+    const d = await this.defender(l, 'release');
     if (!d || !l.mdeReleaseActionId) {
       return l.state;
     }

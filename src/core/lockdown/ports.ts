@@ -41,7 +41,8 @@ export const DEFAULT_TIMING: LockdownTiming = {
 export interface LockdownDeps {
   lockdowns: LockdownStore;
   hosts: HostStore;
-  defender: () => Promise<Defender | DefenderUnavailable>;
+  /** with `evenIfPaused`, a paused Defender is still handed out (to release, never to isolate) */
+  defender: (opts?: { evenIfPaused?: boolean }) => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
   clock: Clock;
   announce: Announcer;
