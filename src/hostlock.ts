@@ -39,6 +39,7 @@ import { lookupSubcommand } from './slack/commands/lookup.js';
 import { rolesSubcommand } from './slack/commands/roles.js';
 import type { SlackDeps } from './slack/deps.js';
 import { registerAppHomeOpened } from './slack/events/app-home-opened.js';
+import { registerSettingsView, type SettingsDeps, settingsSubcommand } from './slack/views/settings.js';
 
 /** How long stop() waits for running jobs before leaving them to another worker. */
 const DRAIN_TIMEOUT_MS = 25_000;
@@ -65,6 +66,8 @@ export interface HostlockOptions {
   processEvery?: string;
   /** run the first inventory sync at start (default) or only after one interval (tests drive it) */
   syncOnStart?: boolean;
+  /** how long a settings submission waits for Defender before answering "verifying…" */
+  settingsVerifyInlineMs?: number;
   /** how often each process looks for due lockdowns (default 1 s) */
   lockdownTickMs?: number;
   /** lockdown engine timings (tests shorten them) */
@@ -196,6 +199,17 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       clock: clock,
       log: slackLog,
     };
+    const settingsDeps: SettingsDeps = {
+      slack: deps,
+      db: database.db,
+      client: slackClient,
+      secrets,
+      mde: { apiUrl: config.mde.apiUrl, loginUrl: config.mde.loginUrl },
+      onSaved: async (s) => {
+        await scheduleHostsSync(scheduler.agenda, s.pollMinutes, { skipImmediate: true });
+      },
+      ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
+    };
     const slack = createSlack({
       config: config.slack,
       log,
@@ -206,10 +220,12 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         listSubcommand(deps),
         historySubcommand(deps),
         rolesSubcommand(deps),
+        settingsSubcommand(settingsDeps),
       ],
       register: (app) => {
         registerAppHomeOpened(app, deps);
         registerLockdownActions(app, deps);
+        registerSettingsView(app, settingsDeps);
       },
     });
     const readiness = async (): Promise<Readiness> => {

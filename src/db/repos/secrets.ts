@@ -28,6 +28,19 @@ export function secretStore(db: Database, box: SecretBox, keyId: string) {
           });
       }
     },
+    /** When and by whom a secret was set, without opening it (the modal's "set on … by …"). */
+    async meta(name: string): Promise<{ setAt: Date; setBy: string } | null> {
+      const [row] = await db
+        .select({ setAt: secrets.setAt, setBy: secrets.setBy })
+        .from(secrets)
+        .where(eq(secrets.name, name));
+      return row ?? null;
+    },
+    /** Deletes the named secrets (Defender "delete": credentials wiped). */
+    async remove(names: string[], tx: Database = db): Promise<number> {
+      return (await tx.delete(secrets).where(inArray(secrets.name, names)).returning({ name: secrets.name }))
+        .length;
+    },
     /** Opens the named secrets; missing names are absent from the result. Throws SecretBoxError on tampering. */
     async getAll(names: string[]): Promise<Record<string, string>> {
       const rows = await db.select().from(secrets).where(inArray(secrets.name, names));

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { DEFAULT_SETTINGS, MIN_POLL_MINUTES, type Settings } from '../../core/settings.js';
 import type { Database } from '../client.js';
@@ -102,3 +102,48 @@ export async function writeSettings(db: Database, patch: Record<string, unknown>
 
 const sqlMerge = (patch: Record<string, unknown>) => sql`${settings.data} || ${JSON.stringify(patch)}::jsonb`;
 const sqlIncrement = () => sql`${settings.version} + 1`;
+
+/** The settings and the row version they were read at (0 when the row does not exist yet). */
+export async function readSettingsVersioned(db: Database): Promise<{ settings: Settings; version: number }> {
+  const [row] = await db
+    .select({ data: settings.data, version: settings.version })
+    .from(settings)
+    .where(eq(settings.id, 1));
+  return { settings: parseSettings(row?.data), version: row?.version ?? 0 };
+}
+
+/**
+ * Merges `patch` into the row only if it is still at `expectedVersion` (two admins saving at once:
+ * the second is refused, nothing is partially written). Runs `alsoInTx` in the same transaction.
+ */
+export async function saveSettingsIfVersion(
+  db: Database,
+  patch: Record<string, unknown>,
+  by: string,
+  expectedVersion: number,
+  alsoInTx: (tx: Database) => Promise<void>,
+): Promise<'saved' | 'conflict'> {
+  return db.transaction(async (tx) => {
+    if (expectedVersion === 0) {
+      const inserted = await tx
+        .insert(settings)
+        .values({ id: 1, data: patch, version: 1, updatedBy: by })
+        .onConflictDoNothing()
+        .returning({ id: settings.id });
+      if (!inserted.length) {
+        return 'conflict';
+      }
+    } else {
+      const updated = await tx
+        .update(settings)
+        .set({ data: sqlMerge(patch), version: sqlIncrement(), updatedBy: by, updatedAt: new Date() })
+        .where(and(eq(settings.id, 1), eq(settings.version, expectedVersion)))
+        .returning({ id: settings.id });
+      if (!updated.length) {
+        return 'conflict';
+      }
+    }
+    await alsoInTx(tx);
+    return 'saved';
+  });
+}

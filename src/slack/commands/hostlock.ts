@@ -74,6 +74,7 @@ export function registerHostlockCommand(app: App, log: Logger, subcommands: Subc
         teamId: command.team_id,
         args,
         rest,
+        triggerId: command.trigger_id,
       });
     } catch (e) {
       reqLog.error({ err: e }, 'slack.command_failed');

@@ -9,6 +9,8 @@ export interface CommandContext {
   args: string[];
   /** the text after the subcommand name, as typed */
   rest: string;
+  /** Slack's trigger for opening a modal (valid 3 s, once) */
+  triggerId?: string;
 }
 
 /**

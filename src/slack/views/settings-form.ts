@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { MIN_POLL_MINUTES, type Settings, type SyslogTarget } from '../../core/settings.js';
+
+/**
+ * The settings modal's inputs (DESIGN §3.3 / §3.9): block id = setting name, action id `value`.
+ * This module parses `view.state.values` into stored keys, with one message per bad field.
+ */
+export const SETTINGS_CALLBACK_ID = 'settings';
+
+const str = z.object({ value: z.string().nullish() });
+const sel = z.object({ selected_option: z.object({ value: z.string() }).nullish() });
+const checks = z.object({ selected_options: z.array(z.object({ value: z.string() })).nullish() });
+const conv = z.object({ selected_conversation: z.string().nullish() });
+const convs = z.object({ selected_conversations: z.array(z.string()).nullish() });
+
+const HOURS: Record<string, number> = { '1h': 60, '2h': 120, '4h': 240, '8h': 480, '12h': 720, '24h': 1440 };
+
+export interface ParsedSettings {
+  /** stored keys (block ids) to merge into the settings row */
+  patch: Record<string, unknown>;
+  /** Defender credential fields to seal; the secret only when typed */
+  credentials: { mde_tenant_id?: string; mde_client_id?: string; mde_client_secret?: string };
+}
+
+type Values = Record<string, Record<string, unknown>>;
+
+function pick<T extends z.ZodType>(values: Values, block: string, schema: T): z.infer<T> | undefined {
+  const r = schema.safeParse(values[block]?.value);
+  return r.success ? r.data : undefined;
+}
+
+const GUID_OR_DOMAIN =
+  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+)$/i;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SYSLOG_LINE = /^(udp|tcp|tls):\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s+(cef|rfc5424|json)$/;
+
+function int(text: string | null | undefined, min: number, max: number): number | string {
+  const t = (text ?? '').trim();
+  if (!/^\d+$/.test(t)) {
+    return `Enter a whole number from ${min} to ${max}.`;
+  }
+  const n = Number(t);
+  return n < min || n > max ? `Enter a whole number from ${min} to ${max}.` : n;
+}
+
+/** Parses a submission; `errors` (block id → message) is non-empty when anything is wrong. */
+export function parseSettingsForm(
+  values: Values,
+): { ok: true; value: ParsedSettings } | { ok: false; errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const patch: Record<string, unknown> = {};
+  const credentials: ParsedSettings['credentials'] = {};
+
+  const tenant = pick(values, 'mde_tenant_id', str)?.value?.trim() ?? '';
+  const client = pick(values, 'mde_client_id', str)?.value?.trim() ?? '';
+  const secret = pick(values, 'mde_client_secret', str)?.value ?? '';
+  if (tenant && !GUID_OR_DOMAIN.test(tenant)) {
+    errors.mde_tenant_id = 'Enter the Directory (tenant) ID, a GUID, or yourtenant.onmicrosoft.com.';
+  }
+  if (client && !GUID.test(client)) {
+    errors.mde_client_id = 'Enter the Application (client) ID, a GUID from the app registration.';
+  }
+  if (secret && (secret.length > 512 || /\s/.test(secret))) {
+    errors.mde_client_secret =
+      'That does not look like a client secret value (no spaces, at most 512 characters).';
+  }
+  if (tenant) {
+    credentials.mde_tenant_id = tenant;
+  }
+  if (client) {
+    credentials.mde_client_id = client;
+  }
+  if (secret) {
+    credentials.mde_client_secret = secret;
+  }
+
+  const apiUrl = pick(values, 'mde_api_url', str)?.value?.trim() ?? '';
+  if (apiUrl) {
+    const u = z.url({ protocol: /^https$/ }).safeParse(apiUrl);
+    if (!u.success) {
+      errors.mde_api_url =
+        'Enter an https:// URL such as https://api.security.microsoft.com, or leave it empty.';
+    } else {
+      patch.mde_api_url = apiUrl.replace(/\/+$/, '');
+    }
+  } else {
+    patch.mde_api_url = null;
+  }
+
+  const numbers: Array<[string, number, number]> = [
+    ['poll_minutes', MIN_POLL_MINUTES, 1440],
+    ['approval_timeout_minutes', 1, 1440],
+    ['threshold_threat', 0, 99],
+    ['threshold_certainty', 0, 99],
+    ['threshold_privilege', 1, 10],
+    ['auto_hourly_cap', 0, 1000],
+  ];
+  for (const [block, min, max] of numbers) {
+    const n = int(pick(values, block, str)?.value, min, max);
+    if (typeof n === 'string') {
+      errors[block] = block === 'poll_minutes' ? `Poll at most every ${MIN_POLL_MINUTES} minutes: ${n}` : n;
+    } else {
+      patch[block] = n;
+    }
+  }
+
+  const isolation = pick(values, 'isolation_type', sel)?.selected_option?.value;
+  if (isolation === 'Full' || isolation === 'Selective') {
+    patch.isolation_type = isolation;
+  } else {
+    errors.isolation_type = 'Choose Full or Selective.';
+  }
+  const period = pick(values, 'auto_minutes', sel)?.selected_option?.value;
+  if (period && HOURS[period]) {
+    patch.auto_minutes = HOURS[period];
+  } else {
+    errors.auto_minutes = 'Choose one of the preset durations.';
+  }
+  for (const box of ['approval_required', 'auto_enabled', 'auto_dry_run']) {
+    patch[box] = (pick(values, box, checks)?.selected_options ?? []).some((o) => o.value === 'on');
+  }
+  patch.approver_channel = pick(values, 'approver_channel', conv)?.selected_conversation ?? null;
+  patch.alert_channels = pick(values, 'alert_channels', convs)?.selected_conversations ?? [];
+
+  const exclusions = (pick(values, 'auto_exclusions', str)?.value ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const badExclusion = exclusions.find((e) => e.length > 255 || !/^(tag:.+|[A-Za-z0-9*?._-]+)$/.test(e));
+  if (badExclusion) {
+    errors.auto_exclusions = `\`${badExclusion.slice(0, 60)}\` is not a host-name glob (e.g. dc-*) or tag:<Defender tag>.`;
+  } else {
+    patch.auto_exclusions = exclusions;
+  }
+
+  const targets: SyslogTarget[] = [];
+  const lines = (pick(values, 'syslog_targets', str)?.value ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  for (const line of lines) {
+    const m = SYSLOG_LINE.exec(line);
+    const port = Number(m?.[3]);
+    if (!m || port < 1 || port > 65535) {
+      errors.syslog_targets = `\`${line.slice(0, 60)}\` should look like tcp://siem.example.com:514 cef (udp|tcp|tls, cef|rfc5424|json).`;
+      break;
+    }
+    targets.push({
+      protocol: m[1] as SyslogTarget['protocol'],
+      host: (m[2] ?? '').replace(/^\[|\]$/g, ''),
+      port,
+      format: m[4] as SyslogTarget['format'],
+    });
+  }
+  patch.syslog_targets = targets;
+
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { patch, credentials } };
+}
+
+/** The stored keys whose values differ, for the audit row (names only, never values). */
+export function changedKeys(before: Settings, patch: Record<string, unknown>): string[] {
+  const current: Record<string, unknown> = {
+    mde_api_url: before.mdeApiUrl,
+    poll_minutes: before.pollMinutes,
+    isolation_type: before.isolationType,
+    approval_required: before.approvalRequired,
+    approval_timeout_minutes: before.approvalTimeoutMinutes,
+    approver_channel: before.approverChannel,
+    alert_channels: before.alertChannels,
+    auto_enabled: before.autoEnabled,
+    auto_dry_run: before.autoDryRun,
+    auto_minutes: before.autoMinutes,
+    threshold_threat: before.thresholdThreat,
+    threshold_certainty: before.thresholdCertainty,
+    threshold_privilege: before.thresholdPrivilege,
+    auto_exclusions: before.autoExclusions,
+    auto_hourly_cap: before.autoHourlyCap,
+    syslog_targets: before.syslogTargets,
+  };
+  return Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(current[k]));
+}

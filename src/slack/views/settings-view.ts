@@ -1,0 +1,194 @@
+import type { types } from '@slack/bolt';
+import type { Settings } from '../../core/settings.js';
+import { codeSafe, escapeMrkdwn } from '../mrkdwn.js';
+import { SETTINGS_CALLBACK_ID } from './settings-form.js';
+
+export interface SettingsViewInput {
+  settings: Settings;
+  /** tenant and app id as stored (not secret); the secret is never shown */
+  tenantId: string | null;
+  clientId: string | null;
+  secretSetAt: Date | null;
+  secretSetBy: string | null;
+  editable: boolean;
+  /** the settings row version the form was built from (optimistic concurrency) */
+  version: number;
+  /** a line shown at the top (a verification failure, "verifying…") */
+  notice?: string;
+}
+
+const pt = (text: string) => ({ type: 'plain_text' as const, text: text.slice(0, 150) });
+const HOURS = ['1h', '2h', '4h', '8h', '12h', '24h'];
+const on = { text: pt('on'), value: 'on' };
+
+function text(
+  block: string,
+  label: string,
+  initial: string | null,
+  o: { hint?: string; multiline?: boolean; optional?: boolean; placeholder?: string } = {},
+): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: block,
+    optional: o.optional ?? true,
+    label: pt(label),
+    ...(o.hint ? { hint: pt(o.hint) } : {}),
+    element: {
+      type: 'plain_text_input',
+      action_id: 'value',
+      multiline: o.multiline ?? false,
+      ...(initial ? { initial_value: initial } : {}),
+      ...(o.placeholder ? { placeholder: pt(o.placeholder) } : {}),
+    },
+  };
+}
+
+function number(block: string, label: string, initial: number, min: number, max: number): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: block,
+    label: pt(label),
+    element: {
+      type: 'number_input',
+      action_id: 'value',
+      is_decimal_allowed: false,
+      initial_value: String(initial),
+      min_value: String(min),
+      max_value: String(max),
+    },
+  };
+}
+
+function checkbox(block: string, label: string, checked: boolean): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: block,
+    optional: true,
+    label: pt(label),
+    element: {
+      type: 'checkboxes',
+      action_id: 'value',
+      options: [on],
+      ...(checked ? { initial_options: [on] } : {}),
+    },
+  };
+}
+
+function select(block: string, label: string, options: string[], initial: string): types.InputBlock {
+  const opts = options.map((o) => ({ text: pt(o), value: o }));
+  return {
+    type: 'input',
+    block_id: block,
+    label: pt(label),
+    element: {
+      type: 'static_select',
+      action_id: 'value',
+      options: opts,
+      initial_option: opts.find((o) => o.value === initial) ?? opts[0],
+    },
+  } as types.InputBlock;
+}
+
+const header = (t: string): types.KnownBlock => ({ type: 'header', text: pt(t) });
+
+/** The settings modal: inputs for editors, a read-only summary (no submit) for viewers. */
+export function settingsView(i: SettingsViewInput): types.ModalView {
+  const s = i.settings;
+  const secretLine = i.secretSetAt
+    ? `set on ${i.secretSetAt.toISOString().slice(0, 16).replace('T', ' ')} UTC by ${escapeMrkdwn(i.secretSetBy ?? 'unknown')}`
+    : 'not set';
+  const notice: types.KnownBlock[] = i.notice
+    ? [{ type: 'section', text: { type: 'mrkdwn', text: i.notice } }]
+    : [];
+  const base = {
+    type: 'modal' as const,
+    callback_id: SETTINGS_CALLBACK_ID,
+    title: pt('hostlock settings'),
+    close: pt(i.editable ? 'Cancel' : 'Close'),
+    private_metadata: JSON.stringify({ version: i.version }),
+  };
+  if (!i.editable) {
+    const lines = [
+      `*Defender*: ${s.mdeState}; tenant \`${codeSafe(i.tenantId ?? 'not set')}\`; app \`${codeSafe(i.clientId ?? 'not set')}\`; secret ${secretLine}`,
+      `API base: ${escapeMrkdwn(s.mdeApiUrl ?? 'default')} · poll every ${s.pollMinutes} min · isolation ${s.isolationType}`,
+      `*Approvals*: ${s.approvalRequired ? 'required' : 'off'}, timeout ${s.approvalTimeoutMinutes} min, channel ${s.approverChannel ? `<#${s.approverChannel}>` : 'where requested'}`,
+      `*Automatic lockdown*: ${s.autoEnabled ? 'on' : 'off'}${s.autoDryRun ? ' (dry run)' : ''}, ${s.autoMinutes / 60} h, thresholds threat ${s.thresholdThreat} / certainty ${s.thresholdCertainty} / privilege ${s.thresholdPrivilege}, cap ${s.autoHourlyCap}/h, ${s.autoExclusions.length} exclusions`,
+      `*Notifications*: ${s.alertChannels.length} alert channels, ${s.syslogTargets.length} syslog targets`,
+      '_You can view settings; changing them needs `settings:edit`._',
+    ];
+    return {
+      ...base,
+      blocks: [...notice, { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }],
+    };
+  }
+  return {
+    ...base,
+    submit: pt('Verify and save'),
+    blocks: [
+      ...notice,
+      header('Defender connection'),
+      text('mde_tenant_id', 'Directory (tenant) ID', i.tenantId, {
+        placeholder: '00000000-0000-0000-0000-000000000000',
+      }),
+      text('mde_client_id', 'Application (client) ID', i.clientId),
+      text('mde_client_secret', 'Client secret value', null, {
+        hint: `Write-only: ${i.secretSetAt ? `${secretLine}; leave empty to keep it.` : 'not set yet.'}`,
+      }),
+      text('mde_api_url', 'API base (geo host or government cloud)', s.mdeApiUrl, {
+        placeholder: 'https://api.security.microsoft.com',
+      }),
+      number('poll_minutes', 'Inventory poll interval (minutes, at least 5)', s.pollMinutes, 5, 1440),
+      select('isolation_type', 'Isolation type', ['Full', 'Selective'], s.isolationType),
+      header('Approvals'),
+      checkbox('approval_required', 'Require approval', s.approvalRequired),
+      number('approval_timeout_minutes', 'Approval timeout (minutes)', s.approvalTimeoutMinutes, 1, 1440),
+      {
+        type: 'input',
+        block_id: 'approver_channel',
+        optional: true,
+        label: pt('Approver channel'),
+        element: {
+          type: 'conversations_select',
+          action_id: 'value',
+          ...(s.approverChannel ? { initial_conversation: s.approverChannel } : {}),
+        },
+      },
+      header('Automatic lockdown'),
+      checkbox('auto_enabled', 'Enabled', s.autoEnabled),
+      checkbox('auto_dry_run', 'Dry run (announce, do not lock)', s.autoDryRun),
+      select('auto_minutes', 'Lockdown period', HOURS, `${s.autoMinutes / 60}h`),
+      number('threshold_threat', 'Threat threshold (0–99)', s.thresholdThreat, 0, 99),
+      number('threshold_certainty', 'Certainty threshold (0–99)', s.thresholdCertainty, 0, 99),
+      number('threshold_privilege', 'Privilege threshold (1–10)', s.thresholdPrivilege, 1, 10),
+      text(
+        'auto_exclusions',
+        'Exclusions (one per line: dc-* or tag:<tag>)',
+        s.autoExclusions.join('\n') || null,
+        { multiline: true },
+      ),
+      number('auto_hourly_cap', 'Automatic lockdowns per hour at most', s.autoHourlyCap, 0, 1000),
+      header('Notifications'),
+      {
+        type: 'input',
+        block_id: 'alert_channels',
+        optional: true,
+        label: pt('Alert channels'),
+        element: {
+          type: 'multi_conversations_select',
+          action_id: 'value',
+          ...(s.alertChannels.length ? { initial_conversations: s.alertChannels } : {}),
+        },
+      },
+      text(
+        'syslog_targets',
+        'Syslog targets (one per line)',
+        s.syslogTargets
+          .map(
+            (t) => `${t.protocol}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port} ${t.format}`,
+          )
+          .join('\n') || null,
+        { multiline: true, placeholder: 'tcp://siem.example.com:514 cef' },
+      ),
+    ],
+  };
+}

@@ -1,0 +1,237 @@
+import type { App, webApi } from '@slack/bolt';
+import { can } from '../../core/permissions.js';
+import type { Settings } from '../../core/settings.js';
+import type { Database } from '../../db/client.js';
+import { appendAudit } from '../../db/repos/audit.js';
+import type { secretStore } from '../../db/repos/secrets.js';
+import { readSettingsVersioned, saveSettingsIfVersion } from '../../db/repos/settings.js';
+import { MDE_SECRET_NAMES, type VerifyOutcome, verifyDefenderCredentials } from '../../mde/bootstrap.js';
+import type { Subcommand } from '../commands/registry.js';
+import { refuse, type SlackDeps } from '../deps.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
+import {
+  changedKeys,
+  type ParsedSettings,
+  parseSettingsForm,
+  SETTINGS_CALLBACK_ID,
+} from './settings-form.js';
+import { settingsView } from './settings-view.js';
+
+export interface SettingsDeps {
+  slack: SlackDeps;
+  db: Database;
+  client: webApi.WebClient;
+  secrets: ReturnType<typeof secretStore>;
+  mde: { apiUrl: string; loginUrl: string };
+  /** after a save: reschedule the sync, etc. */
+  onSaved: (s: Settings) => Promise<void>;
+  /** how long a submission may wait for Defender before answering "verifying…" (Slack allows 3 s) */
+  verifyInlineMs?: number;
+}
+
+async function viewFor(d: SettingsDeps, editable: boolean, notice?: string) {
+  const [{ settings, version }, ids, meta] = await Promise.all([
+    readSettingsVersioned(d.db),
+    d.secrets.getAll(['mde_tenant_id', 'mde_client_id']),
+    d.secrets.meta('mde_client_secret'),
+  ]);
+  return settingsView({
+    settings,
+    version,
+    editable,
+    tenantId: ids.mde_tenant_id ?? null,
+    clientId: ids.mde_client_id ?? null,
+    secretSetAt: meta?.setAt ?? null,
+    secretSetBy: meta?.setBy ?? null,
+    ...(notice ? { notice } : {}),
+  });
+}
+
+/** `/hostlock settings` (settings:view; editing needs settings:edit): opens the modal. */
+export function settingsSubcommand(d: SettingsDeps): Subcommand {
+  return {
+    name: 'settings',
+    usage: 'settings',
+    summary: 'open the settings (Defender connection, approvals, automatic lockdown, notifications)',
+    async run(ctx) {
+      const actor = await d.slack.actors.resolve(ctx.userId);
+      if (!can(actor, 'settings:view')) {
+        return {
+          reply: {
+            response_type: 'ephemeral',
+            text: await refuse(d.slack, actor, 'settings:view', 'settings'),
+          },
+        };
+      }
+      if (!ctx.triggerId) {
+        return {
+          reply: {
+            response_type: 'ephemeral',
+            text: 'Slack sent no trigger to open the settings; try again.',
+          },
+        };
+      }
+      await d.client.views.open({
+        trigger_id: ctx.triggerId,
+        view: await viewFor(d, can(actor, 'settings:edit')),
+      });
+      return { reply: { response_type: 'ephemeral', text: 'Opening settings…' } };
+    },
+  };
+}
+
+/** Which input a failed verification belongs to. */
+function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): string {
+  if (/tenant|other_cloud|defender_not_provisioned/.test(o.code)) {
+    return 'mde_tenant_id';
+  }
+  if (/secret/.test(o.code)) {
+    return 'mde_client_secret';
+  }
+  if (/client_not_found|app_disabled|missing_permission|forbidden/.test(o.code)) {
+    return 'mde_client_id';
+  }
+  return 'mde_api_url';
+}
+
+/** Handles the modal's submission: permission, validation, concurrency, verification, save. */
+export function registerSettingsView(app: App, d: SettingsDeps): void {
+  app.view(SETTINGS_CALLBACK_ID, async ({ ack, body, view }) => {
+    const actor = await d.slack.actors.resolve(body.user.id);
+    const who = `slack:${body.user.id}`;
+    if (!can(actor, 'settings:edit')) {
+      // A forged submission from a viewer: refused server-side whatever the payload says.
+      await ack({
+        response_action: 'errors',
+        errors: { mde_tenant_id: await refuse(d.slack, actor, 'settings:edit', 'settings.save') },
+      });
+      return;
+    }
+    const parsed = parseSettingsForm(view.state.values as Record<string, Record<string, unknown>>);
+    if (!parsed.ok) {
+      await ack({ response_action: 'errors', errors: parsed.errors });
+      return;
+    }
+    const expected = Number(
+      (JSON.parse(view.private_metadata || '{}') as { version?: unknown }).version ?? -1,
+    );
+    const { settings: before, version } = await readSettingsVersioned(d.db);
+    if (expected !== version) {
+      await ack({
+        response_action: 'errors',
+        errors: {
+          mde_tenant_id:
+            'Someone else saved the settings meanwhile: close this and open /hostlock settings again.',
+        },
+      });
+      return;
+    }
+    const stored = await d.secrets.getAll([...MDE_SECRET_NAMES]);
+    const creds = {
+      tenantId: parsed.value.credentials.mde_tenant_id ?? stored.mde_tenant_id ?? '',
+      clientId: parsed.value.credentials.mde_client_id ?? stored.mde_client_id ?? '',
+      clientSecret: parsed.value.credentials.mde_client_secret ?? stored.mde_client_secret ?? '',
+    };
+    const apiUrl = (parsed.value.patch.mde_api_url as string | null) ?? d.mde.apiUrl;
+    const credsChanged =
+      creds.tenantId !== (stored.mde_tenant_id ?? '') ||
+      creds.clientId !== (stored.mde_client_id ?? '') ||
+      creds.clientSecret !== (stored.mde_client_secret ?? '') ||
+      (parsed.value.patch.mde_api_url ?? null) !== before.mdeApiUrl;
+    const anyCreds = creds.tenantId || creds.clientId || creds.clientSecret;
+    if (credsChanged && anyCreds && !(creds.tenantId && creds.clientId && creds.clientSecret)) {
+      const missing = !creds.tenantId
+        ? 'mde_tenant_id'
+        : !creds.clientId
+          ? 'mde_client_id'
+          : 'mde_client_secret';
+      await ack({
+        response_action: 'errors',
+        errors: { [missing]: 'Tenant ID, application ID and client secret are needed together.' },
+      });
+      return;
+    }
+
+    const save = async (): Promise<'saved' | 'conflict'> => {
+      const fields = changedKeys(before, parsed.value.patch);
+      const patch = { ...parsed.value.patch };
+      if (fields.some((f) => f.startsWith('threshold_'))) {
+        patch.thresholds_saved_at = new Date().toISOString(); // new thresholds judge only newer scores
+      }
+      const credFields = Object.keys(parsed.value.credentials) as Array<keyof ParsedSettings['credentials']>;
+      const sealed = Object.fromEntries(
+        credFields
+          .filter((k) => parsed.value.credentials[k] !== stored[k])
+          .map((k) => [k, parsed.value.credentials[k] ?? '']),
+      );
+      const result = await saveSettingsIfVersion(d.db, patch, who, version, async (tx) => {
+        if (Object.keys(sealed).length) {
+          await d.secrets.putAll(sealed, who, tx);
+        }
+        await appendAudit(tx, {
+          actor: who,
+          action: 'settings.changed',
+          targetType: 'settings',
+          targetId: 'settings',
+          outcome: 'ok',
+          details: { fields: [...fields, ...Object.keys(sealed)] },
+        });
+      });
+      if (result === 'saved') {
+        await d.onSaved((await readSettingsVersioned(d.db)).settings);
+      }
+      return result;
+    };
+
+    if (!credsChanged || !anyCreds) {
+      const r = await save();
+      await ack(
+        r === 'saved'
+          ? undefined
+          : {
+              response_action: 'errors',
+              errors: { mde_tenant_id: 'Someone else saved the settings meanwhile: reopen them.' },
+            },
+      );
+      return;
+    }
+    // Verify before save; Slack waits 3 s for this answer, Defender may take longer.
+    const verification = verifyDefenderCredentials(creds, { apiUrl, loginUrl: d.mde.loginUrl });
+    const inTime = await Promise.race([
+      verification,
+      new Promise<null>((r) => setTimeout(() => r(null), d.verifyInlineMs ?? 2_300).unref()),
+    ]);
+    if (inTime) {
+      if (!inTime.ok) {
+        await ack({
+          response_action: 'errors',
+          errors: { [fieldOf(inTime)]: inTime.message.slice(0, 1900) },
+        });
+        return;
+      }
+      const r = await save();
+      await ack(
+        r === 'saved'
+          ? undefined
+          : {
+              response_action: 'errors',
+              errors: { mde_tenant_id: 'Someone else saved the settings meanwhile: reopen them.' },
+            },
+      );
+      return;
+    }
+    await ack({
+      response_action: 'update',
+      view: await viewFor(d, false, ':hourglass: Verifying the Defender connection…'),
+    });
+    const outcome = await verification;
+    const notice = !outcome.ok
+      ? `:x: Not saved: ${escapeMrkdwn(outcome.message)}`
+      : (await save()) === 'saved'
+        ? ':white_check_mark: Verified and saved.'
+        : ':x: Not saved: someone else saved the settings meanwhile.';
+    await d.client.views
+      .update({ view_id: body.view.id, view: await viewFor(d, outcome.ok, notice) })
+      .catch((e: unknown) => d.slack.log.error({ err: e }, 'slack.settings_update_failed'));
+  });
+}

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSettingsVersioned } from '../../src/db/repos/settings.js';
+import { allText, bootHarness, CLIENT_ID, CLIENT_SECRET, type Harness, TENANT } from '../helpers/harness.js';
+
+const ADMIN = 'U0SETADMIN';
+const VIEWER = 'U0SETVIEW1';
+let h: Harness;
+
+type Values = Record<string, Record<string, unknown>>;
+
+/** A complete, valid submission; `o` overrides plain-text fields by block id. */
+function form(o: Record<string, string | null> = {}): Values {
+  const textv = (v: string | null) => ({ value: { type: 'plain_text_input', value: v } });
+  const numv = (v: string) => ({ value: { type: 'number_input', value: v } });
+  const v: Values = {
+    mde_tenant_id: textv(null),
+    mde_client_id: textv(null),
+    mde_client_secret: textv(null),
+    mde_api_url: textv(h.mde.url),
+    poll_minutes: numv('15'),
+    isolation_type: { value: { type: 'static_select', selected_option: { value: 'Full' } } },
+    approval_required: { value: { type: 'checkboxes', selected_options: [{ value: 'on' }] } },
+    approval_timeout_minutes: numv('30'),
+    approver_channel: { value: { type: 'conversations_select', selected_conversation: null } },
+    auto_enabled: { value: { type: 'checkboxes', selected_options: [] } },
+    auto_dry_run: { value: { type: 'checkboxes', selected_options: [{ value: 'on' }] } },
+    auto_minutes: { value: { type: 'static_select', selected_option: { value: '4h' } } },
+    threshold_threat: numv('80'),
+    threshold_certainty: numv('80'),
+    threshold_privilege: numv('7'),
+    auto_exclusions: textv('dc-*\ntag:crown-jewels'),
+    auto_hourly_cap: numv('5'),
+    alert_channels: { value: { type: 'multi_conversations_select', selected_conversations: [] } },
+    syslog_targets: textv('tcp://siem.example.com:514 cef'),
+  };
+  for (const [k, val] of Object.entries(o)) {
+    v[k] =
+      k.startsWith('threshold_') || k.endsWith('_minutes') || k === 'auto_hourly_cap'
+        ? numv(val ?? '')
+        : textv(val);
+  }
+  return v;
+}
+
+async function submit(as: string, values: Values, version?: number) {
+  const v = version ?? (await readSettingsVersioned(h.db.db)).version;
+  const r = await h.signer.viewSubmission({
+    userId: as,
+    callbackId: 'settings',
+    values,
+    privateMetadata: JSON.stringify({ version: v }),
+  });
+  expect(r.status).toBe(200);
+  return r.text ? (r.json() as { response_action?: string; errors?: Record<string, string> }) : {};
+}
+
+beforeAll(async () => {
+  h = await bootHarness();
+  await h.grant('admin', ADMIN);
+  await h.grant('analyst', VIEWER);
+});
+afterAll(() => h.close());
+
+describe('/hostlock settings', () => {
+  it('opens an editable modal for admins and a read-only one (no submit) for viewers', async () => {
+    await h.slash('settings', { as: ADMIN });
+    const admin = await h.slack.waitForCall('views.open', (c) =>
+      JSON.stringify(c.args.view).includes('mde_tenant_id'),
+    );
+    expect((admin.args.view as { submit?: unknown }).submit).toBeDefined();
+    await h.slash('settings', { as: VIEWER });
+    const viewer = await h.slack.waitForCall('views.open', (c) =>
+      /You can view settings/.test(allText(c.args.view)),
+    );
+    expect((viewer.args.view as { submit?: unknown }).submit).toBeUndefined();
+  });
+
+  it('refuses a forged submission from a view-only user and changes nothing', async () => {
+    const before = await readSettingsVersioned(h.db.db);
+    const r = await submit(VIEWER, form({ poll_minutes: '60' }));
+    expect(r.response_action).toBe('errors');
+    expect((await readSettingsVersioned(h.db.db)).version).toBe(before.version);
+  });
+
+  it('shows every bad field at once and saves nothing', async () => {
+    const before = await readSettingsVersioned(h.db.db);
+    const r = await submit(
+      ADMIN,
+      form({
+        poll_minutes: '2',
+        threshold_threat: '120',
+        syslog_targets: 'siem:514',
+        mde_api_url: 'http://x',
+      }),
+    );
+    expect(Object.keys(r.errors ?? {}).sort()).toEqual([
+      'mde_api_url',
+      'poll_minutes',
+      'syslog_targets',
+      'threshold_threat',
+    ]);
+    expect((await readSettingsVersioned(h.db.db)).version).toBe(before.version);
+  });
+
+  it.each([
+    [
+      'a wrong secret',
+      { mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, mde_client_secret: 'wrong~value' },
+      'mde_client_secret',
+      /Value, not its Secret ID/,
+    ],
+    [
+      'an unknown tenant',
+      {
+        mde_tenant_id: '11111111-2222-4333-8444-555555555555',
+        mde_client_id: CLIENT_ID,
+        mde_client_secret: CLIENT_SECRET,
+      },
+      'mde_tenant_id',
+      /Tenant ID not found/,
+    ],
+    [
+      'an unknown app id',
+      {
+        mde_tenant_id: TENANT,
+        mde_client_id: '99999999-0000-4000-8000-000000000000',
+        mde_client_secret: CLIENT_SECRET,
+      },
+      'mde_client_id',
+      /not found in this tenant/,
+    ],
+  ])('maps %s to its input and stores nothing', async (_, creds, field, message) => {
+    const r = await submit(ADMIN, form(creds));
+    expect(r.response_action).toBe('errors');
+    expect(r.errors?.[field]).toMatch(message);
+    expect(await h.db.sql`select name from secrets`).toEqual([]);
+  });
+
+  it('verifies and saves good credentials, sealed, with an audit row naming fields, not values', async () => {
+    const r = await submit(
+      ADMIN,
+      form({
+        mde_tenant_id: TENANT,
+        mde_client_id: CLIENT_ID,
+        mde_client_secret: CLIENT_SECRET,
+        poll_minutes: '30',
+      }),
+    );
+    expect(r.response_action).toBeUndefined();
+    const rows = await h.db.sql<
+      { name: string; sealed: string }[]
+    >`select name, sealed from secrets order by name`;
+    expect(rows.map((x) => x.name)).toEqual(['mde_client_id', 'mde_client_secret', 'mde_tenant_id']);
+    expect(rows.every((x) => x.sealed.startsWith('v1:') && !x.sealed.includes('CANARY'))).toBe(true);
+    const { settings } = await readSettingsVersioned(h.db.db);
+    expect(settings.pollMinutes).toBe(30);
+    expect(settings.syslogTargets).toEqual([
+      { protocol: 'tcp', host: 'siem.example.com', port: 514, format: 'cef' },
+    ]);
+    const audit = await h.db.sql<
+      { details: { fields: string[] } }[]
+    >`select details from audit_events where action = 'settings.changed' order by id desc limit 1`;
+    expect(audit[0]?.details.fields).toEqual(expect.arrayContaining(['poll_minutes', 'mde_client_secret']));
+    expect(JSON.stringify(audit)).not.toContain('CANARY');
+  });
+
+  it('keeps the stored secret when the field is left empty', async () => {
+    const before = await h.db.sql`select sealed from secrets where name = 'mde_client_secret'`;
+    const r = await submit(
+      ADMIN,
+      form({ mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, poll_minutes: '20' }),
+    );
+    expect(r.response_action).toBeUndefined();
+    expect(await h.db.sql`select sealed from secrets where name = 'mde_client_secret'`).toEqual(before);
+    expect((await readSettingsVersioned(h.db.db)).settings.pollMinutes).toBe(20);
+  });
+
+  it('refuses the second of two saves made from the same version', async () => {
+    const { version } = await readSettingsVersioned(h.db.db);
+    const first = await submit(
+      ADMIN,
+      form({ mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, poll_minutes: '25' }),
+      version,
+    );
+    expect(first.response_action).toBeUndefined();
+    const second = await submit(
+      ADMIN,
+      form({ mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, poll_minutes: '45' }),
+      version,
+    );
+    expect(second.response_action).toBe('errors');
+    expect(Object.values(second.errors ?? {}).join()).toMatch(/Someone else saved/);
+    expect((await readSettingsVersioned(h.db.db)).settings.pollMinutes).toBe(25);
+  });
+
+  it('never lets the Defender secret reach logs or Slack', () => {
+    expect(h.logs.join('\n')).not.toContain(CLIENT_SECRET);
+    expect(JSON.stringify(h.slack.calls)).not.toContain(CLIENT_SECRET);
+  });
+});
