@@ -37,9 +37,15 @@ import { historySubcommand, listSubcommand } from './slack/commands/list.js';
 import { lockSubcommand, unlockSubcommand } from './slack/commands/lock.js';
 import { lookupSubcommand } from './slack/commands/lookup.js';
 import { rolesSubcommand } from './slack/commands/roles.js';
+import { tokenSubcommand } from './slack/commands/token.js';
 import type { SlackDeps } from './slack/deps.js';
 import { registerAppHomeOpened } from './slack/events/app-home-opened.js';
-import { registerSettingsView, type SettingsDeps, settingsSubcommand } from './slack/views/settings.js';
+import {
+  registerSettingsActions,
+  registerSettingsView,
+  type SettingsDeps,
+  settingsSubcommand,
+} from './slack/views/settings.js';
 
 /** How long stop() waits for running jobs before leaving them to another worker. */
 const DRAIN_TIMEOUT_MS = 25_000;
@@ -220,12 +226,14 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         listSubcommand(deps),
         historySubcommand(deps),
         rolesSubcommand(deps),
+        tokenSubcommand(deps),
         settingsSubcommand(settingsDeps),
       ],
       register: (app) => {
         registerAppHomeOpened(app, deps);
         registerLockdownActions(app, deps);
         registerSettingsView(app, settingsDeps);
+        registerSettingsActions(app, settingsDeps);
       },
     });
     const readiness = async (): Promise<Readiness> => {

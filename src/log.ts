@@ -58,6 +58,8 @@ const SECRET_SHAPES: ReadonlyArray<readonly [RegExp, string]> = [
   // Slack bot/user/app-level/refresh tokens: xoxb-, xoxp-, xoxa-, xoxo-, xoxs-, xoxr-, xoxe-, xapp-.
   [/xox[abposre]-[A-Za-z0-9-]+/g, CENSOR],
   [/xapp-[A-Za-z0-9-]+/g, CENSOR],
+  // hostlock REST API tokens (src/core/api-tokens.ts: `hlk_` + 43 base64url characters).
+  [/hlk_[A-Za-z0-9_-]{43}/g, CENSOR],
   // Authorization header values, whatever the token looks like.
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${CENSOR}`],
   // JWTs (Entra ID access tokens): base64url header `{"…` then two more segments.

@@ -193,6 +193,63 @@ describe('/hostlock settings', () => {
     expect((await readSettingsVersioned(h.db.db)).settings.pollMinutes).toBe(25);
   });
 
+  it('pause keeps the credentials and stops the sync; resume restarts it; both audited and announced', async () => {
+    await h.settings({ alert_channels: ['C0000CHAN'] });
+    const view = (await h.slack.waitForCall('views.open', () => true)).response as { view?: { id?: string } };
+    const viewId = view.view?.id ?? '';
+    await h.signer.blockAction({
+      userId: ADMIN,
+      actionId: 'settings.pause',
+      blockId: 'defender_controls',
+      value: 'pause',
+      viewId,
+    });
+    await h.slack.waitForCall('chat.postMessage', (c) => /Defender paused/.test(String(c.args.text)));
+    expect((await readSettingsVersioned(h.db.db)).settings.mdeState).toBe('paused');
+    expect((await h.app.hostsSync.run()).status).toBe('paused');
+    expect(await h.db.sql`select name from secrets`).toHaveLength(3);
+
+    await h.signer.blockAction({
+      userId: VIEWER,
+      actionId: 'settings.resume',
+      blockId: 'defender_controls',
+      value: 'resume',
+      viewId,
+    });
+    await h.slack.waitForCall('views.update', (c) => /settings:edit/.test(allText(c.args.view)));
+    expect((await readSettingsVersioned(h.db.db)).settings.mdeState).toBe('paused');
+
+    await h.signer.blockAction({
+      userId: ADMIN,
+      actionId: 'settings.resume',
+      blockId: 'defender_controls',
+      value: 'resume',
+      viewId,
+    });
+    await h.slack.waitForCall('chat.postMessage', (c) => /Defender resumed/.test(String(c.args.text)));
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const audit = await h.db.sql<
+      { details: { defender?: string } }[]
+    >`select details from audit_events where target_id = 'defender' order by id`;
+    expect(audit.map((a) => a.details.defender)).toEqual(['paused', 'resumed']);
+  });
+
+  it('delete wipes the credentials', async () => {
+    const viewId =
+      ((await h.slack.waitForCall('views.open', () => true)).response as { view?: { id?: string } }).view
+        ?.id ?? '';
+    await h.signer.blockAction({
+      userId: ADMIN,
+      actionId: 'settings.delete',
+      blockId: 'defender_controls',
+      value: 'delete',
+      viewId,
+    });
+    await h.slack.waitForCall('chat.postMessage', (c) => /Defender deleted/.test(String(c.args.text)));
+    expect(await h.db.sql`select name from secrets`).toEqual([]);
+    expect((await h.app.hostsSync.run()).status).toBe('not_configured');
+  });
+
   it('never lets the Defender secret reach logs or Slack', () => {
     expect(h.logs.join('\n')).not.toContain(CLIENT_SECRET);
     expect(JSON.stringify(h.slack.calls)).not.toContain(CLIENT_SECRET);

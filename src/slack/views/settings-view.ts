@@ -3,6 +3,13 @@ import type { Settings } from '../../core/settings.js';
 import { codeSafe, escapeMrkdwn } from '../mrkdwn.js';
 import { SETTINGS_CALLBACK_ID } from './settings-form.js';
 
+/** Buttons of the Defender section (not contract ids of DESIGN §3.3; additions of this module). */
+export const SettingsAction = {
+  pause: 'settings.pause',
+  resume: 'settings.resume',
+  delete: 'settings.delete',
+} as const;
+
 export interface SettingsViewInput {
   settings: Settings;
   /** tenant and app id as stored (not secret); the secret is never shown */
@@ -127,6 +134,7 @@ export function settingsView(i: SettingsViewInput): types.ModalView {
     blocks: [
       ...notice,
       header('Defender connection'),
+      ...defenderControls(s, i.secretSetAt !== null),
       text('mde_tenant_id', 'Directory (tenant) ID', i.tenantId, {
         placeholder: '00000000-0000-0000-0000-000000000000',
       }),
@@ -191,4 +199,44 @@ export function settingsView(i: SettingsViewInput): types.ModalView {
       ),
     ],
   };
+}
+
+/** Pause / resume and delete. Delete asks for confirmation; pause keeps the credentials. */
+function defenderControls(s: Settings, configured: boolean): types.KnownBlock[] {
+  const state = !configured ? 'not configured' : s.mdeState === 'paused' ? 'paused' : 'enabled';
+  const elements: types.Button[] = [];
+  if (configured) {
+    elements.push(
+      s.mdeState === 'paused'
+        ? {
+            type: 'button',
+            action_id: SettingsAction.resume,
+            text: pt('Resume'),
+            value: 'resume',
+            style: 'primary',
+          }
+        : { type: 'button', action_id: SettingsAction.pause, text: pt('Pause'), value: 'pause' },
+      {
+        type: 'button',
+        action_id: SettingsAction.delete,
+        text: pt('Delete credentials'),
+        value: 'delete',
+        style: 'danger',
+        confirm: {
+          title: pt('Delete Defender credentials?'),
+          text: pt(
+            'hostlock forgets the tenant, app id and secret. Lookups and lockdowns stop until new credentials are saved.',
+          ),
+          confirm: pt('Delete'),
+          deny: pt('Keep'),
+          style: 'danger',
+        },
+      },
+    );
+  }
+  const status: types.KnownBlock = {
+    type: 'section',
+    text: { type: 'mrkdwn', text: `Defender is *${state}*.` },
+  };
+  return elements.length ? [status, { type: 'actions', block_id: 'defender_controls', elements }] : [status];
 }

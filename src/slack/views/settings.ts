@@ -1,4 +1,4 @@
-import type { App, webApi } from '@slack/bolt';
+import type { App, BlockAction, webApi } from '@slack/bolt';
 import { can } from '../../core/permissions.js';
 import type { Settings } from '../../core/settings.js';
 import type { Database } from '../../db/client.js';
@@ -15,7 +15,7 @@ import {
   parseSettingsForm,
   SETTINGS_CALLBACK_ID,
 } from './settings-form.js';
-import { settingsView } from './settings-view.js';
+import { SettingsAction, settingsView } from './settings-view.js';
 
 export interface SettingsDeps {
   slack: SlackDeps;
@@ -234,4 +234,64 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
       .update({ view_id: body.view.id, view: await viewFor(d, outcome.ok, notice) })
       .catch((e: unknown) => d.slack.log.error({ err: e }, 'slack.settings_update_failed'));
   });
+}
+
+/**
+ * Pause, resume and delete from the modal's buttons (settings:edit). Pausing keeps the credentials
+ * and stops polling and new isolations; lockdowns hostlock already made are still released on time.
+ * Every change is audited and announced in the alert channels.
+ */
+export function registerSettingsActions(app: App, d: SettingsDeps): void {
+  const act = (actionId: string, change: 'paused' | 'resumed' | 'deleted') =>
+    app.action<BlockAction>(actionId, async ({ ack, body }) => {
+      await ack();
+      const actor = await d.slack.actors.resolve(body.user.id);
+      const viewId = body.view?.id;
+      if (!can(actor, 'settings:edit')) {
+        const why = await refuse(d.slack, actor, 'settings:edit', actionId);
+        if (viewId) {
+          await d.client.views
+            .update({ view_id: viewId, view: await viewFor(d, false, `:no_entry: ${why}`) })
+            .catch(() => {});
+        }
+        return;
+      }
+      const who = `slack:${body.user.id}`;
+      const { version } = await readSettingsVersioned(d.db);
+      const patch = change === 'paused' ? { mde_state: 'paused' } : { mde_state: 'enabled' };
+      const result = await saveSettingsIfVersion(d.db, patch, who, version, async (tx) => {
+        if (change === 'deleted') {
+          await d.secrets.remove([...MDE_SECRET_NAMES], tx);
+        }
+        await appendAudit(tx, {
+          actor: who,
+          action: 'settings.changed',
+          targetType: 'settings',
+          targetId: 'defender',
+          outcome: 'ok',
+          details: { defender: change },
+        });
+      });
+      const notice =
+        result === 'saved'
+          ? `:white_check_mark: Defender ${change}.`
+          : ':x: Someone else changed the settings meanwhile; try again.';
+      if (result === 'saved') {
+        const settings = (await readSettingsVersioned(d.db)).settings;
+        await d.onSaved(settings);
+        for (const channel of settings.alertChannels) {
+          await d.client.chat
+            .postMessage({ channel, text: `Defender ${change} in hostlock by <@${body.user.id}>.` })
+            .catch((e: unknown) => d.slack.log.error({ err: e, channel }, 'slack.announce_failed'));
+        }
+      }
+      if (viewId) {
+        await d.client.views
+          .update({ view_id: viewId, view: await viewFor(d, true, notice) })
+          .catch((e: unknown) => d.slack.log.error({ err: e }, 'slack.settings_update_failed'));
+      }
+    });
+  act(SettingsAction.pause, 'paused');
+  act(SettingsAction.resume, 'resumed');
+  act(SettingsAction.delete, 'deleted');
 }
