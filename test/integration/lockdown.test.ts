@@ -409,7 +409,7 @@ describe('while Defender is paused', () => {
 describe('offline devices and other workspaces', () => {
   it('cancels an isolation still pending when the lockdown time runs out, and tells the thread', async () => {
     await h.settings({ approval_required: false });
-    const m = machine('offline-01.contoso.com', { healthStatus: 'Inactive' });
+    machine('offline-01.contoso.com', { healthStatus: 'Inactive' });
     const l = await requestVia('lock offline-01 1h', ALICE);
     await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
     // Defender keeps the action Pending (device offline) while the hour passes

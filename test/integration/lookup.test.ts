@@ -217,9 +217,17 @@ describe('inventory sync', () => {
     expect((await fetch(`${h.app.url}/readyz`)).status).toBe(200);
   });
 
-  it('runs one sync at a time', async () => {
-    const [a, b] = await Promise.all([h.app.hostsSync.run(), h.app.hostsSync.run()]);
-    expect([a.status, b.status].sort()).toEqual(['already_running', 'ok']);
+  it('runs one sync at a time, across processes', async () => {
+    // another process holding the sync's lock, as a running sync would
+    const other = await h.db.sql.reserve();
+    try {
+      await other`select pg_advisory_lock(hashtext('hostlock:hosts.sync'))`;
+      expect((await h.app.hostsSync.run()).status).toBe('already_running');
+      await other`select pg_advisory_unlock(hashtext('hostlock:hosts.sync'))`;
+    } finally {
+      other.release();
+    }
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
   });
 
   it('does nothing while Defender is paused, and says why', async () => {
