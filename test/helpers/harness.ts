@@ -44,7 +44,7 @@ export interface Harness {
  * peer and the Defender peer: a test reads like the user's action, then asserts on the peers'
  * records and the rows.
  */
-export async function bootHarness(): Promise<Harness> {
+export async function bootHarness(o: { settingsVerifyInlineMs?: number } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const slack = await startSlackPeer({ botToken: BOT_TOKEN });
   // Throttling has its own tests (mde-client.test.ts); here the flows must not wait on it.
@@ -73,6 +73,7 @@ export async function bootHarness(): Promise<Harness> {
     log: createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } }),
     processEvery: '200 milliseconds',
     syncOnStart: false,
+    ...(o.settingsVerifyInlineMs ? { settingsVerifyInlineMs: o.settingsVerifyInlineMs } : {}),
     defenderClient: {
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
       budget: { perMinute: 100_000, perHour: 1_000_000 },
