@@ -164,6 +164,20 @@ describe('/hostlock settings', () => {
     expect(JSON.stringify(audit)).not.toContain('CANARY');
   });
 
+  it('announces a saved change in the alert channels, naming fields only', async () => {
+    await h.settings({ alert_channels: ['C0000CHAN'] });
+    const values = form({ mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, poll_minutes: '35' });
+    values.alert_channels = {
+      value: { type: 'multi_conversations_select', selected_conversations: ['C0000CHAN'] },
+    };
+    expect((await submit(ADMIN, values)).response_action).toBeUndefined();
+    const said = await h.slack.waitForCall('chat.postMessage', (c) =>
+      /Settings changed/.test(String(c.args.text)),
+    );
+    expect(String(said.args.text)).toMatch(/poll_minutes/);
+    expect(String(said.args.text)).not.toContain('35');
+  });
+
   it('keeps the stored secret when the field is left empty', async () => {
     const before = await h.db.sql`select sealed from secrets where name = 'mde_client_secret'`;
     const r = await submit(

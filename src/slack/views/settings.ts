@@ -80,6 +80,15 @@ export function settingsSubcommand(d: SettingsDeps): Subcommand {
   };
 }
 
+/** Tells the alert channels about a settings change (names of fields only, never values). */
+async function announce(d: SettingsDeps, s: Settings, text: string): Promise<void> {
+  for (const channel of s.alertChannels) {
+    await d.client.chat
+      .postMessage({ channel, text })
+      .catch((e: unknown) => d.slack.log.error({ err: e, channel }, 'slack.announce_failed'));
+  }
+}
+
 /** Which input a failed verification belongs to. */
 function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): string {
   if (/tenant|other_cloud|defender_not_provisioned/.test(o.code)) {
@@ -178,7 +187,13 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
         });
       });
       if (result === 'saved') {
-        await d.onSaved((await readSettingsVersioned(d.db)).settings);
+        const after = (await readSettingsVersioned(d.db)).settings;
+        await d.onSaved(after);
+        await announce(
+          d,
+          after,
+          `Settings changed in hostlock by <@${body.user.id}>: ${[...fields, ...Object.keys(sealed)].join(', ') || 'nothing'}.`,
+        );
       }
       return result;
     };
@@ -279,11 +294,7 @@ export function registerSettingsActions(app: App, d: SettingsDeps): void {
       if (result === 'saved') {
         const settings = (await readSettingsVersioned(d.db)).settings;
         await d.onSaved(settings);
-        for (const channel of settings.alertChannels) {
-          await d.client.chat
-            .postMessage({ channel, text: `Defender ${change} in hostlock by <@${body.user.id}>.` })
-            .catch((e: unknown) => d.slack.log.error({ err: e, channel }, 'slack.announce_failed'));
-        }
+        await announce(d, settings, `Defender ${change} in hostlock by <@${body.user.id}>.`);
       }
       if (viewId) {
         await d.client.views
