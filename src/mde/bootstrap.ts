@@ -5,7 +5,8 @@ import { createDefenderClient } from './client.js';
 /** Secret names under which Defender credentials are sealed (the modal's block ids, DESIGN §3.3). */
 export const MDE_SECRET_NAMES = ['mde_tenant_id', 'mde_client_id', 'mde_client_secret'] as const;
 
-export const REQUIRED_ROLES = ['Machine.Isolate'] as const;
+/** Application permissions hostlock needs: each entry is satisfied by any of its alternatives. */
+export const REQUIRED_ROLES = [['Machine.Read.All', 'Machine.ReadWrite.All'], ['Machine.Isolate']] as const;
 
 export type VerifyOutcome = { ok: true; roles: string[] } | { ok: false; code: string; message: string };
 
@@ -21,7 +22,7 @@ export async function verifyDefenderCredentials(
   try {
     client = createDefenderClient({ credentials, ...at, retry: { maxRetries: 1, maxThrottleRetries: 0 } });
     const { roles } = await client.probe();
-    const missing = REQUIRED_ROLES.filter((r) => !roles.includes(r));
+    const missing = REQUIRED_ROLES.filter((any) => !any.some((r) => roles.includes(r))).map((any) => any[0]);
     if (missing.length) {
       return {
         ok: false,
