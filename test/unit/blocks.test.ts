@@ -2,14 +2,9 @@ import type { types } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import type { Host, IsolationState, OpenLockdown } from '../../src/core/hosts/types.js';
 import { type Permission, permissionsOf } from '../../src/core/permissions.js';
+import { relativeTime, timeLeft } from '../../src/slack/blocks/format.js';
 import { homeView } from '../../src/slack/blocks/home.js';
-import {
-  hostCard,
-  hostCardText,
-  hostList,
-  relativeTime,
-  timeLeft,
-} from '../../src/slack/blocks/host-card.js';
+import { hostCard, hostCardText, hostList } from '../../src/slack/blocks/host-card.js';
 import {
   ActionId,
   DURATION_VALUES,

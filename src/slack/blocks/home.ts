@@ -3,7 +3,8 @@ import type { Host, OpenLockdown } from '../../core/hosts/types.js';
 import { PERMISSIONS, type Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
 import { truncateMrkdwn } from '../mrkdwn.js';
-import { codeLiteral, isolationText, mrkdwnLink } from './host-card.js';
+import { codeLiteral, mrkdwnLink } from './format.js';
+import { isolationText } from './host-card.js';
 
 /** Home views hold at most 100 blocks (slack.md §6); 40 rows leave room for everything around them. */
 const HOSTS_SHOWN = 40;

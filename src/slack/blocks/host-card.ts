@@ -4,18 +4,26 @@ import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown-states.js';
 import type { Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
 import { ActionId, durationOptionValue, hostBlockId } from '../ids.js';
-import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
+import { escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
+import {
+  actorMrkdwn,
+  clip,
+  codeLiteral,
+  DAY_MS,
+  escaped,
+  mrkdwnLink,
+  relativeTime,
+  slackDate,
+  timeLeft,
+} from './format.js';
 
-const MINUTE_MS = 60_000;
-const HOUR_MS = 60 * MINUTE_MS;
-const DAY_MS = 24 * HOUR_MS;
 /** A record unseen this long is more likely a retired or re-imaged twin than the live machine. */
 const STALE_AFTER_DAYS = 7;
 // Item caps keep every field far below its 2000-char limit, so the final truncation (which cannot
 // tell a code span or a date token from plain text) is only a safety net and never cuts markup.
+// (`format.ts` caps each code-literal item at 80 characters.)
 const IPS_SHOWN = 5;
 const TAGS_SHOWN = 10;
-const ITEM_MAX = 80;
 const LIST_ROWS = 10;
 /** Defender health states in which the sensor is not talking, so isolation waits for it. */
 const SILENT_HEALTH = new Set(['inactive', 'nosensordata', 'nosensordataimpairedcommunication']);
@@ -47,94 +55,11 @@ const LOCKDOWN_WORDS: Record<string, string> = {
   releasing: 'release in progress',
 };
 
-/** Cuts plain text to `max` UTF-16 units with an ellipsis, never leaving half a surrogate pair. */
-export function clip(text: string, max: number): string {
-  if (text.length <= max) {
-    return text;
-  }
-  let cut = text.slice(0, max - 1);
-  if (/[\uD800-\uDBFF]$/.test(cut)) {
-    cut = cut.slice(0, -1);
-  }
-  return `${cut}…`;
-}
-
-/**
- * Untrusted text (host names, tags, ids, IPs) as a code span: Slack applies no `*bold*` or `_italic_`
- * inside one, so the value renders literally and copies back exactly (backticks become `'`).
- */
-export function codeLiteral(text: string, max = ITEM_MAX): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat === '' ? '—' : `\`${truncateMrkdwn(codeSafe(flat), max)}\``;
-}
-
-const escaped = (text: string | null, max = 200): string =>
-  text ? truncateMrkdwn(escapeMrkdwn(text), max) : '—';
 const plain = (text: string): types.PlainTextElement => ({ type: 'plain_text', text, emoji: false });
 const mrkdwn = (text: string, max: number): types.MrkdwnElement => ({
   type: 'mrkdwn',
   text: truncateMrkdwn(text, max),
 });
-
-/** A mrkdwn link; only http(s) URLs, with `|` and `>` neutralised so the label cannot be spoofed. */
-export function mrkdwnLink(url: string, label: string): string {
-  if (!/^https?:\/\//i.test(url)) {
-    return label;
-  }
-  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
-}
-
-/** "just now", "59 s ago", "5 min ago", "3 h ago", "2 days ago"; future times (clock skew) read "just now". */
-export function relativeTime(then: Date, now: Date): string {
-  const ms = now.getTime() - then.getTime();
-  if (ms < 1000) {
-    return 'just now';
-  }
-  if (ms < MINUTE_MS) {
-    return `${Math.floor(ms / 1000)} s ago`;
-  }
-  if (ms < HOUR_MS) {
-    return `${Math.floor(ms / MINUTE_MS)} min ago`;
-  }
-  if (ms < DAY_MS) {
-    return `${Math.floor(ms / HOUR_MS)} h ago`;
-  }
-  const days = Math.floor(ms / DAY_MS);
-  return days === 1 ? '1 day ago' : `${days} days ago`;
-}
-
-/** "3 h 12 min left", "45 min left", "under 1 min left", or "due for release" once past. */
-export function timeLeft(expiresAt: Date, now: Date): string {
-  const ms = expiresAt.getTime() - now.getTime();
-  if (ms <= 0) {
-    return 'due for release';
-  }
-  const minutes = Math.floor(ms / MINUTE_MS);
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  if (minutes === 0) {
-    return 'under 1 min left';
-  }
-  if (h === 0) {
-    return `${m} min left`;
-  }
-  return m === 0 ? `${h} h left` : `${h} h ${m} min left`;
-}
-
-/** Slack renders the token in the reader's time zone; the ISO text is shown where it cannot. */
-export function slackDate(date: Date): string {
-  const iso = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${iso}>`;
-}
-
-/**
- * `slack:U…` becomes a mention; any other actor (API token, automation) is shown as escaped text,
- * or as `displayName` when the caller resolved one.
- */
-export function actorMrkdwn(actor: string, displayName?: string): string {
-  const user = /^slack:([UW][A-Z0-9]{2,20})$/.exec(actor)?.[1];
-  return user ? `<@${user}>` : escaped(displayName ?? actor, 100);
-}
 
 const durationWords = (minutes: number): string =>
   minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;

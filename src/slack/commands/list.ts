@@ -4,7 +4,7 @@ import type { Host } from '../../core/hosts/types.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import type { LockdownState } from '../../core/lockdown-states.js';
 import { can } from '../../core/permissions.js';
-import { relativeTime, slackDate, timeLeft } from '../blocks/host-card.js';
+import { relativeTime, slackDate, timeLeft } from '../blocks/format.js';
 import { who } from '../blocks/lockdown.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';

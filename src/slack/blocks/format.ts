@@ -1,0 +1,92 @@
+import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+/** The default cap on one code-literal item (see the item caps in `host-card.ts`). */
+const ITEM_MAX = 80;
+
+/** Cuts plain text to `max` UTF-16 units with an ellipsis, never leaving half a surrogate pair. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) {
+    return text;
+  }
+  let cut = text.slice(0, max - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) {
+    cut = cut.slice(0, -1);
+  }
+  return `${cut}…`;
+}
+
+/**
+ * Untrusted text (host names, tags, ids, IPs) as a code span: Slack applies no `*bold*` or `_italic_`
+ * inside one, so the value renders literally and copies back exactly (backticks become `'`).
+ */
+export function codeLiteral(text: string, max = ITEM_MAX): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat === '' ? '—' : `\`${truncateMrkdwn(codeSafe(flat), max)}\``;
+}
+
+/** Untrusted text escaped and cut to `max`, or `—` when there is none. */
+export const escaped = (text: string | null, max = 200): string =>
+  text ? truncateMrkdwn(escapeMrkdwn(text), max) : '—';
+
+/** A mrkdwn link; only http(s) URLs, with `|` and `>` neutralised so the label cannot be spoofed. */
+export function mrkdwnLink(url: string, label: string): string {
+  if (!/^https?:\/\//i.test(url)) {
+    return label;
+  }
+  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
+}
+
+/** "just now", "59 s ago", "5 min ago", "3 h ago", "2 days ago"; future times (clock skew) read "just now". */
+export function relativeTime(then: Date, now: Date): string {
+  const ms = now.getTime() - then.getTime();
+  if (ms < 1000) {
+    return 'just now';
+  }
+  if (ms < MINUTE_MS) {
+    return `${Math.floor(ms / 1000)} s ago`;
+  }
+  if (ms < HOUR_MS) {
+    return `${Math.floor(ms / MINUTE_MS)} min ago`;
+  }
+  if (ms < DAY_MS) {
+    return `${Math.floor(ms / HOUR_MS)} h ago`;
+  }
+  const days = Math.floor(ms / DAY_MS);
+  return days === 1 ? '1 day ago' : `${days} days ago`;
+}
+
+/** "3 h 12 min left", "45 min left", "under 1 min left", or "due for release" once past. */
+export function timeLeft(expiresAt: Date, now: Date): string {
+  const ms = expiresAt.getTime() - now.getTime();
+  if (ms <= 0) {
+    return 'due for release';
+  }
+  const minutes = Math.floor(ms / MINUTE_MS);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  if (minutes === 0) {
+    return 'under 1 min left';
+  }
+  if (h === 0) {
+    return `${m} min left`;
+  }
+  return m === 0 ? `${h} h left` : `${h} h ${m} min left`;
+}
+
+/** Slack renders the token in the reader's time zone; the ISO text is shown where it cannot. */
+export function slackDate(date: Date): string {
+  const iso = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${iso}>`;
+}
+
+/**
+ * `slack:U…` becomes a mention; any other actor (API token, automation) is shown as escaped text,
+ * or as `displayName` when the caller resolved one.
+ */
+export function actorMrkdwn(actor: string, displayName?: string): string {
+  const user = /^slack:([UW][A-Z0-9]{2,20})$/.exec(actor)?.[1];
+  return user ? `<@${user}>` : escaped(displayName ?? actor, 100);
+}
