@@ -1,4 +1,5 @@
 import type { AckFigures } from './ack.js';
+import type { ApprovalFigures, ReleaseFigures } from './lockdown.js';
 import type { LookupFigures } from './lookup.js';
 import { type Figure, figure } from './report.js';
 import type { DefenderReadFigures, SyncFigures } from './sync.js';
@@ -15,11 +16,19 @@ export interface Measurements {
   acks: AckFigures;
   /** fresh `node --import tsx` processes: nothing imported, and src/hostlock.ts imported */
   probes: { tsxMb: number; hostlockImportedMb: number };
+  approvals: ApprovalFigures;
+  releases: ReleaseFigures;
 }
 
 /** The issue's goals as table rows, each against its same-run baseline. */
 export function toFigures(m: Measurements): Figure[] {
-  return [...syncFigures(m), ...lookupFigures(m), ...ackFigures(m.acks), ...memoryFigures(m)];
+  return [
+    ...syncFigures(m),
+    ...lookupFigures(m),
+    ...ackFigures(m.acks),
+    ...lockdownFigures(m),
+    ...memoryFigures(m),
+  ];
 }
 
 function syncFigures({ sync, read, upsert }: Measurements): Figure[] {
@@ -130,6 +139,43 @@ function ackFigures(acks: AckFigures): Figure[] {
       value: acks.lookupPerSecond,
       unit: 'req/s',
       baseline: { value: acks.helpPerSecond, what },
+    }),
+  ];
+}
+
+function lockdownFigures({ approvals: a, releases: r }: Measurements): Figure[] {
+  const click = 'HTTP ack of the same signed Approve click (request → full response)';
+  const timer = `a plain setTimeout to each expires_at in hostlock's process (the engine ticks every ${r.tickMs / 1000} s)`;
+  const approve = `approve click → isolate request (n=${a.n})`;
+  const release = `release lateness after expires_at (n=${r.m})`;
+  return [
+    figure({
+      figure: `${approve} p50`,
+      value: a.isolate.p50,
+      unit: 'ms',
+      baseline: { value: a.ack.p50, what: click },
+    }),
+    figure({
+      figure: `${approve} p99`,
+      value: a.isolate.p99,
+      unit: 'ms',
+      baseline: { value: a.ack.p99, what: click },
+      goal: '≤ 0.5 s',
+      pass: a.timedOut === 0 && a.isolate.p99 <= 500,
+    }),
+    figure({
+      figure: `${release} p50`,
+      value: r.lateness.p50,
+      unit: 'ms',
+      baseline: { value: r.timer.p50, what: timer },
+    }),
+    figure({
+      figure: `${release} p99`,
+      value: r.lateness.p99,
+      unit: 'ms',
+      baseline: { value: r.timer.p99, what: timer },
+      goal: '≤ 5 s',
+      pass: r.timedOut === 0 && r.lateness.p99 <= 5_000,
     }),
   ];
 }

@@ -9,6 +9,7 @@ import { createTestCertificate } from '../test/fakes/tls.js';
 import { measureAcks } from './ack.js';
 import { type BenchEnv, bootBench } from './env.js';
 import { toFigures } from './figures.js';
+import { measureApprovals, measureReleases, prepareLockdowns } from './lockdown.js';
 import { measureLookups } from './lookup.js';
 import { probeRssMb } from './memory-probe.js';
 import { renderTable, writeResults } from './report.js';
@@ -21,9 +22,19 @@ const LOOKUP_ITERATIONS = 1_000;
 const LOOKUP_BUDGET_MS = 15_000;
 const ACK = { concurrency: 50, rounds: 20, warmup: 2 };
 const UPSERT_ROUNDS = 5;
+// Lockdown figures are real Defender calls under hostlock's budget of 90 a minute (src/mde/budget.ts):
+// the sync's 12 calls, the releases (4 each) and the read's 10 share one minute; the approvals (2
+// each) and the read another. Larger counts would have the budget's queue in the figures (or in the
+// read's), or a minute's wait.
+/** approvals clicked one after another, 0–jitterMs apart (any phase of the 1 s tick) */
+const APPROVALS = { n: 32, jitterMs: 300, timeoutMs: 10_000 };
+/** active lockdowns, the first expiring leadMs after they are written, then one every gapMs on average */
+const RELEASES = { m: 16, leadMs: 4_000, gapMs: 1_000, timeoutMs: 30_000 };
 const RESULTS_FILE = path.join(import.meta.dirname, 'results.json');
 
 const progress = (msg: string) => console.error(`bench: ${msg}`);
+const budgetWaited = (ms: number) =>
+  ms >= 100 && progress(`(waited ${(ms / 1000).toFixed(1)} s for room in hostlock's Defender call budget)`);
 /** set on Ctrl-C: the measurement in flight then fails on closed connections, which is no news */
 let interrupted = false;
 
@@ -69,7 +80,13 @@ async function bench(dir: string): Promise<void> {
   try {
     progress('full sync…');
     const sync = await measureFullSync(env);
-    progress(`synced in ${(sync.wallMs / 1000).toFixed(1)} s; lookups…`);
+    progress(`synced in ${(sync.wallMs / 1000).toFixed(1)} s; lockdown releases at expires_at…`);
+    // The two lockdown figures run far apart: each needs room in hostlock's Defender call budget
+    // (90 calls a minute), and the rest of the bench uses Defender only for the read below.
+    await prepareLockdowns(env);
+    const releases = await measureReleases(env, { ...RELEASES, fleetSize: MACHINES });
+    budgetWaited(releases.budgetWaitMs);
+    progress('lookups…');
     const { database } = env.hostlock;
     const lookupOptions = { fleetSize: MACHINES, iterations: LOOKUP_ITERATIONS, budgetMs: LOOKUP_BUDGET_MS };
     const lookups = await measureLookups(database, lookupOptions);
@@ -88,15 +105,39 @@ async function bench(dir: string): Promise<void> {
     };
     progress('upsert vs COPY…');
     const upsert = await measureUpsertVsCopy(database, rows, UPSERT_ROUNDS);
+    progress('approve click → isolate request…');
+    const approvals = await measureApprovals(env, { ...APPROVALS, fleetSize: MACHINES });
+    budgetWaited(approvals.budgetWaitMs);
 
-    const figures = toFigures({ sync, read, upsert, lookups, lookupsVacuumed, acks, probes });
+    const figures = toFigures({
+      sync,
+      read,
+      upsert,
+      lookups,
+      lookupsVacuumed,
+      acks,
+      probes,
+      approvals,
+      releases,
+    });
     console.log(renderTable(figures));
     const durationS = (Date.now() - startedAt.getTime()) / 1000;
     await writeResults(RESULTS_FILE, {
       startedAt,
       durationS,
       figures,
-      raw: { machines: MACHINES, sync, defenderRead: read, upsert, lookups, lookupsVacuumed, acks, probes },
+      raw: {
+        machines: MACHINES,
+        sync,
+        defenderRead: read,
+        upsert,
+        lookups,
+        lookupsVacuumed,
+        acks,
+        probes,
+        approvals,
+        releases,
+      },
     });
     const missed = figures.filter((f) => f.pass === false).length;
     console.log(

@@ -1,15 +1,13 @@
 import type { Isolation } from '../hosts/derive-isolation.js';
 import { OPEN_LOCKDOWN_STATES } from '../lockdown-states.js';
 import type { LockdownDeps } from './ports.js';
-import type { Note } from './step-base.js';
+import { EARLY_TOLERANCE_MS, type Note } from './step-base.js';
 import { ReleaseStep } from './step-release.js';
 import type { Lockdown } from './types.js';
 
-export { actionTag } from './step-base.js';
+export { actionTag, EARLY_TOLERANCE_MS } from './step-base.js';
 
 const BUSY_RETRY_MS = 1_000;
-/** Agenda may start a job a little early; timestamps written by SQL carry microseconds. */
-export const EARLY_TOLERANCE_MS = 2_000;
 const OPEN: ReadonlySet<string> = new Set(OPEN_LOCKDOWN_STATES);
 
 /**

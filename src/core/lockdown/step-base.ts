@@ -15,6 +15,8 @@ export const actionTag = (lockdownId: string) => `[hostlock:${lockdownId}]`;
 export const isOurs = (a: DefenderAction, l: Lockdown) => (a.comment ?? '').includes(actionTag(l.id));
 export const ACTIVE = new Set(['Pending', 'InProgress']);
 export const FINAL_BAD = new Set(['Failed', 'TimeOut', 'Cancelled']);
+/** Agenda may start a job a little early; timestamps written by SQL carry microseconds. */
+export const EARLY_TOLERANCE_MS = 2_000;
 export const SYSTEM = 'system:hostlock';
 
 export type Note = { name: EventName | ThreadNote; detail?: string };

@@ -1,4 +1,4 @@
-import { ACTIVE, actionTag, FINAL_BAD, isOurs, SYSTEM } from './step-base.js';
+import { ACTIVE, actionTag, EARLY_TOLERANCE_MS, FINAL_BAD, isOurs, SYSTEM } from './step-base.js';
 import { IsolationStep } from './step-isolate.js';
 import type { Lockdown } from './types.js';
 
@@ -9,7 +9,10 @@ import type { Lockdown } from './types.js';
 export abstract class ReleaseStep extends IsolationStep {
   protected async active(l: Lockdown): Promise<string> {
     const now = this.now();
-    if (l.expiresAt && now >= l.expiresAt) {
+    // A trigger may come up to EARLY_TOLERANCE_MS early: that is the planned moment, not an early
+    // wake-up, so it releases (or reminds) rather than spending Defender calls on a check.
+    const soon = now.getTime() + EARLY_TOLERANCE_MS;
+    if (l.expiresAt && soon >= l.expiresAt.getTime()) {
       const row = await this.set(
         l,
         { state: 'releasing', releaseReason: 'expired', releasedBy: SYSTEM, attempts: 0 },
@@ -17,11 +20,7 @@ export abstract class ReleaseStep extends IsolationStep {
       );
       return this.release(row);
     }
-    if (
-      l.expiresAt &&
-      !l.remindedAt &&
-      now.getTime() >= l.expiresAt.getTime() - this.deps.timing.reminderBeforeMs
-    ) {
+    if (l.expiresAt && !l.remindedAt && soon >= l.expiresAt.getTime() - this.deps.timing.reminderBeforeMs) {
       await this.set(l, { remindedAt: now, nextCheckAt: l.expiresAt });
       this.notes.push({ name: 'ending_soon' });
       return l.state;
