@@ -136,6 +136,35 @@ describe('/hostlock settings', () => {
     expect(await h.db.sql`select name from secrets`).toEqual([]);
   });
 
+  it('names a missing permission on the app id, and an unreachable API on the API base', async () => {
+    h.mde.addApp({
+      tenantId: TENANT,
+      clientId: '0a1b2c3d-0000-4000-8000-00000000000f',
+      secret: 'ro~secret',
+      roles: ['Machine.Read.All'],
+    });
+    const ro = await submit(
+      ADMIN,
+      form({
+        mde_tenant_id: TENANT,
+        mde_client_id: '0a1b2c3d-0000-4000-8000-00000000000f',
+        mde_client_secret: 'ro~secret',
+      }),
+    );
+    expect(ro.errors?.mde_client_id).toMatch(/lacks Machine\.Isolate/);
+    const down = await submit(
+      ADMIN,
+      form({
+        mde_tenant_id: TENANT,
+        mde_client_id: CLIENT_ID,
+        mde_client_secret: CLIENT_SECRET,
+        mde_api_url: 'https://127.0.0.1:9',
+      }),
+    );
+    expect(down.errors?.mde_api_url).toMatch(/Defender API request failed|unreachable|127\.0\.0\.1/);
+    expect(await h.db.sql`select name from secrets`).toEqual([]);
+  });
+
   it('verifies and saves good credentials, sealed, with an audit row naming fields, not values', async () => {
     const r = await submit(
       ADMIN,
