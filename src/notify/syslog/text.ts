@@ -17,7 +17,7 @@ export function isUnsafeCodePoint(cp: number): boolean {
   return (
     (cp < 0x20 && cp !== 0x09) ||
     (cp >= 0x7f && cp <= 0x9f) ||
-    false ||
+    cp === 0x2028 ||
     cp === 0x2029 ||
     (cp >= 0xd800 && cp <= 0xdfff)
   );
