@@ -57,7 +57,7 @@ function escapeJsonChar(ch: string, cp: number): string {
 
 /**
  * A JSON string literal, quotes included: everything a receiver could take as a line break or
- * control escaped as `\uXXXX` (so it round-trips exactly), lone surrogates → U+FFFD (UTF-8 cannot
+ * control escaped as `\u` plus four hex digits (so it round-trips exactly), lone surrogates → U+FFFD (UTF-8 cannot
  * carry them), cut to `maxBytes` of escaped UTF-8 without splitting an escape.
  */
 export function jsonString(value: string, maxBytes: number = JSON_VALUE_MAX_BYTES): string {
