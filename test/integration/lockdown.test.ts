@@ -411,7 +411,19 @@ describe('offline devices and other workspaces', () => {
     await h.settings({ approval_required: false });
     machine('offline-01.contoso.com', { healthStatus: 'Inactive' });
     const l = await requestVia('lock offline-01 1h', ALICE);
-    await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
+    const actionId = await until(async () => (await row(l.id)).mdeActionId, 'the isolate call');
+    // Pending for over the note threshold (the harness uses 1 h): the thread is told, once
+    const pending = h.mde.actions.find((a) => a.id === actionId);
+    if (pending) {
+      pending.creationDateTimeUtc = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    }
+    await timePasses(l.id, 'attempts = attempts');
+    await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) =>
+        c.args.thread_ts === l.approvalTs && /still has the isolation .* pending/.test(String(c.args.text)),
+    );
+    expect((await row(l.id)).pendingNotedAt).not.toBeNull();
     // Defender keeps the action Pending (device offline) while the hour passes
     await timePasses(
       l.id,
