@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { webApi } from '@slack/bolt';
+import { createApiRouter } from './api/router.js';
 import { createHttpServer, type Readiness } from './api/server.js';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
@@ -250,6 +251,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       log,
       readiness,
       slackEvents: slack.handleEvents ? { path: SLACK_EVENTS_PATH, handle: slack.handleEvents } : undefined,
+      api: createApiRouter({ db: database.db, lockdown, log: log.child({ component: 'api' }) }),
     });
     await listen(server, config.http, log);
     cleanup.push(() => slack.stop());

@@ -14,6 +14,8 @@ export interface ServerOptions {
   /** seconds of clock skew tolerated on Slack requests, either way */
   slackMaxSkewSeconds?: number;
   now?: () => number;
+  /** REST API routes, tried for paths under `/api/`: true when the handler took the request */
+  api?: ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean) | undefined;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -68,6 +70,9 @@ export function createHttpServer(opts: ServerOptions): http.Server {
         return;
       }
       opts.slackEvents.handle(req, res);
+      return;
+    }
+    if (opts.api && url.pathname.startsWith('/api/') && opts.api(req, res, url)) {
       return;
     }
     req.resume();

@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiScope } from '../core/api-tokens.js';
+import { type Actor, PERMISSIONS, type Permission } from '../core/permissions.js';
+import type { Database } from '../db/client.js';
+import { findActiveToken } from '../db/repos/api-tokens.js';
+import type { Logger } from '../log.js';
+import { apiError } from './http.js';
+
+/** A request's authenticated caller: the token as a core actor, and its scopes. */
+export interface ApiCaller {
+  actor: Extract<Actor, { kind: 'api' }>;
+  tokenName: string;
+  scopes: readonly ApiScope[];
+}
+
+const SCHEME = /^(?:Token|Bearer)[ \t]+(\S+)[ \t]*$/i;
+
+/** The token in `Authorization: Token <t>` or `Bearer <t>`; null when absent or malformed. */
+export function tokenFrom(header: string | undefined): string | null {
+  const m = SCHEME.exec(header ?? '');
+  return m?.[1] ?? null;
+}
+
+/** Token scopes that are also permissions (`lockdown:view`, `lockdown:edit`) become the actor's permissions. */
+function permissionsFor(scopes: readonly ApiScope[]): ReadonlySet<Permission> {
+  return new Set(PERMISSIONS.filter((p) => (scopes as readonly string[]).includes(p)));
+}
+
+/**
+ * The caller of an API request, looked up by the hash of its token; otherwise answers 401 and
+ * returns null. The token itself is never logged or echoed.
+ */
+export async function authenticate(
+  deps: { db: Database; log: Logger },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<ApiCaller | null> {
+  const token = tokenFrom(req.headers.authorization);
+  const found = token ? await findActiveToken(deps.db, token) : null;
+  if (!found) {
+    deps.log.info(
+      { reason: token ? 'unknown_or_revoked' : 'missing', method: req.method, path: req.url?.split('?')[0] },
+      'api.auth_refused',
+    );
+    req.resume();
+    res.setHeader('www-authenticate', 'Bearer realm="hostlock"');
+    apiError(
+      res,
+      401,
+      'unauthorized',
+      token
+        ? 'The API token is unknown or revoked. Create one with `/hostlock token create`.'
+        : 'Send an API token as `Authorization: Bearer <token>` (or `Token <token>`); create one with `/hostlock token create`.',
+    );
+    return null;
+  }
+  return {
+    actor: { kind: 'api', tokenId: found.id, permissions: permissionsFor(found.scopes) },
+    tokenName: found.name,
+    scopes: found.scopes,
+  };
+}
+
+/** Whether `caller` holds `scope`; otherwise answers 403 naming the missing scope. */
+export function requireScope(
+  caller: ApiCaller,
+  scope: ApiScope,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  if (caller.scopes.includes(scope)) {
+    return true;
+  }
+  req.resume();
+  apiError(res, 403, 'forbidden', `This token lacks the \`${scope}\` scope. Create a token that has it.`);
+  return false;
+}

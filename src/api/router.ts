@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LockdownDeps } from '../core/lockdown/ports.js';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../log.js';
+import { type ApiCaller, authenticate, requireScope } from './auth.js';
+import { apiError } from './http.js';
+import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js';
+
+export interface ApiDeps {
+  db: Database;
+  lockdown: LockdownDeps;
+  log: Logger;
+}
+
+export const API_PREFIX = '/api/v2.1';
+const LOCKDOWN_HOST = `${API_PREFIX}/lockdown/host`;
+const LOCKDOWN_HOST_ID = /^\/api\/v2\.1\/lockdown\/host\/([A-Za-z0-9_-]{1,64})$/;
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/**
+ * The REST API (DESIGN §3.7) as a handler for the HTTP server: true when it took the request.
+ * Every route authenticates first (401), then checks its scope (403); a failure is logged once here
+ * and answered 500 without details.
+ */
+export function createApiRouter(
+  deps: ApiDeps,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
+  const log = deps.log;
+  const guarded =
+    (
+      scope: 'lockdown:view' | 'lockdown:edit',
+      fn: (caller: ApiCaller, req: IncomingMessage, res: ServerResponse) => Promise<void>,
+    ): Handler =>
+    async (req, res) => {
+      const caller = await authenticate(deps, req, res);
+      if (caller && requireScope(caller, scope, req, res)) {
+        await fn(caller, req, res);
+      }
+    };
+
+  const route = (
+    req: IncomingMessage,
+    url: URL,
+  ): { handler: Handler; allow: string } | { allow: string } | null => {
+    if (url.pathname === LOCKDOWN_HOST) {
+      const allow = 'GET, POST';
+      if (req.method === 'GET') {
+        return { allow, handler: guarded('lockdown:view', (_c, _req, res) => listLockdowns(deps, res)) };
+      }
+      if (req.method === 'POST') {
+        return { allow, handler: guarded('lockdown:edit', (c, r, res) => lockHost(deps, c, r, res)) };
+      }
+      return { allow };
+    }
+    const m = LOCKDOWN_HOST_ID.exec(url.pathname);
+    if (m?.[1]) {
+      const id = m[1];
+      if (req.method === 'DELETE') {
+        return {
+          allow: 'DELETE',
+          handler: guarded('lockdown:edit', (c, r, res) => unlockHost(deps, c, id, r, res)),
+        };
+      }
+      return { allow: 'DELETE' };
+    }
+    return null;
+  };
+
+  return (req, res, url) => {
+    const found = route(req, url);
+    if (!found) {
+      return false;
+    }
+    if (!('handler' in found)) {
+      req.resume();
+      res.setHeader('allow', found.allow);
+      apiError(
+        res,
+        405,
+        'method_not_allowed',
+        `${req.method} is not allowed on ${url.pathname}; use ${found.allow}.`,
+      );
+      return true;
+    }
+    found.handler(req, res).catch((e: unknown) => {
+      log.error({ err: e, method: req.method, path: url.pathname }, 'api.request_failed');
+      if (!res.headersSent) {
+        apiError(
+          res,
+          500,
+          'internal',
+          'The request failed on the server (it has been logged). Try again later.',
+        );
+      } else {
+        res.end();
+      }
+    });
+    return true;
+  };
+}

@@ -1,0 +1,187 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
+import type { LockdownDeps } from '../../core/lockdown/ports.js';
+import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
+import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import type { Lockdown } from '../../core/lockdown/types.js';
+import { LOCKDOWN_DURATIONS_HOURS, OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
+import type { ApiCaller } from '../auth.js';
+import { apiError, readJsonBody } from '../http.js';
+import { sendJson } from '../server.js';
+import { releaseRefusalStatus, requestRefusalStatus } from './refusals.js';
+
+/** Most lockdowns one GET lists (open lockdowns are few: one per machine at most). */
+const LIST_LIMIT = 1000;
+export const MAX_REASON_LENGTH = 500;
+export const MAX_HOST_LENGTH = 255;
+
+const DURATIONS: readonly string[] = LOCKDOWN_DURATIONS_HOURS.map((h) => `${h}h`);
+const durationHours = (v: string): number => Number(v.slice(0, -1));
+
+export const LockHostBody = z.object({
+  host: z.string().trim().min(1).max(MAX_HOST_LENGTH),
+  duration: z.string().refine((v) => DURATIONS.includes(v), {
+    message: `must be one of ${DURATIONS.join(', ')}`,
+  }),
+  reason: z.string().trim().max(MAX_REASON_LENGTH).default(''),
+});
+
+/** RFC 3339 in UTC to the second (`2024-05-01T12:00:00Z`), as the Vectra API writes dates. */
+const rfc3339 = (d: Date | null): string | null => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
+
+/**
+ * A lockdown in the Vectra shape (`host_id`, `host_name`, `locked_by`, `lock_date`, `unlock_date`)
+ * plus hostlock's own fields. `host_id` is the lockdown's id, the handle `DELETE …/host/{id}` takes.
+ * `lock_date` and `unlock_date` are null until Defender has isolated the host.
+ */
+export function lockdownView(l: Lockdown) {
+  return {
+    host_id: l.id,
+    host_name: l.hostName,
+    locked_by: l.requestedBy,
+    lock_date: rfc3339(l.lockedAt),
+    unlock_date: rfc3339(l.expiresAt),
+    machine_id: l.machineId,
+    state: l.state,
+    reason: l.reason,
+    source: l.source,
+    duration_hours: l.durationMinutes / 60,
+    approved_by: l.approvedBy,
+    requested_date: rfc3339(l.createdAt),
+  };
+}
+
+export interface LockdownRouteDeps {
+  lockdown: LockdownDeps;
+}
+
+/** `GET /api/v2.1/lockdown/host`: the open lockdowns. */
+export async function listLockdowns(deps: LockdownRouteDeps, res: ServerResponse): Promise<void> {
+  const open = await deps.lockdown.lockdowns.listOpen(LIST_LIMIT);
+  sendJson(
+    res,
+    200,
+    open.filter((l) => (OPEN_LOCKDOWN_STATES as readonly string[]).includes(l.state)).map(lockdownView),
+  );
+}
+
+function refusalMessage(r: Extract<RequestResult, { ok: false }>): string {
+  const existing = r.existing ? ` (lockdown ${r.existing.id} is ${r.existing.state})` : '';
+  const map: Record<typeof r.error, string> = {
+    forbidden: 'This token lacks the `lockdown:edit` scope.',
+    bad_duration: `duration must be one of ${DURATIONS.join(', ')}.`,
+    defender_not_configured: 'Defender is not configured yet: an admin must enter its credentials first.',
+    defender_paused: 'Defender is paused by an admin, so nothing can be locked right now.',
+    defender_failed: 'Defender could not be asked just now (it has been logged). Try again in a minute.',
+    not_found: 'No host matches that. Name it by full name, IP address or machine id.',
+    ambiguous: `Several hosts match: name one by its machine id (${(r.candidates ?? [])
+      .slice(0, 10)
+      .map((h) => `${h.name} = ${h.machineId}`)
+      .join(', ')}).`,
+    already_open: `That host already has an open lockdown${existing}.`,
+    isolated_outside:
+      'That host is isolated outside hostlock (Defender portal or another tool); hostlock will not take over or release it.',
+    not_onboarded: 'That device is not onboarded to Defender, so Defender cannot isolate it.',
+    merged:
+      'That record was merged into another machine or is no longer listed by Defender: use the current machine id.',
+    excluded: 'That host is on the exclusion list; only an admin in Slack can override it.',
+    break_glass_forbidden: 'Only admins may override the exclusion list.',
+  };
+  return map[r.error];
+}
+
+/**
+ * `POST /api/v2.1/lockdown/host` `{ host, duration, reason }`: the same request as `/hostlock lock`,
+ * with the same rules and approvals. 202 while it awaits approval, 201 once approved.
+ */
+export async function lockHost(
+  deps: LockdownRouteDeps,
+  caller: ApiCaller,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const body = await readJsonBody(req);
+  if (!body.ok) {
+    res.setHeader('connection', 'close');
+    apiError(res, body.status, body.code, body.message);
+    return;
+  }
+  const parsed = LockHostBody.safeParse(body.value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    apiError(
+      res,
+      400,
+      field === 'duration' ? 'bad_duration' : 'bad_request',
+      `${field}: ${issue?.message ?? 'invalid'}. Send { "host": "<name|ip|machine id>", "duration": "${DURATIONS.join('|')}", "reason": "…" }.`,
+    );
+    return;
+  }
+  const query = parseHostQuery(parsed.data.host);
+  if (!query.ok) {
+    apiError(
+      res,
+      400,
+      'bad_host',
+      `host: ${query.problem.replace(/_/g, ' ')}. Name a host, an IP or a machine id.`,
+    );
+    return;
+  }
+  const result = await requestLockdown(deps.lockdown, {
+    actor: caller.actor,
+    query: query.query,
+    durationHours: durationHours(parsed.data.duration),
+    reason: parsed.data.reason,
+    source: 'api',
+    channel: null,
+  });
+  if (!result.ok) {
+    apiError(res, requestRefusalStatus[result.error], result.error, refusalMessage(result));
+    return;
+  }
+  const l = result.value.lockdown;
+  sendJson(res, l.state === 'pending_approval' ? 202 : 201, lockdownView(l));
+}
+
+function releaseMessage(code: ReleaseRefusal, current?: Lockdown): string {
+  const map: Record<ReleaseRefusal, string> = {
+    forbidden: 'This token lacks the `lockdown:edit` scope.',
+    not_found: 'No lockdown has that id. List them with GET /api/v2.1/lockdown/host.',
+    not_active: `Only an active lockdown can be released${current ? ` (lockdown ${current.id} is ${current.state})` : ''}.`,
+  };
+  return map[code];
+}
+
+/**
+ * `DELETE /api/v2.1/lockdown/host/{id}`: releases an active lockdown, named by its id (`host_id` in
+ * the list) or by the machine id of its host. 202: the release through Defender follows.
+ */
+export async function unlockHost(
+  deps: LockdownRouteDeps,
+  caller: ApiCaller,
+  id: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  req.resume(); // a DELETE has no body worth reading
+  const byMachine = /^[0-9a-f]{40}$/i.test(id)
+    ? await deps.lockdown.lockdowns.openForMachine(id.toLowerCase())
+    : null;
+  const result = await releaseLockdown(deps.lockdown, {
+    actor: caller.actor,
+    lockdownId: byMachine?.id ?? id,
+    reason: 'released through the REST API',
+  });
+  if (!result.ok) {
+    apiError(
+      res,
+      releaseRefusalStatus[result.error],
+      result.error,
+      releaseMessage(result.error, result.current),
+    );
+    return;
+  }
+  sendJson(res, 202, lockdownView(result.value));
+}
