@@ -1,0 +1,254 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import tls from 'node:tls';
+import { type Framing, frame, RFC3164_MAX_BYTES } from './framing.js';
+
+/**
+ * Largest RFC 5424 line sent over UDP: every receiver SHOULD accept 2048 octets (syslog.md §3.3,
+ * §5; RFC 5426). RFC 3164 lines keep to {@link RFC3164_MAX_BYTES}. Longer lines are rejected, never
+ * cut: use TCP or TLS for them.
+ */
+export const RFC5424_UDP_MAX_BYTES = 2048;
+
+const RFC5424_START = /^<\d{1,3}>1 /;
+
+/** UDP budget of one line: 2048 bytes for an RFC 5424 line (`<PRI>1 …`), 1024 for anything else (RFC 3164). */
+export function udpMaxBytes(line: string): number {
+  return RFC5424_START.test(line) ? RFC5424_UDP_MAX_BYTES : RFC3164_MAX_BYTES;
+}
+
+/** Where and how to send syslog lines. */
+export interface SyslogTarget {
+  protocol: 'udp' | 'tcp' | 'tls';
+  host: string;
+  port: number;
+  /** TCP/TLS framing (syslog.md §5); default `octet` (RFC 6587 / 5425 octet counting). Ignored for UDP. */
+  framing?: Framing | undefined;
+  /** Extra PEM CA(s) trusted for TLS on top of Node's roots. Certificates are always verified against `host`. */
+  ca?: string | undefined;
+  /** TCP/TLS: give up connecting (including the TLS handshake) after this long; default 10 s. */
+  connectTimeoutMs?: number | undefined;
+  /** TCP/TLS: a write the kernel has not taken after this long drops the connection; default 30 s. */
+  writeTimeoutMs?: number | undefined;
+}
+
+/**
+ * Sends one line at a time, in call order. `send` resolves once the datagram was sent (UDP) or the
+ * frame was handed to the kernel (TCP/TLS) and rejects otherwise, so the caller can retry; it does
+ * not mean the receiver got it (a peer that vanished silently is noticed on a later send).
+ */
+export interface SyslogTransport {
+  send(line: string): Promise<void>;
+  /** Lets queued sends finish, then closes the socket; later sends reject. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Sender {
+  send(line: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A UDP, TCP or TLS syslog sender (syslog.md §5). TCP/TLS keep one connection, opened on the first
+ * send and re-opened on the send after it broke; lines are framed with {@link frame}. Sends are
+ * queued so only one is in flight: nothing is buffered in the socket beyond the frame being written.
+ */
+export function createSyslogTransport(target: SyslogTarget): SyslogTransport {
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    throw new RangeError(`syslog port ${target.port} is not 1-65535`);
+  }
+  if (target.host === '') {
+    throw new RangeError('syslog host is empty');
+  }
+  const where = `${target.protocol}://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
+  const sender = target.protocol === 'udp' ? udpSender(target, where) : streamSender(target, where);
+  let tail: Promise<void> = Promise.resolve();
+  let closing: Promise<void> | undefined;
+  return {
+    send(line) {
+      if (closing) {
+        return Promise.reject(new Error(`syslog ${where}: transport is closed`));
+      }
+      const sent = tail.then(() => sender.send(line));
+      tail = sent.catch(() => {});
+      return sent;
+    },
+    close() {
+      closing ??= tail.then(() => sender.close());
+      return closing;
+    },
+  };
+}
+
+function withCause(where: string, what: string, cause: unknown): Error {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`syslog ${where}: ${what}: ${message}`, { cause });
+}
+
+function udpSender(target: SyslogTarget, where: string): Sender {
+  let socket: dgram.Socket | undefined;
+  const open = (): dgram.Socket => {
+    if (!socket) {
+      const s = dgram.createSocket(net.isIPv6(target.host) ? 'udp6' : 'udp4');
+      s.on('error', () => {
+        if (socket === s) {
+          socket = undefined;
+        }
+        try {
+          s.close();
+        } catch {
+          // already closed
+        }
+      });
+      socket = s;
+    }
+    return socket;
+  };
+  return {
+    send(line) {
+      const bytes = Buffer.from(line, 'utf8');
+      const max = udpMaxBytes(line);
+      if (bytes.length > max) {
+        return Promise.reject(
+          new RangeError(
+            `syslog ${where}: line of ${bytes.length} bytes exceeds the UDP limit of ${max} bytes; use TCP or TLS`,
+          ),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        open().send(bytes, target.port, target.host, (err) => {
+          if (err) {
+            reject(withCause(where, 'send failed', err));
+          } else {
+            resolve();
+          }
+        });
+      });
+    },
+    close() {
+      const s = socket;
+      socket = undefined;
+      if (!s) {
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        try {
+          s.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
+    },
+  };
+}
+
+function streamSender(target: SyslogTarget, where: string): Sender {
+  const framing = target.framing ?? 'octet';
+  const connectTimeoutMs = target.connectTimeoutMs ?? 10_000;
+  const writeTimeoutMs = target.writeTimeoutMs ?? 30_000;
+  let socket: net.Socket | undefined;
+
+  const drop = (s: net.Socket) => {
+    if (socket === s) {
+      socket = undefined;
+    }
+    s.destroy();
+  };
+
+  const dial = (): net.Socket => {
+    if (target.protocol !== 'tls') {
+      return net.connect({ host: target.host, port: target.port });
+    }
+    const options: tls.ConnectionOptions = {
+      host: target.host,
+      port: target.port,
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+    };
+    if (!net.isIP(target.host)) {
+      options.servername = target.host; // SNI; RFC 6066 forbids IP addresses here
+    }
+    if (target.ca !== undefined) {
+      options.ca = [...tls.rootCertificates, target.ca];
+    }
+    return tls.connect(options);
+  };
+
+  const connect = (): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const s = dial();
+      const ready = target.protocol === 'tls' ? 'secureConnect' : 'connect';
+      const timer = setTimeout(() => {
+        s.destroy(new Error(`timed out after ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        s.off(ready, ok);
+        s.destroy();
+        reject(withCause(where, 'connect failed', err));
+      };
+      const ok = () => {
+        clearTimeout(timer);
+        s.off('error', fail);
+        s.setNoDelay(true);
+        // A receiver never talks back; an end, error or close means the connection is gone.
+        s.on('error', () => drop(s));
+        s.on('end', () => drop(s));
+        s.on('close', () => drop(s));
+        s.resume();
+        socket = s;
+        resolve(s);
+      };
+      s.once('error', fail);
+      s.once(ready, ok);
+    });
+
+  const write = (s: net.Socket, bytes: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error | null) => {
+        if (settled) {
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        s.off('close', onClose);
+        if (err) {
+          drop(s);
+          reject(withCause(where, 'write failed', err));
+        } else {
+          resolve();
+        }
+      };
+      const onClose = () => done(new Error('connection closed'));
+      const timer = setTimeout(() => done(new Error(`timed out after ${writeTimeoutMs} ms`)), writeTimeoutMs);
+      s.once('close', onClose);
+      s.write(bytes, (err) => done(err));
+    });
+
+  return {
+    async send(line) {
+      const bytes = frame(line, framing);
+      if (socket && (socket.destroyed || !socket.writable)) {
+        drop(socket);
+      }
+      const s = socket ?? (await connect());
+      await write(s, bytes);
+    },
+    close() {
+      const s = socket;
+      socket = undefined;
+      if (!s || s.destroyed) {
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => s.destroy(), writeTimeoutMs);
+        s.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        s.end(() => s.destroy());
+      });
+    },
+  };
+}
