@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { secretStore } from '../../src/db/repos/secrets.js';
 import { writeSettings } from '../../src/db/repos/settings.js';
@@ -9,6 +9,7 @@ import { roleBindings } from '../../src/db/schema.js';
 import { type Hostlock, startHostlock } from '../../src/hostlock.js';
 import { createLogger } from '../../src/log.js';
 import { createAesGcmBox, keyIdOf } from '../../src/secrets/aes-gcm-box.js';
+import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { type MdePeer, startMdePeer } from '../fakes/mde-peer.js';
 import { type SlackPeer, startSlackPeer } from '../fakes/slack-peer.js';
 import { type SignedResponse, SlackSigner } from '../fakes/slack-signer.js';
@@ -158,4 +159,27 @@ export async function until<T>(
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Runs a subcommand directly (as the `/hostlock` router would) and returns its ephemeral reply's
+ * text and blocks; asserts it answered at once, ephemerally.
+ */
+export async function runSubcommand(
+  sub: Subcommand,
+  userId: string,
+  text: string,
+): Promise<{ text: string; fallback: string; blocks: unknown[] }> {
+  const rest = text.trim();
+  const out = await sub.run({
+    userId,
+    channelId: 'C1',
+    teamId: 'T1',
+    args: rest.split(/\s+/).filter(Boolean),
+    rest,
+  });
+  expect(out.followUp).toBeUndefined();
+  expect(out.reply.response_type).toBe('ephemeral');
+  const blocks: unknown[] = 'blocks' in out.reply && Array.isArray(out.reply.blocks) ? out.reply.blocks : [];
+  return { text: allText([out.reply.text, blocks]), fallback: out.reply.text ?? '', blocks };
 }

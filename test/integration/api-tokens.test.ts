@@ -5,7 +5,7 @@ import { findActiveToken } from '../../src/db/repos/api-tokens.js';
 import { apiTokens, auditEvents } from '../../src/db/schema.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { tokenSubcommand } from '../../src/slack/commands/token.js';
-import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+import { allText, bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
 
 // The subcommand is called directly (as the /hostlock router would), with real Postgres behind it.
 
@@ -19,20 +19,7 @@ const tokensIn = (text: string) => text.match(new RegExp(TOKEN_SHAPE.source, 'g'
 let h: Harness;
 let token: Subcommand;
 
-async function run(userId: string, text: string) {
-  const rest = text.trim();
-  const out = await token.run({
-    userId,
-    channelId: 'C1',
-    teamId: 'T1',
-    args: rest.split(/\s+/).filter(Boolean),
-    rest,
-  });
-  expect(out.followUp).toBeUndefined();
-  expect(out.reply.response_type).toBe('ephemeral');
-  const blocks: unknown[] = 'blocks' in out.reply && Array.isArray(out.reply.blocks) ? out.reply.blocks : [];
-  return { text: allText([out.reply.text, blocks]), fallback: out.reply.text ?? '', blocks };
-}
+const run = (userId: string, text: string) => runSubcommand(token, userId, text);
 
 /** Creates a token as ADMIN and returns the secret shown in the reply. */
 async function create(text: string): Promise<string> {

@@ -5,7 +5,7 @@ import { auditEvents, lockdowns, roleBindings } from '../../src/db/schema.js';
 import { historySubcommand, listSubcommand } from '../../src/slack/commands/list.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { rolesSubcommand } from '../../src/slack/commands/roles.js';
-import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+import { allText, bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
 
 // The subcommands are called directly (as the /hostlock router would), with real Postgres behind them.
 
@@ -23,20 +23,7 @@ let roles: Subcommand;
 let list: Subcommand;
 let history: Subcommand;
 
-async function run(sub: Subcommand, userId: string, text: string) {
-  const rest = text.trim();
-  const out = await sub.run({
-    userId,
-    channelId: 'C1',
-    teamId: 'T1',
-    args: rest.split(/\s+/).filter(Boolean),
-    rest,
-  });
-  expect(out.followUp).toBeUndefined();
-  expect(out.reply.response_type).toBe('ephemeral');
-  const blocks: unknown[] = 'blocks' in out.reply && Array.isArray(out.reply.blocks) ? out.reply.blocks : [];
-  return { text: allText([out.reply.text, blocks]), blocks };
-}
+const run = runSubcommand;
 
 const bindingsOf = (subjectId: string) =>
   h.db.db.select().from(roleBindings).where(eq(roleBindings.subjectId, subjectId));

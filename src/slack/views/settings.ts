@@ -89,6 +89,16 @@ async function announce(d: SettingsDeps, s: Settings, text: string): Promise<voi
   }
 }
 
+/** The ack for a save: close the modal, or tell the admin someone else saved first. */
+function conflictOr(r: 'saved' | 'conflict') {
+  return r === 'saved'
+    ? undefined
+    : {
+        response_action: 'errors' as const,
+        errors: { mde_tenant_id: 'Someone else saved the settings meanwhile: reopen them.' },
+      };
+}
+
 /** Which input a failed verification belongs to. */
 function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): string {
   if (/tenant|other_cloud|defender_not_provisioned/.test(o.code)) {
@@ -199,15 +209,7 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
     };
 
     if (!credsChanged || !anyCreds) {
-      const r = await save();
-      await ack(
-        r === 'saved'
-          ? undefined
-          : {
-              response_action: 'errors',
-              errors: { mde_tenant_id: 'Someone else saved the settings meanwhile: reopen them.' },
-            },
-      );
+      await ack(conflictOr(await save()));
       return;
     }
     // Verify before save; Slack waits 3 s for this answer, Defender may take longer.
@@ -224,15 +226,7 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
         });
         return;
       }
-      const r = await save();
-      await ack(
-        r === 'saved'
-          ? undefined
-          : {
-              response_action: 'errors',
-              errors: { mde_tenant_id: 'Someone else saved the settings meanwhile: reopen them.' },
-            },
-      );
+      await ack(conflictOr(await save()));
       return;
     }
     await ack({
