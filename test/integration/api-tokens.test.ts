@@ -5,7 +5,7 @@ import { findActiveToken } from '../../src/db/repos/api-tokens.js';
 import { apiTokens, auditEvents } from '../../src/db/schema.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { tokenSubcommand } from '../../src/slack/commands/token.js';
-import { allText, bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
+import { bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
 
 // The subcommand is called directly (as the /hostlock router would), with real Postgres behind it.
 

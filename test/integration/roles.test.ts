@@ -5,7 +5,7 @@ import { auditEvents, lockdowns, roleBindings } from '../../src/db/schema.js';
 import { historySubcommand, listSubcommand } from '../../src/slack/commands/list.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { rolesSubcommand } from '../../src/slack/commands/roles.js';
-import { allText, bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
+import { bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
 
 // The subcommands are called directly (as the /hostlock router would), with real Postgres behind them.
 
