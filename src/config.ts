@@ -14,6 +14,8 @@ export interface Config {
   dataDir: string;
   masterKeyBase64: string | undefined;
   admins: string[];
+  /** PEM file of extra CA certificates trusted for TLS syslog targets (on top of Node's roots) */
+  syslogCaFile: string | undefined;
   mde: {
     apiUrl: string;
     loginUrl: string;
@@ -40,6 +42,7 @@ const HOW_TO_FIX: Record<string, string> = {
   MDE_LOGIN_URL: 'the Entra ID authority host, e.g. https://login.microsoftonline.com',
   MDE_TENANT_ID: 'set MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET together, or none of them',
   LOG_LEVEL: 'one of debug, info, warn, error',
+  HOSTLOCK_SYSLOG_CA_FILE: 'the path of a PEM file with the CA certificate(s) of your TLS syslog receiver',
 };
 
 const httpUrl = z.preprocess(
@@ -85,6 +88,7 @@ const Env = z.object({
         : [],
     z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'each entry must be a Slack user id (U… or W…)')),
   ),
+  HOSTLOCK_SYSLOG_CA_FILE: optionalString,
   MDE_API_URL: httpUrl.default('https://api.security.microsoft.com'),
   MDE_LOGIN_URL: httpUrl.default('https://login.microsoftonline.com'),
   MDE_TENANT_ID: optionalString,
@@ -163,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.HOSTLOCK_DATA_DIR),
     masterKeyBase64: e.HOSTLOCK_MASTER_KEY,
     admins: e.HOSTLOCK_ADMINS,
+    syslogCaFile: e.HOSTLOCK_SYSLOG_CA_FILE ? path.resolve(e.HOSTLOCK_SYSLOG_CA_FILE) : undefined,
     mde: {
       apiUrl: e.MDE_API_URL,
       loginUrl: e.MDE_LOGIN_URL,

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
+import os from 'node:os';
 import { webApi } from '@slack/bolt';
 import { createApiRouter } from './api/router.js';
 import { createHttpServer, type Readiness } from './api/server.js';
@@ -12,9 +14,11 @@ import { appendAudit } from './db/repos/audit.js';
 import { defenderReadiness } from './db/repos/defender-state.js';
 import { hostStore } from './db/repos/hosts.js';
 import { lockdownStore } from './db/repos/lockdowns.js';
+import { outboxStats } from './db/repos/outbox.js';
 import { listRoleBindings } from './db/repos/roles.js';
 import { secretStore } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
+import { recordSettingsChange } from './db/repos/settings-change.js';
 import {
   createHostsSync,
   defineHostsSync,
@@ -28,6 +32,7 @@ import { bootstrapDefenderFromEnv, MDE_SECRET_NAMES } from './mde/bootstrap.js';
 import type { DefenderClientOptions } from './mde/client.js';
 import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
+import { createOutboxWorker, type OutboxWorker } from './notify/outbox-worker.js';
 import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { registerLockdownActions } from './slack/actions/lockdown-actions.js';
@@ -47,6 +52,7 @@ import {
   type SettingsDeps,
   settingsSubcommand,
 } from './slack/views/settings.js';
+import { HOSTLOCK_VERSION } from './version.js';
 
 /** How long stop() waits for running jobs before leaving them to another worker. */
 const DRAIN_TIMEOUT_MS = 25_000;
@@ -59,6 +65,7 @@ export interface Hostlock {
   readonly defender: DefenderProvider;
   readonly hostsSync: ReturnType<typeof createHostsSync>;
   readonly lockdownJobs: ReturnType<typeof createLockdownJobs>;
+  readonly outbox: OutboxWorker;
   readonly slackDeps: SlackDeps;
   /** stops taking requests and jobs, drains, closes; the database server itself is the caller's */
   stop(): Promise<void>;
@@ -81,7 +88,12 @@ export interface HostlockOptions {
   lockdownTiming?: Partial<LockdownTiming>;
   /** Defender client tuning (tests shorten backoff) */
   defenderClient?: Partial<DefenderClientOptions>;
+  /** outbox tuning (tests shorten the poll and the stale age) */
+  outbox?: { pollMs?: number; staleAfterMs?: number; resendWindowMs?: number };
 }
+
+/** Undelivered this long, an outbox row is reported in /readyz and the alert channels. */
+const OUTBOX_STALE_MS = 24 * 3_600_000;
 
 /**
  * Assembles hostlock: migrations, secrets, bootstrap, jobs, Slack, HTTP. Everything it starts is
@@ -120,12 +132,10 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         store: async (values) => {
           await database.db.transaction(async (tx) => {
             await secrets.putAll(values, 'system:env', tx);
-            await appendAudit(tx, {
+            await recordSettingsChange(tx, {
               actor: 'system:env',
-              action: 'settings.changed',
-              targetType: 'settings',
               targetId: 'defender',
-              outcome: 'ok',
+              summary: 'Defender credentials stored from the MDE_* environment',
               details: { fields: Object.keys(values), via: 'MDE_* environment' },
             });
           });
@@ -168,6 +178,27 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       slackApiUrl: config.slack.apiUrl,
       retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
     });
+    const outbox = createOutboxWorker({
+      database,
+      slack: new webApi.WebClient(config.slack.botToken, {
+        slackApiUrl: config.slack.apiUrl,
+        rejectRateLimitedCalls: true, // the outbox waits out Retry-After itself, holding no request
+        retryConfig: { retries: 0 },
+      }),
+      syslog: {
+        hostname: os.hostname(),
+        version: HOSTLOCK_VERSION,
+        procId: String(process.pid),
+        ...(config.syslogCaFile ? { ca: await readFile(config.syslogCaFile, 'utf8') } : {}),
+      },
+      clock,
+      log: log.child({ component: 'outbox' }),
+      staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
+      ...(opts.outbox?.pollMs ? { pollMs: opts.outbox.pollMs } : {}),
+      ...(opts.outbox?.resendWindowMs ? { resendWindowMs: opts.outbox.resendWindowMs } : {}),
+    });
+    await outbox.start();
+    cleanup.push(() => outbox.stop());
     const lockdownJobs = createLockdownJobs(scheduler.agenda, log.child({ component: 'jobs' }));
     const lockdown: LockdownDeps = {
       lockdowns: lockdownStore(database.db),
@@ -242,9 +273,15 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       const s = slack.status();
       const mde = db ? await defenderReadiness(database.db) : { ok: false, state: 'unknown' };
       const inventory = db ? await inventoryReadiness(database) : { ok: false, lastSuccessAt: null };
+      const staleMs = opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS;
+      const backlog = db ? await outboxStats(database.db, clock.now(), staleMs) : null;
+      // A SIEM that is down must not take the bot out of service: reported, not counted against readiness.
+      const notifications = backlog
+        ? { ok: Object.keys(backlog.stale).length === 0, ...backlog, staleAfterHours: staleMs / 3_600_000 }
+        : { ok: false };
       return {
         ready: db && s.ok && mde.ok && inventory.ok,
-        checks: { database: { ok: db }, slack: s, defender: mde, inventory },
+        checks: { database: { ok: db }, slack: s, defender: mde, inventory, notifications },
       };
     };
     const server = createHttpServer({
@@ -266,6 +303,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       defender,
       hostsSync,
       lockdownJobs,
+      outbox,
       slackDeps: deps,
       stop,
     };

@@ -5,6 +5,12 @@ export interface SyslogTarget {
   host: string;
   port: number;
   format: 'cef' | 'rfc5424' | 'json';
+  /** TCP framing; default octet counting (RFC 6587). TLS is always octet-counted (RFC 5425). */
+  framing?: 'octet' | 'lf';
+  /** Header around CEF and JSON; default RFC 3164 with a TAG (Vectra's layout). */
+  header?: 'rfc3164' | 'rfc5424';
+  /** IANA PEN of the RFC 5424 SD-ID `host_lockdown@<pen>`; default 32473 (documentation). */
+  pen?: number;
 }
 
 /** The settings row (DESIGN §3.9), as core uses it. Stored as JSON keyed by the modal's block ids. */

@@ -210,11 +210,15 @@ export const outbox = pgTable(
     nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
     deliveredAt: ts('delivered_at'),
     lastError: text('last_error'),
+    /** when this row was reported as undelivered for too long (readyz, alert channels); once */
+    staleReportedAt: ts('stale_reported_at'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('outbox_event_sink').on(t.eventId, t.sink),
     index('outbox_pending_idx').on(t.nextAttemptAt).where(sql`delivered_at is null`),
+    /** the head of each sink's queue: delivery is in id order per sink */
+    index('outbox_pending_sink_idx').on(t.sink, t.id).where(sql`delivered_at is null`),
   ],
 );
 

@@ -1,4 +1,5 @@
 import type { EventName } from '../core/events.js';
+import { newId } from '../core/ids.js';
 
 /**
  * One notification as every sink sees it (DESIGN §3.8): what happened, to which host, by whom.
@@ -39,4 +40,59 @@ export interface NotificationLockdown {
   /** When the host was isolated; `null` while it never was. */
   lockedAt: Date | null;
   releaseReason: string | null;
+  /** `manual`, `api` or `auto` */
+  source?: string;
+  /** who asked (`slack:U…`, `api:tok_…`, `system:auto`) */
+  requestedBy?: string;
+}
+
+/** The outbox payload of an event: JSON with dates as ISO strings ({@link parseEventPayload} reverses it). */
+export function eventPayload(e: NotificationEvent): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
+}
+
+const date = (v: unknown): Date | null => (typeof v === 'string' ? new Date(v) : null);
+
+/** An event back from its outbox payload. */
+export function parseEventPayload(p: Record<string, unknown>): NotificationEvent {
+  const e = p as unknown as NotificationEvent & { at: string };
+  const l = e.lockdown as (NotificationLockdown & Record<string, unknown>) | undefined;
+  return {
+    ...e,
+    at: new Date(e.at),
+    ...(l
+      ? {
+          lockdown: {
+            ...l,
+            expiresAt: date(l.expiresAt),
+            lockedAt: date(l.lockedAt),
+          },
+        }
+      : {}),
+  };
+}
+
+/** `settings.changed`: who changed what (names of fields only, never values). */
+export function settingsChangedEvent(id: string, actor: string, detail: string, at: Date): NotificationEvent {
+  return { id, name: 'settings.changed', at, host: null, actor, outcome: 'ok', detail };
+}
+
+/** A host isolated, or an outside isolation released, by someone other than hostlock (seen by the sync). */
+export function externalIsolationEvent(
+  name: 'host.isolated_externally' | 'host.released_externally',
+  host: NonNullable<NotificationEvent['host']>,
+  at: Date,
+): NotificationEvent {
+  return {
+    id: newId('evt'),
+    name,
+    at,
+    host,
+    actor: null,
+    outcome: 'ok',
+    detail:
+      name === 'host.isolated_externally'
+        ? 'isolated outside hostlock (e.g. in the Defender portal); hostlock will never release it'
+        : 'an isolation made outside hostlock was released outside hostlock',
+  };
 }

@@ -57,6 +57,8 @@ export interface AuditRecord {
   action: string;
   outcome: 'ok' | 'denied' | 'failed';
   details?: Record<string, unknown>;
+  /** a human sentence for the notification this change sends, when the event name alone says too little */
+  note?: string;
 }
 
 /** Persistence of lockdowns; every method that changes state also writes its audit row. */

@@ -4,8 +4,10 @@ import type { HostQuery } from '../../core/hosts/parse-host-query.js';
 import type { HostStore } from '../../core/hosts/ports.js';
 import type { Host, IsolationSource, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
 import { OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
+import { externalIsolationEvent } from '../../notify/event.js';
 import type { Database } from '../client.js';
 import { hosts, lockdowns } from '../schema.js';
+import { enqueueEvents } from './outbox.js';
 
 type HostRow = typeof hosts.$inferSelect;
 
@@ -135,13 +137,35 @@ export function hostStore(db: Database): HostStore {
       const payload = JSON.stringify(
         updates.map((u) => ({ machine_id: u.machineId, state: u.state, source: u.source })),
       );
-      const rows = await db.execute<{ machine_id: string }>(sql`
-        update hosts h set isolation_state = x.state, isolation_source = x.source
-        from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, state text, source text)
-        where h.machine_id = x.machine_id
-          and (h.isolation_state, h.isolation_source) is distinct from (x.state, x.source)
-        returning h.machine_id`);
-      return rows.length;
+      return db.transaction(async (tx) => {
+        // `o` is the row as it was before this statement: what the host moved from.
+        const rows = await tx.execute<{
+          machine_id: string;
+          name: string;
+          ips: string[] | null;
+          before: string;
+          after: string;
+        }>(sql`
+          update hosts h set isolation_state = x.state, isolation_source = x.source
+          from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, state text, source text),
+               hosts o
+          where h.machine_id = x.machine_id and o.machine_id = h.machine_id
+            and (h.isolation_state, h.isolation_source) is distinct from (x.state, x.source)
+          returning h.machine_id, h.name, h.ips, o.isolation_state as before, h.isolation_state as after`);
+        const now = new Date();
+        const events = rows.flatMap((r) => {
+          const host = { name: r.name, machineId: r.machine_id, ...(r.ips?.length ? { ips: r.ips } : {}) };
+          if (r.after === 'isolated_outside' && r.before !== 'isolated_outside') {
+            return [externalIsolationEvent('host.isolated_externally', host, now)];
+          }
+          if (r.before === 'isolated_outside' && r.after === 'not_isolated') {
+            return [externalIsolationEvent('host.released_externally', host, now)];
+          }
+          return [];
+        });
+        await enqueueEvents(tx, events);
+        return rows.length;
+      });
     },
 
     async isolated(limit) {

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { EVENTS, type EventName } from '../../core/events.js';
 import type {
   AuditRecord,
   Lockdown,
@@ -9,8 +10,10 @@ import type {
 } from '../../core/lockdown/types.js';
 import { type LockdownState, OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
 import { scrubSecrets } from '../../log.js';
+import { lockdownEvent } from '../../notify/lockdown-event.js';
 import type { Database } from '../client.js';
-import { auditEvents, lockdowns } from '../schema.js';
+import { auditEvents, hosts, lockdowns } from '../schema.js';
+import { enqueueEvents } from './outbox.js';
 
 type Row = typeof lockdowns.$inferSelect;
 
@@ -25,15 +28,44 @@ function toLockdown(r: Row): Lockdown {
 
 const UNIQUE_VIOLATION = '23505';
 
-async function writeAudit(db: Database, lockdownId: string, a: AuditRecord): Promise<void> {
+const isEvent = (action: string): action is EventName => (EVENTS as readonly string[]).includes(action);
+
+/**
+ * The audit row of a change and, when its action is a notification event (DESIGN §3.8), the outbox
+ * rows for every sink: in the caller's transaction, so they commit with the change or not at all.
+ */
+async function writeAudit(db: Database, row: Lockdown, a: AuditRecord): Promise<void> {
   await db.insert(auditEvents).values({
     actor: a.actor,
     action: a.action,
     targetType: 'lockdown',
-    targetId: lockdownId,
+    targetId: row.id,
     outcome: a.outcome,
     details: scrubSecrets(a.details ?? {}),
   });
+  const names: EventName[] = isEvent(a.action) ? [a.action] : [];
+  if (a.action === 'lockdown.requested' && row.state === 'approved') {
+    names.push('lockdown.approved'); // no approval needed: the request is approved as it is made
+  }
+  if (names.length === 0) {
+    return;
+  }
+  const [host] = await db.select({ ips: hosts.ips }).from(hosts).where(eq(hosts.machineId, row.machineId));
+  const at = new Date();
+  await enqueueEvents(
+    db,
+    names.map((n) =>
+      lockdownEvent(
+        n,
+        row,
+        n === a.action
+          ? a
+          : { actor: 'system:hostlock', action: n, outcome: 'ok', note: 'approval is not required' },
+        host?.ips ?? undefined,
+        at,
+      ),
+    ),
+  );
 }
 
 /** LockdownStore over drizzle; `db` may be a transaction. */
@@ -51,8 +83,9 @@ export function lockdownStore(db: Database): LockdownStore {
           if (!row) {
             throw new Error('insert returned no row');
           }
-          await writeAudit(tx, l.id, audit);
-          return toLockdown(row);
+          const inserted = toLockdown(row);
+          await writeAudit(tx, inserted, audit);
+          return inserted;
         });
       } catch (e) {
         const code =
@@ -74,10 +107,11 @@ export function lockdownStore(db: Database): LockdownStore {
         if (!row) {
           return null;
         }
+        const next = toLockdown(row);
         if (audit) {
-          await writeAudit(tx, id, audit);
+          await writeAudit(tx, next, audit);
         }
-        return toLockdown(row);
+        return next;
       });
     },
 

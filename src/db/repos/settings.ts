@@ -49,6 +49,9 @@ const Stored = z.object({
         host: z.string().min(1),
         port: z.number().int().min(1).max(65535),
         format: z.enum(['cef', 'rfc5424', 'json']),
+        framing: z.enum(['octet', 'lf']).optional(),
+        header: z.enum(['rfc3164', 'rfc5424']).optional(),
+        pen: z.number().int().min(1).max(4294967295).optional(),
       }),
     )
     .catch(d.syslogTargets),

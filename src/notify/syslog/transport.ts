@@ -35,16 +35,22 @@ export interface SyslogTarget {
 /**
  * Sends one line at a time, in call order. `send` resolves once the datagram was sent (UDP) or the
  * frame was handed to the kernel (TCP/TLS) and rejects otherwise, so the caller can retry; it does
- * not mean the receiver got it (a peer that vanished silently is noticed on a later send).
+ * not mean the receiver got it. It resolves with the number of the connection that carried the
+ * line (0 for UDP); when a connection ends without our asking (the receiver stopped, reset or
+ * vanished), its number is reported once by `takeLost`, so the caller can send again what it sent
+ * on it last (frames in the receiver's socket buffer are lost with it).
  */
 export interface SyslogTransport {
-  send(line: string): Promise<void>;
+  send(line: string): Promise<{ connection: number }>;
+  /** Numbers of connections that broke since the last call (drained). */
+  takeLost(): number[];
   /** Lets queued sends finish, then closes the socket; later sends reject. Idempotent. */
   close(): Promise<void>;
 }
 
 interface Sender {
-  send(line: string): Promise<void>;
+  send(line: string): Promise<number>;
+  takeLost(): number[];
   close(): Promise<void>;
 }
 
@@ -62,17 +68,18 @@ export function createSyslogTransport(target: SyslogTarget): SyslogTransport {
   }
   const where = `${target.protocol}://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
   const sender = target.protocol === 'udp' ? udpSender(target, where) : streamSender(target, where);
-  let tail: Promise<void> = Promise.resolve();
+  let tail: Promise<unknown> = Promise.resolve();
   let closing: Promise<void> | undefined;
   return {
     send(line) {
       if (closing) {
         return Promise.reject(new Error(`syslog ${where}: transport is closed`));
       }
-      const sent = tail.then(() => sender.send(line));
+      const sent = tail.then(() => sender.send(line)).then((connection) => ({ connection }));
       tail = sent.catch(() => {});
       return sent;
     },
+    takeLost: () => sender.takeLost(),
     close() {
       closing ??= tail.then(() => sender.close());
       return closing;
@@ -120,11 +127,12 @@ function udpSender(target: SyslogTarget, where: string): Sender {
           if (err) {
             reject(withCause(where, 'send failed', err));
           } else {
-            resolve();
+            resolve(0);
           }
         });
       });
     },
+    takeLost: () => [],
     close() {
       const s = socket;
       socket = undefined;
@@ -147,10 +155,20 @@ function streamSender(target: SyslogTarget, where: string): Sender {
   const connectTimeoutMs = target.connectTimeoutMs ?? 10_000;
   const writeTimeoutMs = target.writeTimeoutMs ?? 30_000;
   let socket: net.Socket | undefined;
+  let generation = 0;
+  const numbers = new WeakMap<net.Socket, number>();
+  /** sockets we are closing ourselves: their end is not a loss */
+  const ours = new WeakSet<net.Socket>();
+  let lost: number[] = [];
 
   const drop = (s: net.Socket) => {
     if (socket === s) {
       socket = undefined;
+    }
+    const n = numbers.get(s);
+    if (n !== undefined && !ours.has(s)) {
+      numbers.delete(s);
+      lost.push(n);
     }
     s.destroy();
   };
@@ -196,6 +214,8 @@ function streamSender(target: SyslogTarget, where: string): Sender {
         s.on('end', () => drop(s));
         s.on('close', () => drop(s));
         s.resume();
+        generation += 1;
+        numbers.set(s, generation);
         socket = s;
         resolve(s);
       };
@@ -234,6 +254,12 @@ function streamSender(target: SyslogTarget, where: string): Sender {
       }
       const s = socket ?? (await connect());
       await write(s, bytes);
+      return numbers.get(s) ?? 0;
+    },
+    takeLost() {
+      const out = lost;
+      lost = [];
+      return out;
     },
     close() {
       const s = socket;
@@ -241,6 +267,7 @@ function streamSender(target: SyslogTarget, where: string): Sender {
       if (!s || s.destroyed) {
         return Promise.resolve();
       }
+      ours.add(s);
       return new Promise((resolve) => {
         const timer = setTimeout(() => s.destroy(), writeTimeoutMs);
         s.once('close', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MIN_POLL_MINUTES, type Settings, type SyslogTarget } from '../../core/settings.js';
+import { parseSyslogTarget } from '../../core/syslog-targets.js';
 
 /**
  * The settings modal's inputs (DESIGN §3.3 / §3.9): block id = setting name, action id `value`.
@@ -32,7 +33,6 @@ function pick<T extends z.ZodType>(values: Values, block: string, schema: T): z.
 const GUID_OR_DOMAIN =
   /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+)$/i;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SYSLOG_LINE = /^(udp|tcp|tls):\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s+(cef|rfc5424|json)$/;
 
 function int(text: string | null | undefined, min: number, max: number): number | string {
   const t = (text ?? '').trim();
@@ -139,18 +139,12 @@ export function parseSettingsForm(
     .map((l) => l.trim())
     .filter(Boolean);
   for (const line of lines) {
-    const m = SYSLOG_LINE.exec(line);
-    const port = Number(m?.[3]);
-    if (!m || port < 1 || port > 65535) {
-      errors.syslog_targets = `\`${line.slice(0, 60)}\` should look like tcp://siem.example.com:514 cef (udp|tcp|tls, cef|rfc5424|json).`;
+    const target = parseSyslogTarget(line);
+    if (typeof target === 'string') {
+      errors.syslog_targets = target;
       break;
     }
-    targets.push({
-      protocol: m[1] as SyslogTarget['protocol'],
-      host: (m[2] ?? '').replace(/^\[|\]$/g, ''),
-      port,
-      format: m[4] as SyslogTarget['format'],
-    });
+    targets.push(target);
   }
   patch.syslog_targets = targets;
 

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Settings } from '../../core/settings.js';
+import { formatSyslogTarget } from '../../core/syslog-targets.js';
 import { codeSafe, escapeMrkdwn } from '../mrkdwn.js';
 import { SETTINGS_CALLBACK_ID } from './settings-form.js';
 
@@ -190,11 +191,7 @@ export function settingsView(i: SettingsViewInput): types.ModalView {
       text(
         'syslog_targets',
         'Syslog targets (one per line)',
-        s.syslogTargets
-          .map(
-            (t) => `${t.protocol}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port} ${t.format}`,
-          )
-          .join('\n') || null,
+        s.syslogTargets.map(formatSyslogTarget).join('\n') || null,
         { multiline: true, placeholder: 'tcp://siem.example.com:514 cef' },
       ),
     ],

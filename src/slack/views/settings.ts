@@ -2,9 +2,9 @@ import type { App, BlockAction, webApi } from '@slack/bolt';
 import { can } from '../../core/permissions.js';
 import type { Settings } from '../../core/settings.js';
 import type { Database } from '../../db/client.js';
-import { appendAudit } from '../../db/repos/audit.js';
 import type { secretStore } from '../../db/repos/secrets.js';
 import { readSettingsVersioned, saveSettingsIfVersion } from '../../db/repos/settings.js';
+import { recordSettingsChange } from '../../db/repos/settings-change.js';
 import { MDE_SECRET_NAMES, type VerifyOutcome, verifyDefenderCredentials } from '../../mde/bootstrap.js';
 import type { Subcommand } from '../commands/registry.js';
 import { refuse, type SlackDeps } from '../deps.js';
@@ -78,15 +78,6 @@ export function settingsSubcommand(d: SettingsDeps): Subcommand {
       return { reply: { response_type: 'ephemeral', text: 'Opening settings…' } };
     },
   };
-}
-
-/** Tells the alert channels about a settings change (names of fields only, never values). */
-async function announce(d: SettingsDeps, s: Settings, text: string): Promise<void> {
-  for (const channel of s.alertChannels) {
-    await d.client.chat
-      .postMessage({ channel, text })
-      .catch((e: unknown) => d.slack.log.error({ err: e, channel }, 'slack.announce_failed'));
-  }
 }
 
 /** The ack for a save: close the modal, or tell the admin someone else saved first. */
@@ -187,23 +178,16 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
         if (Object.keys(sealed).length) {
           await d.secrets.putAll(sealed, who, tx);
         }
-        await appendAudit(tx, {
+        const names = [...fields, ...Object.keys(sealed)];
+        await recordSettingsChange(tx, {
           actor: who,
-          action: 'settings.changed',
-          targetType: 'settings',
           targetId: 'settings',
-          outcome: 'ok',
-          details: { fields: [...fields, ...Object.keys(sealed)] },
+          summary: `changed: ${names.join(', ') || 'nothing'}`,
+          details: { fields: names },
         });
       });
       if (result === 'saved') {
-        const after = (await readSettingsVersioned(d.db)).settings;
-        await d.onSaved(after);
-        await announce(
-          d,
-          after,
-          `Settings changed in hostlock by <@${body.user.id}>: ${[...fields, ...Object.keys(sealed)].join(', ') || 'nothing'}.`,
-        );
+        await d.onSaved((await readSettingsVersioned(d.db)).settings);
       }
       return result;
     };
@@ -272,12 +256,10 @@ export function registerSettingsActions(app: App, d: SettingsDeps): void {
         if (change === 'deleted') {
           await d.secrets.remove([...MDE_SECRET_NAMES], tx);
         }
-        await appendAudit(tx, {
+        await recordSettingsChange(tx, {
           actor: who,
-          action: 'settings.changed',
-          targetType: 'settings',
           targetId: 'defender',
-          outcome: 'ok',
+          summary: `Defender ${change}`,
           details: { defender: change },
         });
       });
@@ -286,9 +268,7 @@ export function registerSettingsActions(app: App, d: SettingsDeps): void {
           ? `:white_check_mark: Defender ${change}.`
           : ':x: Someone else changed the settings meanwhile; try again.';
       if (result === 'saved') {
-        const settings = (await readSettingsVersioned(d.db)).settings;
-        await d.onSaved(settings);
-        await announce(d, settings, `Defender ${change} in hostlock by <@${body.user.id}>.`);
+        await d.onSaved((await readSettingsVersioned(d.db)).settings);
       }
       if (viewId) {
         await d.client.views

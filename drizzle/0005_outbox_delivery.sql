@@ -1,0 +1,2 @@
+ALTER TABLE "outbox" ADD COLUMN "stale_reported_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "outbox_pending_sink_idx" ON "outbox" USING btree ("sink","id") WHERE delivered_at is null;

@@ -1,0 +1,171 @@
+import { and, asc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import { eventPayload, type NotificationEvent } from '../../notify/event.js';
+import { sinksOf } from '../../notify/sinks.js';
+import type { Database } from '../client.js';
+import { outbox } from '../schema.js';
+import { readSettings } from './settings.js';
+
+/** The channel every `enqueueEvents` commit wakes (pg_notify is delivered only on commit). */
+export const OUTBOX_CHANNEL = 'hostlock_outbox';
+
+export type OutboxRow = typeof outbox.$inferSelect;
+
+/**
+ * Queues events for every sink the settings name, in the caller's transaction: the rows commit with
+ * the change they report, or not at all. Returns how many rows were written (0 without sinks: the
+ * audit row is then the only record, which is what an install without sinks asked for).
+ */
+export async function enqueueEvents(tx: Database, events: readonly NotificationEvent[]): Promise<number> {
+  if (events.length === 0) {
+    return 0;
+  }
+  const sinks = sinksOf(await readSettings(tx));
+  if (sinks.length === 0) {
+    return 0;
+  }
+  const rows = events.flatMap((e) =>
+    sinks.map((sink) => ({ eventId: e.id, event: e.name, sink, payload: eventPayload(e) })),
+  );
+  await tx.insert(outbox).values(rows).onConflictDoNothing();
+  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+  return rows.length;
+}
+
+/**
+ * Undelivered rows of sinks no longer in the settings, when an admin removes a sink: recorded as
+ * given up (`last_error`), with the count returned for the audit row of that settings change.
+ */
+export async function abandonSinks(tx: Database, keep: readonly string[], now: Date): Promise<number> {
+  const rows = await tx
+    .update(outbox)
+    .set({ deliveredAt: now, lastError: 'not delivered: the sink was removed from the settings' })
+    .where(and(isNull(outbox.deliveredAt), keep.length ? notInArray(outbox.sink, [...keep]) : undefined))
+    .returning({ id: outbox.id });
+  return rows.length;
+}
+
+/** Sinks whose oldest undelivered row is due: each is delivered strictly in row order. */
+export async function dueSinks(db: Database, now: Date): Promise<string[]> {
+  const rows = await db.execute<{ sink: string; next_attempt_at: Date | string }>(sql`
+    select distinct on (sink) sink, next_attempt_at from outbox
+    where delivered_at is null order by sink, id`);
+  return rows.filter((r) => new Date(r.next_attempt_at).getTime() <= now.getTime()).map((r) => r.sink);
+}
+
+/**
+ * Runs `fn` with the sink's oldest undelivered row, holding the sink (a transaction-scoped advisory
+ * lock: one sender per sink across processes, so its order holds) and the row (FOR UPDATE).
+ * 'busy' when another process holds the sink; 'idle' when nothing is due.
+ */
+export async function withSinkHead<T>(
+  db: Database,
+  sink: string,
+  now: Date,
+  fn: (row: OutboxRow, tx: Database) => Promise<T>,
+): Promise<T | 'busy' | 'idle'> {
+  return db.transaction(async (tx) => {
+    const [lock] = await tx.execute<{ ok: boolean }>(
+      sql`select pg_try_advisory_xact_lock(hashtextextended(${`hostlock.outbox:${sink}`}, 0)) as ok`,
+    );
+    if (!lock?.ok) {
+      return 'busy' as const;
+    }
+    const [head] = await tx
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.sink, sink), isNull(outbox.deliveredAt)))
+      .orderBy(asc(outbox.id))
+      .limit(1)
+      .for('update');
+    if (!head || head.nextAttemptAt.getTime() > now.getTime()) {
+      return 'idle' as const;
+    }
+    return fn(head, tx);
+  });
+}
+
+export async function markDelivered(tx: Database, id: number, at: Date): Promise<void> {
+  await tx
+    .update(outbox)
+    .set({ deliveredAt: at, attempts: sql`${outbox.attempts} + 1`, lastError: null })
+    .where(eq(outbox.id, id));
+}
+
+export async function markFailed(tx: Database, id: number, error: string, next: Date): Promise<void> {
+  await tx
+    .update(outbox)
+    .set({ attempts: sql`${outbox.attempts} + 1`, lastError: error.slice(0, 1000), nextAttemptAt: next })
+    .where(eq(outbox.id, id));
+}
+
+/**
+ * Puts rows back in the queue: sent on a stream connection that then broke, so the receiver may
+ * not have read them. They go out again before anything newer (the queue is in id order); the
+ * receiver can drop the copies by event id.
+ */
+export async function requeue(db: Database, ids: readonly number[], why: string): Promise<number> {
+  if (ids.length === 0) {
+    return 0;
+  }
+  const rows = await db
+    .update(outbox)
+    .set({ deliveredAt: null, lastError: why })
+    .where(inArray(outbox.id, [...ids]))
+    .returning({ id: outbox.id });
+  return rows.length;
+}
+
+export interface OutboxStats {
+  pending: number;
+  /** age in seconds of the oldest undelivered row; 0 when none */
+  oldestSeconds: number;
+  /** undelivered rows older than the stale age, by sink */
+  stale: Record<string, number>;
+}
+
+export async function outboxStats(db: Database, now: Date, staleAfterMs: number): Promise<OutboxStats> {
+  const cutoff = new Date(now.getTime() - staleAfterMs);
+  const rows = await db.execute<{ sink: string; pending: number; oldest: Date | string; stale: number }>(sql`
+    select sink, count(*)::int as pending, min(created_at) as oldest,
+           count(*) filter (where created_at < ${cutoff.toISOString()}::timestamptz)::int as stale
+    from outbox where delivered_at is null group by sink`);
+  let pending = 0;
+  let oldest = now.getTime();
+  const stale: Record<string, number> = {};
+  for (const r of rows) {
+    pending += r.pending;
+    oldest = Math.min(oldest, new Date(r.oldest).getTime());
+    if (r.stale > 0) {
+      stale[r.sink] = r.stale;
+    }
+  }
+  return { pending, oldestSeconds: Math.max(0, Math.round((now.getTime() - oldest) / 1000)), stale };
+}
+
+/**
+ * Marks undelivered rows older than the stale age as reported, once, and returns how many each
+ * sink had (with its oldest row's time and last error), so the caller can tell people.
+ */
+export async function takeStale(
+  db: Database,
+  now: Date,
+  staleAfterMs: number,
+): Promise<Array<{ sink: string; count: number; since: Date; lastError: string | null }>> {
+  const cutoff = new Date(now.getTime() - staleAfterMs);
+  const rows = await db
+    .update(outbox)
+    .set({ staleReportedAt: now })
+    .where(and(isNull(outbox.deliveredAt), isNull(outbox.staleReportedAt), lt(outbox.createdAt, cutoff)))
+    .returning({ sink: outbox.sink, createdAt: outbox.createdAt, lastError: outbox.lastError });
+  const bySink = new Map<string, { sink: string; count: number; since: Date; lastError: string | null }>();
+  for (const r of rows) {
+    const s = bySink.get(r.sink) ?? { sink: r.sink, count: 0, since: r.createdAt, lastError: r.lastError };
+    s.count += 1;
+    if (r.createdAt < s.since) {
+      s.since = r.createdAt;
+    }
+    s.lastError ??= r.lastError;
+    bySink.set(r.sink, s);
+  }
+  return [...bySink.values()];
+}

@@ -1,0 +1,69 @@
+import type { EventName } from '../core/events.js';
+import { newId } from '../core/ids.js';
+import type { AuditRecord, Lockdown } from '../core/lockdown/types.js';
+import type { NotificationEvent } from './event.js';
+
+const OUTCOME: Partial<Record<EventName, NotificationEvent['outcome']>> = {
+  'lockdown.failed': 'failed',
+  'lockdown.denied': 'denied',
+  'lockdown.approval_expired': 'denied',
+};
+
+function detailOf(name: EventName, l: Lockdown, audit: AuditRecord): string | undefined {
+  const d = audit.details ?? {};
+  switch (name) {
+    case 'lockdown.failed':
+    case 'host.released_externally':
+      return typeof d.why === 'string' ? d.why : (l.lastError ?? undefined);
+    case 'lockdown.released':
+      return `release reason: ${l.releaseReason ?? 'manual'}`;
+    case 'lockdown.extended':
+      return typeof d.hours === 'number' ? `extended by ${d.hours} h` : undefined;
+    case 'lockdown.requested':
+      return l.breakGlass ? 'break glass: the exclusion list was overridden' : undefined;
+    default:
+      return audit.note;
+  }
+}
+
+/** Who the event is about acting: the approver, the person who released, else the audit's actor. */
+function actorOf(name: EventName, l: Lockdown, audit: AuditRecord): string {
+  if ((name === 'lockdown.approved' || name === 'lockdown.denied') && l.approvedBy) {
+    return l.approvedBy;
+  }
+  if (name === 'lockdown.released' && l.releasedBy) {
+    return l.releasedBy;
+  }
+  return audit.actor;
+}
+
+/** The notification for a lockdown change, built from the row as it stands after the change. */
+export function lockdownEvent(
+  name: EventName,
+  l: Lockdown,
+  audit: AuditRecord,
+  ips: string[] | undefined,
+  at: Date,
+): NotificationEvent {
+  const detail = detailOf(name, l, audit);
+  return {
+    id: newId('evt'),
+    name,
+    at,
+    host: { name: l.hostName, machineId: l.machineId, ...(ips?.length ? { ips } : {}) },
+    actor: actorOf(name, l, audit),
+    lockdown: {
+      id: l.id,
+      state: l.state,
+      durationMinutes: l.durationMinutes,
+      reason: l.reason,
+      expiresAt: l.expiresAt,
+      lockedAt: l.lockedAt,
+      releaseReason: l.releaseReason,
+      source: l.source,
+      requestedBy: l.requestedBy,
+    },
+    outcome: OUTCOME[name] ?? (audit.outcome === 'ok' ? 'ok' : audit.outcome),
+    ...(detail ? { detail } : {}),
+  };
+}

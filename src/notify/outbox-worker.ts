@@ -1,0 +1,267 @@
+import { webApi } from '@slack/bolt';
+import type { Clock } from '../core/clock.js';
+import type { DatabaseHandle } from '../db/client.js';
+import {
+  dueSinks,
+  markDelivered,
+  markFailed,
+  OUTBOX_CHANNEL,
+  type OutboxRow,
+  requeue,
+  takeStale,
+  withSinkHead,
+} from '../db/repos/outbox.js';
+import { readSettings } from '../db/repos/settings.js';
+import type { Logger } from '../log.js';
+import { alertText } from '../slack/blocks/alert.js';
+import { type NotificationEvent, parseEventPayload } from './event.js';
+import { parseSink } from './sinks.js';
+import { createSyslogTransport, type SyslogTransport } from './syslog/transport.js';
+import { type SyslogIdentity, syslogLineFor } from './syslog-sink.js';
+
+export interface OutboxWorkerOptions {
+  database: DatabaseHandle;
+  /** a client of its own: rate-limited calls are rejected (not waited out in the client) */
+  slack: webApi.WebClient;
+  syslog: SyslogIdentity & { ca?: string };
+  clock: Clock;
+  log: Logger;
+  /** how often due rows are looked for besides the commit notifications; default 1 s */
+  pollMs?: number;
+  /** undelivered this long, a row is reported in /readyz and the alert channels; default 24 h */
+  staleAfterMs?: number;
+  /** a row delivered on a stream connection that broke within this long is sent again; default 10 s */
+  resendWindowMs?: number;
+}
+
+/** Waits between attempts at one row: 1 s doubling to 5 min (a sink down for long is tried every 5 min). */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(300_000, 1_000 * 2 ** Math.min(attempts, 12));
+}
+
+class SinkError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface OutboxWorker {
+  /** Delivers whatever is due now (tests call it to be deterministic); resolves when done. */
+  runOnce(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Delivers outbox rows (issue #7): each sink strictly in row order, one row per transaction (so a
+ * crash re-sends at most the row in flight), the sink held by an advisory lock across processes.
+ * A failing row stays at the head with a growing wait (Slack's Retry-After when it gives one); it
+ * is never dropped. Rows undelivered for `staleAfterMs` are reported once.
+ */
+export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
+  const { database, clock, log } = o;
+  const db = database.db;
+  const staleAfterMs = o.staleAfterMs ?? 24 * 3_600_000;
+  const resendWindowMs = o.resendWindowMs ?? 10_000;
+  const transports = new Map<string, SyslogTransport>();
+  const recent = new Map<string, Array<{ id: number; connection: number; at: number }>>();
+  let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+  let lastStaleCheck = 0;
+
+  const transportFor = (sink: string, target: Parameters<typeof createSyslogTransport>[0]) => {
+    let t = transports.get(sink);
+    if (!t) {
+      t = createSyslogTransport({ ...target, ...(o.syslog.ca ? { ca: o.syslog.ca } : {}) });
+      transports.set(sink, t);
+    }
+    return t;
+  };
+
+  async function deliver(sink: string, e: NotificationEvent): Promise<number> {
+    const s = parseSink(sink);
+    if (!s) {
+      throw new SinkError(`unknown sink ${sink}`);
+    }
+    if (s.kind === 'slack') {
+      try {
+        await o.slack.chat.postMessage({
+          channel: s.channel,
+          text: alertText(e),
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+        return 0;
+      } catch (err) {
+        const x = err as { code?: string; retryAfter?: number; data?: { error?: string }; message?: string };
+        if (x.code === webApi.ErrorCode.RateLimitedError) {
+          throw new SinkError('slack rate limited', (x.retryAfter ?? 1) * 1_000);
+        }
+        throw new SinkError(`slack ${x.data?.error ?? x.message ?? String(err)}`);
+      }
+    }
+    const line = syslogLineFor(e, s.target, o.syslog);
+    const { connection } = await transportFor(sink, s.target).send(line);
+    return connection;
+  }
+
+  /** Sends again what went out on stream connections that broke (their frames may be lost). */
+  async function resendLost(): Promise<void> {
+    for (const [sink, t] of transports) {
+      const lost = t.takeLost();
+      if (lost.length === 0) {
+        continue;
+      }
+      const since = clock.now().getTime() - resendWindowMs;
+      const sent = recent.get(sink) ?? [];
+      const ids = sent.filter((r) => lost.includes(r.connection) && r.at >= since).map((r) => r.id);
+      recent.set(
+        sink,
+        sent.filter((r) => !ids.includes(r.id)),
+      );
+      const n = await requeue(db, ids, 'connection lost after sending; sent again');
+      log.warn({ sink, connections: lost, resent: n }, 'outbox.connection_lost');
+    }
+  }
+
+  async function sendHead(sink: string): Promise<'sent' | 'failed' | 'busy' | 'idle'> {
+    return withSinkHead(db, sink, clock.now(), async (row: OutboxRow, tx) => {
+      const e = parseEventPayload(row.payload as Record<string, unknown>);
+      const now = clock.now();
+      try {
+        const connection = await deliver(sink, e);
+        await markDelivered(tx, row.id, clock.now());
+        if (connection > 0) {
+          const list = recent.get(sink) ?? [];
+          list.push({ id: row.id, connection, at: now.getTime() });
+          const keepFrom = now.getTime() - resendWindowMs;
+          recent.set(
+            sink,
+            list.filter((r) => r.at >= keepFrom),
+          );
+        }
+        return 'sent' as const;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const wait = Math.max(
+          retryDelayMs(row.attempts),
+          err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
+        );
+        await markFailed(tx, row.id, message, new Date(now.getTime() + wait));
+        log.warn(
+          {
+            sink,
+            eventId: row.eventId,
+            event: row.event,
+            attempts: row.attempts + 1,
+            retryInMs: wait,
+            err: message,
+          },
+          'outbox.delivery_failed',
+        );
+        return 'failed' as const;
+      }
+    });
+  }
+
+  async function drainSink(sink: string): Promise<void> {
+    for (let i = 0; i < 500 && !stopped; i++) {
+      await resendLost();
+      const r = await sendHead(sink);
+      if (r !== 'sent') {
+        return;
+      }
+    }
+    again = true; // more left: come back after the other sinks had their turn
+  }
+
+  async function reportStale(): Promise<void> {
+    const now = clock.now();
+    if (now.getTime() - lastStaleCheck < 60_000) {
+      return;
+    }
+    lastStaleCheck = now.getTime();
+    const stale = await takeStale(db, now, staleAfterMs);
+    for (const s of stale) {
+      log.error(
+        { sink: s.sink, undelivered: s.count, since: s.since.toISOString(), lastError: s.lastError },
+        'outbox.undelivered',
+      );
+      const sink = parseSink(s.sink);
+      const hours = Math.round(staleAfterMs / 3_600_000);
+      const text = `:rotating_light: *hostlock could not deliver ${s.count} notification(s) to \`${s.sink.replace(/`/g, "'")}\` for over ${hours} h* (oldest ${s.since.toISOString()}; last error: ${(s.lastError ?? 'none').replace(/[<>&`]/g, ' ').slice(0, 300)}). They are kept and retried.`;
+      // Told directly in every alert channel but the failing one; the outbox is what is failing.
+      const channels = await alertChannels();
+      for (const channel of channels.filter((c) => !(sink?.kind === 'slack' && sink.channel === c))) {
+        await o.slack.chat
+          .postMessage({ channel, text, unfurl_links: false })
+          .catch((err: unknown) => log.error({ err, channel }, 'outbox.stale_report_failed'));
+      }
+    }
+  }
+
+  async function alertChannels(): Promise<string[]> {
+    return (await readSettings(db)).alertChannels;
+  }
+
+  async function runOnce(): Promise<void> {
+    await resendLost();
+    const sinks = await dueSinks(db, clock.now());
+    await Promise.all(sinks.map((s) => drainSink(s)));
+    await reportStale();
+  }
+
+  function kick(): void {
+    if (stopped) {
+      return;
+    }
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await runOnce();
+        } catch (err) {
+          log.error({ err }, 'outbox.run_failed');
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = null;
+    });
+  }
+
+  return {
+    runOnce: async () => {
+      while (running) {
+        await running;
+      }
+      await runOnce();
+    },
+    async start() {
+      const listener = await database.sql.listen(OUTBOX_CHANNEL, () => kick());
+      unlisten = () => listener.unlisten();
+      timer = setInterval(kick, o.pollMs ?? 1_000);
+      timer.unref();
+      kick();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await unlisten?.().catch(() => {});
+      while (running) {
+        await running;
+      }
+      await Promise.all([...transports.values()].map((t) => t.close()));
+      transports.clear();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Settings, SyslogTarget } from '../core/settings.js';
+import { formatSyslogTarget, parseSyslogTarget } from '../core/syslog-targets.js';
+
+/**
+ * Where an event goes, as named in `outbox.sink`: `slack:<channel id>` or `syslog:<target line>`.
+ * The name carries everything needed to deliver, so a queued row does not depend on later settings.
+ */
+export type Sink = { kind: 'slack'; channel: string } | { kind: 'syslog'; target: SyslogTarget };
+
+/** The sinks the settings configure: each alert channel, each syslog target. */
+export function sinksOf(s: Pick<Settings, 'alertChannels' | 'syslogTargets'>): string[] {
+  return [
+    ...s.alertChannels.map((c) => `slack:${c}`),
+    ...s.syslogTargets.map((t) => `syslog:${formatSyslogTarget(t)}`),
+  ];
+}
+
+/** The sink a name stands for; null for a name this version cannot read. */
+export function parseSink(name: string): Sink | null {
+  if (name.startsWith('slack:')) {
+    const channel = name.slice('slack:'.length);
+    return /^[CGD][A-Z0-9]{2,30}$/.test(channel) ? { kind: 'slack', channel } : null;
+  }
+  if (name.startsWith('syslog:')) {
+    const target = parseSyslogTarget(name.slice('syslog:'.length));
+    return typeof target === 'string' ? null : { kind: 'syslog', target };
+  }
+  return null;
+}
