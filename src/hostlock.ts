@@ -89,7 +89,7 @@ export interface HostlockOptions {
   /** Defender client tuning (tests shorten backoff) */
   defenderClient?: Partial<DefenderClientOptions>;
   /** outbox tuning (tests shorten the poll and the stale age) */
-  outbox?: { pollMs?: number; staleAfterMs?: number; resendWindowMs?: number };
+  outbox?: { pollMs?: number; staleAfterMs?: number; resendWindowMs?: number; retryBaseMs?: number };
 }
 
 /** Undelivered this long, an outbox row is reported in /readyz and the alert channels. */
@@ -196,6 +196,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
       ...(opts.outbox?.pollMs ? { pollMs: opts.outbox.pollMs } : {}),
       ...(opts.outbox?.resendWindowMs ? { resendWindowMs: opts.outbox.resendWindowMs } : {}),
+      ...(opts.outbox?.retryBaseMs ? { retryBaseMs: opts.outbox.retryBaseMs } : {}),
     });
     await outbox.start();
     cleanup.push(() => outbox.stop());

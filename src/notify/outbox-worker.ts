@@ -32,11 +32,13 @@ export interface OutboxWorkerOptions {
   staleAfterMs?: number;
   /** a row delivered on a stream connection that broke within this long is sent again; default 10 s */
   resendWindowMs?: number;
+  /** first wait after a failed attempt; default 1 s */
+  retryBaseMs?: number;
 }
 
-/** Waits between attempts at one row: 1 s doubling to 5 min (a sink down for long is tried every 5 min). */
-export function retryDelayMs(attempts: number): number {
-  return Math.min(300_000, 1_000 * 2 ** Math.min(attempts, 12));
+/** Waits between attempts at one row: `base` (1 s) doubling to 5 min (a sink down for long is tried every 5 min). */
+export function retryDelayMs(attempts: number, base = 1_000): number {
+  return Math.min(300_000, base * 2 ** Math.min(attempts, 12));
 }
 
 class SinkError extends Error {
@@ -49,7 +51,7 @@ class SinkError extends Error {
 }
 
 export interface OutboxWorker {
-  /** Delivers whatever is due now (tests call it to be deterministic); resolves when done. */
+  /** Delivers whatever is due now and reports stale rows (tests call it to be deterministic). */
   runOnce(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -150,7 +152,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         const wait = Math.max(
-          retryDelayMs(row.attempts),
+          retryDelayMs(row.attempts, o.retryBaseMs),
           err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
         );
         await markFailed(tx, row.id, message, new Date(now.getTime() + wait));
@@ -181,9 +183,9 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     again = true; // more left: come back after the other sinks had their turn
   }
 
-  async function reportStale(): Promise<void> {
+  async function reportStale(force: boolean): Promise<void> {
     const now = clock.now();
-    if (now.getTime() - lastStaleCheck < 60_000) {
+    if (!force && now.getTime() - lastStaleCheck < 60_000) {
       return;
     }
     lastStaleCheck = now.getTime();
@@ -210,11 +212,11 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     return (await readSettings(db)).alertChannels;
   }
 
-  async function runOnce(): Promise<void> {
+  async function runOnce(forceStaleCheck = false): Promise<void> {
     await resendLost();
     const sinks = await dueSinks(db, clock.now());
     await Promise.all(sinks.map((s) => drainSink(s)));
-    await reportStale();
+    await reportStale(forceStaleCheck);
   }
 
   function kick(): void {
@@ -244,7 +246,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       while (running) {
         await running;
       }
-      await runOnce();
+      await runOnce(true);
     },
     async start() {
       const listener = await database.sql.listen(OUTBOX_CHANNEL, () => kick());

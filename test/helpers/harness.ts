@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { secretStore } from '../../src/db/repos/secrets.js';
 import { writeSettings } from '../../src/db/repos/settings.js';
 import { roleBindings } from '../../src/db/schema.js';
-import { type Hostlock, startHostlock } from '../../src/hostlock.js';
+import { type Hostlock, type HostlockOptions, startHostlock } from '../../src/hostlock.js';
 import { createLogger } from '../../src/log.js';
 import { createAesGcmBox, keyIdOf } from '../../src/secrets/aes-gcm-box.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
@@ -45,7 +45,9 @@ export interface Harness {
  * peer and the Defender peer: a test reads like the user's action, then asserts on the peers'
  * records and the rows.
  */
-export async function bootHarness(o: { settingsVerifyInlineMs?: number } = {}): Promise<Harness> {
+export async function bootHarness(
+  o: { settingsVerifyInlineMs?: number; outbox?: HostlockOptions['outbox'] } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const slack = await startSlackPeer({ botToken: BOT_TOKEN });
   // Throttling has its own tests (mde-client.test.ts); here the flows must not wait on it.
@@ -75,6 +77,7 @@ export async function bootHarness(o: { settingsVerifyInlineMs?: number } = {}): 
     processEvery: '200 milliseconds',
     syncOnStart: false,
     ...(o.settingsVerifyInlineMs ? { settingsVerifyInlineMs: o.settingsVerifyInlineMs } : {}),
+    ...(o.outbox ? { outbox: o.outbox } : {}),
     defenderClient: {
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
       budget: { perMinute: 100_000, perHour: 1_000_000 },
