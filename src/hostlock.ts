@@ -11,6 +11,7 @@ import { bootstrapAdmins } from './db/bootstrap.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { appendAudit } from './db/repos/audit.js';
+import { autoSuppressor } from './db/repos/auto.js';
 import { defenderReadiness } from './db/repos/defender-state.js';
 import { hostStore } from './db/repos/hosts.js';
 import { lockdownStore } from './db/repos/lockdowns.js';
@@ -88,6 +89,8 @@ export interface HostlockOptions {
   lockdownTiming?: Partial<LockdownTiming>;
   /** Defender client tuning (tests shorten backoff) */
   defenderClient?: Partial<DefenderClientOptions>;
+  /** REST requests a minute per token (tests lower it) */
+  apiRatePerMinute?: number;
   /** outbox tuning (tests shorten the poll and the stale age) */
   outbox?: { pollMs?: number; staleAfterMs?: number; resendWindowMs?: number; retryBaseMs?: number };
 }
@@ -289,7 +292,13 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       log,
       readiness,
       slackEvents: slack.handleEvents ? { path: SLACK_EVENTS_PATH, handle: slack.handleEvents } : undefined,
-      api: createApiRouter({ db: database.db, lockdown, log: log.child({ component: 'api' }) }),
+      api: createApiRouter({
+        db: database.db,
+        lockdown,
+        auto: { ...lockdown, suppress: autoSuppressor(database.db) },
+        log: log.child({ component: 'api' }),
+        ...(opts.apiRatePerMinute ? { ratePerMinute: opts.apiRatePerMinute } : {}),
+      }),
     });
     await listen(server, config.http, log);
     cleanup.push(() => slack.stop());

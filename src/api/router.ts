@@ -1,19 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiScope } from '../core/api-tokens.js';
+import type { AutoDeps } from '../core/lockdown/auto-lockdown.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { type ApiCaller, authenticate, requireScope } from './auth.js';
 import { apiError } from './http.js';
+import { openApiDocument } from './openapi.js';
+import { createRateLimiter } from './rate-limit.js';
+import { postScores } from './routes/host-scores.js';
 import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js';
 
 export interface ApiDeps {
   db: Database;
   lockdown: LockdownDeps;
+  auto: AutoDeps;
   log: Logger;
+  /** requests a minute per token (default 600) */
+  ratePerMinute?: number;
 }
+
+/** Default per-token request rate: generous for a SIEM pushing scores, tight enough to stop a runaway loop. */
+export const DEFAULT_RATE_PER_MINUTE = 600;
 
 export const API_PREFIX = '/api/v2.1';
 const LOCKDOWN_HOST = `${API_PREFIX}/lockdown/host`;
+const HOST_SCORES = `${API_PREFIX}/host/scores`;
+export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
 const LOCKDOWN_HOST_ID = /^\/api\/v2\.1\/lockdown\/host\/([A-Za-z0-9_-]{1,64})$/;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -27,22 +40,55 @@ export function createApiRouter(
   deps: ApiDeps,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
   const log = deps.log;
+  const limiter = createRateLimiter({ perMinute: deps.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
   const guarded =
     (
-      scope: 'lockdown:view' | 'lockdown:edit',
+      scope: ApiScope,
       fn: (caller: ApiCaller, req: IncomingMessage, res: ServerResponse) => Promise<void>,
     ): Handler =>
     async (req, res) => {
       const caller = await authenticate(deps, req, res);
-      if (caller && requireScope(caller, scope, req, res)) {
+      if (!caller) {
+        return;
+      }
+      const waitMs = limiter.take(caller.actor.tokenId);
+      if (waitMs > 0) {
+        req.resume();
+        res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+        apiError(
+          res,
+          429,
+          'rate_limited',
+          `Too many requests with this token; retry after ${Math.ceil(waitMs / 1000)} s.`,
+        );
+        return;
+      }
+      if (requireScope(caller, scope, req, res)) {
         await fn(caller, req, res);
       }
     };
+  const openapi = JSON.stringify(openApiDocument());
 
   const route = (
     req: IncomingMessage,
     url: URL,
   ): { handler: Handler; allow: string } | { allow: string } | null => {
+    if (url.pathname === OPENAPI_PATH) {
+      return req.method === 'GET'
+        ? {
+            allow: 'GET',
+            handler: async (r, res) => {
+              r.resume();
+              res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(openapi);
+            },
+          }
+        : { allow: 'GET' };
+    }
+    if (url.pathname === HOST_SCORES) {
+      return req.method === 'POST'
+        ? { allow: 'POST', handler: guarded('scores:write', (c, r, res) => postScores(deps, c, r, res)) }
+        : { allow: 'POST' };
+    }
     if (url.pathname === LOCKDOWN_HOST) {
       const allow = 'GET, POST';
       if (req.method === 'GET') {

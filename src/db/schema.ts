@@ -11,6 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { AutoTrigger } from '../core/lockdown/types.js';
 import { OPEN_LOCKDOWN_STATES } from '../core/lockdown-states.js';
 
 // DESIGN §4. Table and column names are contracts for tests and outside checks.
@@ -86,6 +87,8 @@ export const lockdowns = pgTable(
     remindedAt: ts('reminded_at'),
     /** an admin overrode the exclusion list for this lockdown */
     breakGlass: boolean('break_glass').notNull().default(false),
+    /** for `source = auto`: the scores and thresholds that triggered it */
+    trigger: jsonb('trigger').$type<AutoTrigger>(),
     requestChannel: text('request_channel'),
     approvalChannel: text('approval_channel'),
     approvalTs: text('approval_ts'),

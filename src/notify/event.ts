@@ -96,3 +96,20 @@ export function externalIsolationEvent(
         : 'an isolation made outside hostlock was released outside hostlock',
   };
 }
+
+/** `auto.suppressed`: automation held back (exclusion, dry run, hourly cap); `detail` says what it would have done. */
+export function autoSuppressedEvent(
+  host: NonNullable<NotificationEvent['host']>,
+  detail: string,
+  at: Date,
+): NotificationEvent {
+  return {
+    id: newId('evt'),
+    name: 'auto.suppressed',
+    at,
+    host,
+    actor: 'system:auto',
+    outcome: 'denied',
+    detail,
+  };
+}

@@ -34,6 +34,7 @@ export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string
     excluded:
       'That host is on the exclusion list. An admin can override with `--break-glass` (audited and announced).',
     break_glass_forbidden: 'Only admins (`settings:edit`) may use `--break-glass`.',
+    capped: 'The hourly cap of automatic lockdowns is reached.',
   };
   return map[r.error];
 }

@@ -56,6 +56,7 @@ function makeLockdown(over: Partial<OpenLockdown> = {}): OpenLockdown {
     lockedAt: ago(48 * MIN),
     expiresAt: new Date(NOW.getTime() + 3 * HOUR + 12 * MIN),
     durationMinutes: 240,
+    trigger: null,
     ...over,
   };
 }

@@ -5,7 +5,11 @@ import type { LockdownDeps } from '../../core/lockdown/ports.js';
 import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
-import { LOCKDOWN_DURATIONS_HOURS, OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
+import {
+  LOCKDOWN_DURATIONS_HOURS,
+  LOCKDOWN_STATES,
+  OPEN_LOCKDOWN_STATES,
+} from '../../core/lockdown-states.js';
 import type { ApiCaller } from '../auth.js';
 import { apiError, readJsonBody } from '../http.js';
 import { sendJson } from '../server.js';
@@ -27,6 +31,33 @@ export const LockHostBody = z.object({
   reason: z.string().trim().max(MAX_REASON_LENGTH).default(''),
 });
 
+const date = z.iso.datetime().nullable();
+
+/** The answer's shape for one lockdown (OpenAPI document and tests use it). */
+export const LockdownView = z.object({
+  host_id: z.string().meta({ description: "the lockdown's id: what DELETE /lockdown/host/{id} takes" }),
+  host_name: z.string(),
+  locked_by: z.string().meta({ description: 'who asked: slack:U…, api:tok_… or system:auto' }),
+  lock_date: date.meta({ description: 'when Defender isolated the host; null until then' }),
+  unlock_date: date.meta({ description: 'planned release; null until isolated' }),
+  machine_id: z.string(),
+  state: z.enum(LOCKDOWN_STATES),
+  reason: z.string(),
+  source: z.enum(['manual', 'api', 'auto']),
+  duration_hours: z.number(),
+  approved_by: z.string().nullable(),
+  requested_date: z.iso.datetime(),
+  trigger: z
+    .object({
+      threat: z.number().int(),
+      certainty: z.number().int(),
+      privilege: z.number().int(),
+      computed_at: z.iso.datetime({ offset: true }),
+    })
+    .nullable()
+    .meta({ description: 'for automatic lockdowns: the scores that triggered it' }),
+});
+
 /** RFC 3339 in UTC to the second (`2024-05-01T12:00:00Z`), as the Vectra API writes dates. */
 const rfc3339 = (d: Date | null): string | null => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
 
@@ -35,7 +66,7 @@ const rfc3339 = (d: Date | null): string | null => (d ? d.toISOString().replace(
  * plus hostlock's own fields. `host_id` is the lockdown's id, the handle `DELETE …/host/{id}` takes.
  * `lock_date` and `unlock_date` are null until Defender has isolated the host.
  */
-export function lockdownView(l: Lockdown) {
+export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
   return {
     host_id: l.id,
     host_name: l.hostName,
@@ -48,7 +79,15 @@ export function lockdownView(l: Lockdown) {
     source: l.source,
     duration_hours: l.durationMinutes / 60,
     approved_by: l.approvedBy,
-    requested_date: rfc3339(l.createdAt),
+    requested_date: rfc3339(l.createdAt) ?? '',
+    trigger: l.trigger
+      ? {
+          threat: l.trigger.threat,
+          certainty: l.trigger.certainty,
+          privilege: l.trigger.privilege,
+          computed_at: l.trigger.computedAt,
+        }
+      : null,
   };
 }
 
@@ -87,6 +126,7 @@ function refusalMessage(r: Extract<RequestResult, { ok: false }>): string {
       'That record was merged into another machine or is no longer listed by Defender: use the current machine id.',
     excluded: 'That host is on the exclusion list; only an admin in Slack can override it.',
     break_glass_forbidden: 'Only admins may override the exclusion list.',
+    capped: 'The hourly cap of automatic lockdowns is reached.',
   };
   return map[r.error];
 }

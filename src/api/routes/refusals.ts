@@ -14,6 +14,7 @@ export const requestRefusalStatus: Record<RequestRefusal, number> = {
   isolated_outside: 409,
   not_onboarded: 409,
   merged: 409,
+  capped: 429,
   excluded: 409,
   defender_not_configured: 503,
   defender_paused: 503,

@@ -1,4 +1,5 @@
 import type { DefenderMachine } from '../defender.js';
+import type { AutoTrigger } from '../lockdown/types.js';
 
 /** Isolation as hostlock derives it from Defender's machine actions (mde-api.md §6.5). */
 export const ISOLATION_STATES = [
@@ -30,6 +31,8 @@ export interface OpenLockdown {
   lockedAt: Date | null;
   expiresAt: Date | null;
   durationMinutes: number;
+  /** for automatic lockdowns: the scores that triggered it */
+  trigger: AutoTrigger | null;
 }
 
 /** Defender's portal page of a machine. */

@@ -7,7 +7,7 @@ import { LOCKDOWN_DURATIONS_HOURS } from '../lockdown-states.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { isExcluded } from './exclusions.js';
 import type { LockdownDeps } from './ports.js';
-import type { Lockdown, LockdownSource } from './types.js';
+import type { AutoTrigger, Lockdown, LockdownSource } from './types.js';
 
 export type RequestRefusal =
   | 'forbidden'
@@ -22,7 +22,8 @@ export type RequestRefusal =
   | 'not_onboarded'
   | 'merged'
   | 'excluded'
-  | 'break_glass_forbidden';
+  | 'break_glass_forbidden'
+  | 'capped';
 
 export interface RequestInput {
   actor: Actor;
@@ -33,6 +34,8 @@ export interface RequestInput {
   channel: string | null;
   /** an admin overriding the exclusion list; audited and announced */
   breakGlass?: boolean;
+  /** automatic lockdowns: the scores that triggered it, and the hourly cap to respect */
+  auto?: { trigger: AutoTrigger; capPerHour: number };
 }
 
 export interface RequestOk {
@@ -112,6 +115,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
       source: input.source,
       requestChannel: input.channel,
       breakGlass: !!input.breakGlass,
+      ...(input.auto ? { trigger: input.auto.trigger } : {}),
       nextCheckAt: approval ? new Date(now.getTime() + settings.approvalTimeoutMinutes * 60_000) : now,
     },
     {
@@ -125,9 +129,14 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         reason: input.reason,
         approvalRequired: approval,
         ...(input.breakGlass ? { breakGlass: true } : {}),
+        ...(input.auto ? { rule: input.auto.trigger } : {}),
       },
     },
+    input.auto ? { autoCapPerHour: input.auto.capPerHour } : {},
   );
+  if (inserted === 'capped') {
+    return err('capped');
+  }
   if (inserted === 'already_open') {
     const current = await deps.lockdowns.openForMachine(host.machineId);
     return { ...err('already_open'), ...(current ? { existing: current } : {}) };
@@ -152,7 +161,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
 }
 
 /** Exactly one usable machine: a single match, or a single exact (case-insensitive) name among several. */
-function pickOne(hosts: Host[], q: HostQuery): Host | null {
+export function pickOne(hosts: Host[], q: HostQuery): Host | null {
   const usable = hosts.filter((h) => !h.mergedIntoMachineId && !h.goneAt);
   if (hosts.length === 1) {
     return hosts[0] ?? null;

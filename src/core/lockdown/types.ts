@@ -3,6 +3,16 @@ import type { LockdownState } from '../lockdown-states.js';
 export type LockdownSource = 'manual' | 'auto' | 'api';
 export type ReleaseReason = 'manual' | 'expired' | 'external';
 
+/** What made an automatic lockdown: the host's scores and the thresholds they reached (DESIGN §3.6). */
+export interface AutoTrigger {
+  threat: number;
+  certainty: number;
+  privilege: number;
+  /** ISO time the scores were computed */
+  computedAt: string;
+  thresholds: { threat: number; certainty: number; privilege: number };
+}
+
 /** A lockdown row (DESIGN §4); `state` moves only by compare-and-set (see LockdownStore.transition). */
 export interface Lockdown {
   id: string;
@@ -31,6 +41,7 @@ export interface Lockdown {
   pendingNotedAt: Date | null;
   remindedAt: Date | null;
   breakGlass: boolean;
+  trigger: AutoTrigger | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -48,6 +59,7 @@ export interface NewLockdown {
   source: LockdownSource;
   requestChannel: string | null;
   breakGlass: boolean;
+  trigger?: AutoTrigger;
   nextCheckAt: Date;
 }
 
@@ -64,8 +76,16 @@ export interface AuditRecord {
 /** Persistence of lockdowns; every method that changes state also writes its audit row. */
 export interface LockdownStore {
   get(id: string): Promise<Lockdown | null>;
-  /** Inserts a new request; 'already_open' when the machine has one (partial unique index). */
-  insert(l: NewLockdown, audit: AuditRecord): Promise<Lockdown | 'already_open'>;
+  /**
+   * Inserts a new request; 'already_open' when the machine has one (partial unique index);
+   * 'capped' when `autoCapPerHour` is given and that many automatic lockdowns were made in the last
+   * hour (counted and inserted under one lock, so concurrent requests across processes cannot pass it).
+   */
+  insert(
+    l: NewLockdown,
+    audit: AuditRecord,
+    opts?: { autoCapPerHour?: number },
+  ): Promise<Lockdown | 'already_open' | 'capped'>;
   /** Compare-and-set: applies `patch` only if the row is in one of `from`; null when it was not. */
   transition(
     id: string,

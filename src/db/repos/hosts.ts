@@ -221,6 +221,7 @@ export function hostStore(db: Database): HostStore {
             lockedAt: r.lockedAt,
             expiresAt: r.expiresAt,
             durationMinutes: r.durationMinutes,
+            trigger: r.trigger ?? null,
           },
         ]),
       );

@@ -23,6 +23,7 @@ function toLockdown(r: Row): Lockdown {
     state: r.state as LockdownState,
     source: r.source as Lockdown['source'],
     releaseReason: r.releaseReason as ReleaseReason | null,
+    trigger: r.trigger ?? null,
   };
 }
 
@@ -76,9 +77,18 @@ export function lockdownStore(db: Database): LockdownStore {
       return row ? toLockdown(row) : null;
     },
 
-    async insert(l: NewLockdown, audit) {
+    async insert(l: NewLockdown, audit, opts = {}) {
       try {
         return await db.transaction(async (tx) => {
+          if (opts.autoCapPerHour !== undefined) {
+            await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('hostlock.auto_cap', 0))`);
+            const [c] = await tx.execute<{ n: number }>(sql`
+              select count(*)::int as n from lockdowns
+              where source = 'auto' and created_at > now() - interval '1 hour'`);
+            if ((c?.n ?? 0) >= opts.autoCapPerHour) {
+              return 'capped' as const;
+            }
+          }
           const [row] = await tx.insert(lockdowns).values(l).returning();
           if (!row) {
             throw new Error('insert returned no row');

@@ -1,3 +1,4 @@
+import type { AutoTrigger } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
 
 const MINUTE_MS = 60_000;
@@ -89,4 +90,10 @@ export function slackDate(date: Date): string {
 export function actorMrkdwn(actor: string, displayName?: string): string {
   const user = /^slack:([UW][A-Z0-9]{2,20})$/.exec(actor)?.[1];
   return user ? `<@${user}>` : escaped(displayName ?? actor, 100);
+}
+
+/** Why automation locked a host: the scores against their thresholds, and when they were computed. */
+export function autoTriggerText(t: AutoTrigger): string {
+  const computed = new Date(t.computedAt);
+  return `:robot_face: automatic: threat ${t.threat} (≥ ${t.thresholds.threat}) · certainty ${t.certainty} (≥ ${t.thresholds.certainty}) · privilege ${t.privilege} (≥ ${t.thresholds.privilege})${Number.isNaN(computed.getTime()) ? '' : `, computed ${slackDate(computed)}`}`;
 }

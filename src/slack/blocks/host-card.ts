@@ -7,6 +7,7 @@ import { ActionId, durationOptionValue, hostBlockId } from '../ids.js';
 import { escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
 import {
   actorMrkdwn,
+  autoTriggerText,
   clip,
   codeLiteral,
   DAY_MS,
@@ -92,6 +93,9 @@ export function isolationText(
       parts.push(left);
     }
     lines.push(parts.join(' · '));
+  }
+  if (lockdown?.trigger) {
+    lines.push(autoTriggerText(lockdown.trigger));
   }
   return lines.join('\n');
 }

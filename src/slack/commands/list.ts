@@ -4,7 +4,7 @@ import type { Host } from '../../core/hosts/types.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import type { LockdownState } from '../../core/lockdown-states.js';
 import { can } from '../../core/permissions.js';
-import { relativeTime, slackDate, timeLeft } from '../blocks/format.js';
+import { autoTriggerText, relativeTime, slackDate, timeLeft } from '../blocks/format.js';
 import { who } from '../blocks/lockdown.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
@@ -97,7 +97,7 @@ function openEntry(l: Lockdown, now: Date): string {
     facts.push(`approved by ${by(l.approvedBy)}`);
   }
   facts.push(`lockdown ${code(l.id, 60)}`);
-  return `${head.join(' · ')}\n${facts.join(' · ')}`;
+  return [head.join(' · '), facts.join(' · '), ...(l.trigger ? [autoTriggerText(l.trigger)] : [])].join('\n');
 }
 
 /** `/hostlock list` (permission lockdown:view): open lockdowns and pending requests, oldest first. */
@@ -174,6 +174,7 @@ function historyEntry(l: Lockdown, now: Date): string {
     head.join(' · '),
     `${people.join(' · ')} · lockdown ${code(l.id, 60)}`,
     `Reason: ${reason}`,
+    ...(l.trigger ? [autoTriggerText(l.trigger)] : []),
     `Outcome: ${ending(l, now)}`,
   ].join('\n');
 }

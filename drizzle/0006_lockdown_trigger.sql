@@ -1,0 +1,1 @@
+ALTER TABLE "lockdowns" ADD COLUMN "trigger" jsonb;

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { API_SCOPES } from '../core/api-tokens.js';
+import { HOSTLOCK_VERSION } from '../version.js';
+import { HostScoreItem, HostScoresAnswer, MAX_SCORES } from './routes/host-scores.js';
+import { LockdownView, LockHostBody } from './routes/lockdown-hosts.js';
+
+export const ApiErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+/** A component schema (OpenAPI 3.1 schemas are JSON Schema 2020-12; the dialect is the document's). */
+function schema(s: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(s, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  });
+  return rest;
+}
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+
+const error = (description: string) => ({ description, content: json('Error') });
+
+const refusals = {
+  '401': error('no token, or not a valid one'),
+  '403': error('the token lacks the scope'),
+  '429': {
+    ...error('too many requests with this token'),
+    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait' } },
+  },
+};
+
+/**
+ * The OpenAPI 3.1 document of the REST API (DESIGN §3.7), built from the same zod schemas the
+ * routes validate and answer with, so the two cannot drift.
+ */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'hostlock REST API',
+      version: HOSTLOCK_VERSION,
+      description:
+        'Lockdowns of hosts through Microsoft Defender for Endpoint, in the shape of the Vectra lockdown API, and score ingestion for automatic lockdown. Tokens come from `/hostlock token create` in Slack.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ token: [] }],
+    components: {
+      securitySchemes: {
+        token: {
+          type: 'http',
+          scheme: 'bearer',
+          description: `\`Authorization: Bearer <token>\` or \`Authorization: Token <token>\`; scopes: ${API_SCOPES.join(', ')}.`,
+        },
+      },
+      schemas: {
+        Error: schema(ApiErrorBody),
+        Lockdown: schema(LockdownView),
+        LockRequest: schema(LockHostBody, 'input'),
+        HostScore: schema(HostScoreItem, 'input'),
+        HostScoresAnswer: schema(HostScoresAnswer),
+      },
+    },
+    paths: {
+      '/api/v2.1/lockdown/host': {
+        get: {
+          operationId: 'listLockdowns',
+          summary: 'Current lockdowns and pending requests (scope lockdown:view)',
+          responses: {
+            '200': {
+              description: 'open lockdowns',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: { $ref: '#/components/schemas/Lockdown' } },
+                },
+              },
+            },
+            ...refusals,
+          },
+        },
+        post: {
+          operationId: 'lockHost',
+          summary: 'Request a lockdown, with the same rules and approvals as Slack (scope lockdown:edit)',
+          requestBody: { required: true, content: json('LockRequest') },
+          responses: {
+            '201': {
+              description: 'approved (approval not required): isolation follows',
+              content: json('Lockdown'),
+            },
+            '202': { description: 'posted to the approvers', content: json('Lockdown') },
+            '400': error('bad body, host or duration'),
+            ...refusals,
+            '404': error('no such host'),
+            '409': error('refused: already locked, isolated outside hostlock, excluded, ambiguous …'),
+            '413': error('body too large'),
+            '415': error('not JSON'),
+            '503': error('Defender not configured, paused or unreachable'),
+          },
+        },
+      },
+      '/api/v2.1/lockdown/host/{id}': {
+        delete: {
+          operationId: 'unlockHost',
+          summary: 'Release an active lockdown, by lockdown id or machine id (scope lockdown:edit)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } }],
+          responses: {
+            '202': { description: 'release started', content: json('Lockdown') },
+            ...refusals,
+            '404': error('no such lockdown'),
+            '409': error('not active'),
+          },
+        },
+      },
+      '/api/v2.1/host/scores': {
+        post: {
+          operationId: 'postScores',
+          summary: `Host scores for automatic lockdown: one, or an array of at most ${MAX_SCORES} (scope scores:write)`,
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  oneOf: [
+                    { $ref: '#/components/schemas/HostScore' },
+                    {
+                      type: 'array',
+                      minItems: 1,
+                      maxItems: MAX_SCORES,
+                      items: { $ref: '#/components/schemas/HostScore' },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'each item accepted or refused, and what automation did',
+              content: json('HostScoresAnswer'),
+            },
+            '400': error('not a score or an array of scores'),
+            ...refusals,
+            '413': error('body too large'),
+            '415': error('not JSON'),
+          },
+        },
+      },
+      '/api/v2.1/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+        },
+      },
+    },
+  };
+}

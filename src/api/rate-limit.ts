@@ -1,0 +1,27 @@
+/**
+ * A token bucket per API token (issue #8): `perMinute` requests a minute on average, bursts up to
+ * `perMinute`. Per process: behind a load balancer with N replicas a token gets up to N times it.
+ */
+export function createRateLimiter(o: { perMinute: number; now?: () => number }) {
+  const now = o.now ?? Date.now;
+  const ratePerMs = o.perMinute / 60_000;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    /** 0 when the request may go on; else the milliseconds until one would. */
+    take(key: string): number {
+      const t = now();
+      const b = buckets.get(key) ?? { tokens: o.perMinute, at: t };
+      b.tokens = Math.min(o.perMinute, b.tokens + (t - b.at) * ratePerMs);
+      b.at = t;
+      buckets.set(key, b);
+      if (buckets.size > 10_000) {
+        buckets.delete(buckets.keys().next().value as string); // bounded: tokens are few, ids are not guessable
+      }
+      if (b.tokens >= 1) {
+        b.tokens -= 1;
+        return 0;
+      }
+      return Math.ceil((1 - b.tokens) / ratePerMs);
+    },
+  };
+}
