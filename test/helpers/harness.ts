@@ -46,7 +46,7 @@ export interface Harness {
  * records and the rows.
  */
 export async function bootHarness(
-  o: { settingsVerifyInlineMs?: number; outbox?: HostlockOptions['outbox'] } = {},
+  o: { settingsVerifyInlineMs?: number; outbox?: HostlockOptions['outbox']; apiRatePerMinute?: number } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const slack = await startSlackPeer({ botToken: BOT_TOKEN });
@@ -78,6 +78,7 @@ export async function bootHarness(
     syncOnStart: false,
     ...(o.settingsVerifyInlineMs ? { settingsVerifyInlineMs: o.settingsVerifyInlineMs } : {}),
     ...(o.outbox ? { outbox: o.outbox } : {}),
+    ...(o.apiRatePerMinute ? { apiRatePerMinute: o.apiRatePerMinute } : {}),
     defenderClient: {
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
       budget: { perMinute: 100_000, perHour: 1_000_000 },

@@ -98,8 +98,9 @@ const JSON_CONTROL = [
   .filter((ch) => !'\b\f\n\r\t'.includes(ch))
   .join('');
 const JSON_VALUE: Rule = {
+  // NUL and lone surrogates become U+FFFD (json.ts: a C-string receiver would cut at NUL)
   clean: (raw) =>
-    raw.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\uFFFD'),
+    raw.replace(/\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\uFFFD'),
   cost: cost('"\\\b\f\n\r\t', JSON_CONTROL),
 };
 

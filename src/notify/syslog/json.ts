@@ -45,7 +45,10 @@ function escapeJsonChar(ch: string, cp: number): string {
   if (short !== undefined) {
     return short;
   }
-  if (cp >= 0xd800 && cp <= 0xdfff) {
+  // NUL ends a C string: a receiver (rsyslog/liblognorm's json-c) would cut the field there, so
+  // `good-host\0…` would pass for `good-host` (verified with rsyslog 8.2302). Lone surrogates:
+  // UTF-8 cannot carry them.
+  if (cp === 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
     return REPLACEMENT;
   }
   // JSON.stringify leaves DEL, C1 (NEL) and U+2028/9 raw; they are line breaks to some readers.
@@ -57,8 +60,9 @@ function escapeJsonChar(ch: string, cp: number): string {
 
 /**
  * A JSON string literal, quotes included: everything a receiver could take as a line break or
- * control escaped as `\u` plus four hex digits (so it round-trips exactly), lone surrogates → U+FFFD (UTF-8 cannot
- * carry them), cut to `maxBytes` of escaped UTF-8 without splitting an escape.
+ * control escaped as `\u` plus four hex digits (so it round-trips), NUL and lone surrogates → U+FFFD
+ * (a C-string receiver would cut at NUL; UTF-8 cannot carry surrogates), cut to `maxBytes` of
+ * escaped UTF-8 without splitting an escape.
  */
 export function jsonString(value: string, maxBytes: number = JSON_VALUE_MAX_BYTES): string {
   return `"${escapeWithin(value, escapeJsonChar, maxBytes)}"`;
