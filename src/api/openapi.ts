@@ -29,6 +29,7 @@ const refusals = {
     ...error('too many requests with this token'),
     headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait' } },
   },
+  '500': error('an unexpected failure on the server (logged); try again later'),
 };
 
 /**
@@ -42,7 +43,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'hostlock REST API',
       version: HOSTLOCK_VERSION,
       description:
-        'Lockdowns of hosts through Microsoft Defender for Endpoint, in the shape of the Vectra lockdown API, and score ingestion for automatic lockdown. Tokens come from `/hostlock token create` in Slack.',
+        'Lockdowns of hosts through Microsoft Defender for Endpoint, in the shape of the Vectra lockdown API, and score ingestion for automatic lockdown. Tokens come from `/hostlock token create` in Slack. A method a path does not offer is answered 405 with an `Allow` header.',
     },
     servers: [{ url: '/' }],
     security: [{ token: [] }],
@@ -103,7 +104,14 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           operationId: 'unlockHost',
           summary: 'Release an active lockdown, by lockdown id or machine id (scope lockdown:edit)',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', maxLength: 64 } }],
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            },
+          ],
           responses: {
             '202': { description: 'release started', content: json('Lockdown') },
             ...refusals,

@@ -54,11 +54,27 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         return { completed: 0, running: 0 };
       }
       stopped = true;
+      // Agenda 6.2.6 re-checks its running list one tick after a job's 'complete', but a finished
+      // one-shot job leaves that list only after its row is removed: when the last job ends that
+      // way, drain() waits out the whole timeout. Polling the running count ends it on time.
+      const idle = new AbortController();
+      const poll = setInterval(() => {
+        agenda
+          .getRunningStats()
+          .then((st) => {
+            const running = Array.isArray(st.runningJobs) ? st.runningJobs.length : st.runningJobs;
+            if (running === 0) {
+              idle.abort();
+            }
+          })
+          .catch(() => {});
+      }, 50);
       try {
-        const r = await agenda.drain(timeoutMs);
+        const r = await agenda.drain({ timeout: timeoutMs, signal: idle.signal });
         opts.log.info({ completed: r.completed, running: r.running, timedOut: r.timedOut }, 'jobs.drained');
-        return { completed: r.completed, running: r.running };
+        return { completed: r.completed, running: r.aborted ? 0 : r.running };
       } finally {
+        clearInterval(poll);
         // pool.end() waits for checked-out clients; a job that outlived the drain must not hold the exit.
         await Promise.race([pool.end(), new Promise((r) => setTimeout(r, 2_000).unref())]);
       }

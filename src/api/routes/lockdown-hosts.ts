@@ -25,9 +25,7 @@ const durationHours = (v: string): number => Number(v.slice(0, -1));
 
 export const LockHostBody = z.object({
   host: z.string().trim().min(1).max(MAX_HOST_LENGTH),
-  duration: z.string().refine((v) => DURATIONS.includes(v), {
-    message: `must be one of ${DURATIONS.join(', ')}`,
-  }),
+  duration: z.enum(DURATIONS as [string, ...string[]], { error: `must be one of ${DURATIONS.join(', ')}` }),
   reason: z.string().trim().max(MAX_REASON_LENGTH).default(''),
 });
 
