@@ -187,6 +187,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         slackApiUrl: config.slack.apiUrl,
         rejectRateLimitedCalls: true, // the outbox waits out Retry-After itself, holding no request
         retryConfig: { retries: 0 },
+        timeout: 10_000, // below the outbox lease: a hung call never outlives its claim
       }),
       syslog: {
         hostname: os.hostname(),

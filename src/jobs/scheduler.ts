@@ -58,7 +58,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       // one-shot job leaves that list only after its row is removed: when the last job ends that
       // way, drain() waits out the whole timeout. Polling the running count ends it on time.
       const idle = new AbortController();
+      let polling = false;
       const poll = setInterval(() => {
+        if (polling) {
+          return; // a slow database: one count at a time, never a queue of them
+        }
+        polling = true;
         agenda
           .getRunningStats()
           .then((st) => {
@@ -67,7 +72,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
               idle.abort();
             }
           })
-          .catch(() => {});
+          .catch(() => {})
+          .finally(() => {
+            polling = false;
+          });
       }, 50);
       try {
         const r = await agenda.drain({ timeout: timeoutMs, signal: idle.signal });

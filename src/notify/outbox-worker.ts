@@ -2,20 +2,19 @@ import { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
 import type { DatabaseHandle } from '../db/client.js';
 import {
+  claimHead,
   dueSinks,
   markDelivered,
   markFailed,
   OUTBOX_CHANNEL,
-  type OutboxRow,
   requeue,
   takeStale,
-  withSinkHead,
 } from '../db/repos/outbox.js';
 import { readSettings } from '../db/repos/settings.js';
 import type { Logger } from '../log.js';
 import { alertText } from '../slack/blocks/alert.js';
 import { type NotificationEvent, parseEventPayload } from './event.js';
-import { parseSink } from './sinks.js';
+import { parseSink, sinksOf } from './sinks.js';
 import { createSyslogTransport, type SyslogTransport } from './syslog/transport.js';
 import { type SyslogIdentity, syslogLineFor } from './syslog-sink.js';
 
@@ -35,6 +34,12 @@ export interface OutboxWorkerOptions {
   /** first wait after a failed attempt; default 1 s */
   retryBaseMs?: number;
 }
+
+/**
+ * How long a claimed row is held for its send: longer than any send can take (Slack calls time out
+ * after 10 s, syslog connects after 10 s and writes after 30 s), so two workers never send it at once.
+ */
+const LEASE_MS = 60_000;
 
 /** Waits between attempts at one row: `base` (1 s) doubling to 5 min (a sink down for long is tried every 5 min). */
 export function retryDelayMs(attempts: number, base = 1_000): number {
@@ -58,8 +63,9 @@ export interface OutboxWorker {
 }
 
 /**
- * Delivers outbox rows (issue #7): each sink strictly in row order, one row per transaction (so a
- * crash re-sends at most the row in flight), the sink held by an advisory lock across processes.
+ * Delivers outbox rows (issue #7): each sink in row order (so each lockdown's events in the order
+ * they happened), one row claimed at a time for a lease (see `claimHead`: no transaction is held
+ * across the network, and a crash re-sends at most the row in flight).
  * A failing row stays at the head with a growing wait (Slack's Retry-After when it gives one); it
  * is never dropped. Rows undelivered for `staleAfterMs` are reported once.
  */
@@ -113,68 +119,72 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     return connection;
   }
 
-  /** Sends again what went out on stream connections that broke (their frames may be lost). */
-  async function resendLost(): Promise<void> {
-    for (const [sink, t] of transports) {
-      const lost = t.takeLost();
-      if (lost.length === 0) {
-        continue;
-      }
-      const since = clock.now().getTime() - resendWindowMs;
-      const sent = recent.get(sink) ?? [];
-      const ids = sent.filter((r) => lost.includes(r.connection) && r.at >= since).map((r) => r.id);
-      recent.set(
-        sink,
-        sent.filter((r) => !ids.includes(r.id)),
-      );
-      const n = await requeue(db, ids, 'connection lost after sending; sent again');
-      log.warn({ sink, connections: lost, resent: n }, 'outbox.connection_lost');
+  /** Sends again what went out on this sink's stream connections that broke (their frames may be lost). */
+  async function resendLost(sink: string): Promise<void> {
+    const lost = transports.get(sink)?.takeLost() ?? [];
+    if (lost.length === 0) {
+      return;
     }
+    const since = clock.now().getTime() - resendWindowMs;
+    const sent = recent.get(sink) ?? [];
+    const ids = sent.filter((r) => lost.includes(r.connection) && r.at >= since).map((r) => r.id);
+    recent.set(
+      sink,
+      sent.filter((r) => !ids.includes(r.id)),
+    );
+    const n = await requeue(db, ids, 'connection lost after sending; sent again');
+    log.warn({ sink, connections: lost, resent: n }, 'outbox.connection_lost');
+  }
+
+  /** Remembers a row sent on a stream connection, before anything else can notice that connection break. */
+  function remember(sink: string, id: number, connection: number, at: number): void {
+    const keepFrom = at - resendWindowMs;
+    const list = (recent.get(sink) ?? []).filter((r) => r.at >= keepFrom);
+    list.push({ id, connection, at });
+    recent.set(sink, list);
   }
 
   async function sendHead(sink: string): Promise<'sent' | 'failed' | 'busy' | 'idle'> {
-    return withSinkHead(db, sink, clock.now(), async (row: OutboxRow, tx) => {
-      const e = parseEventPayload(row.payload as Record<string, unknown>);
-      const now = clock.now();
-      try {
-        const connection = await deliver(sink, e);
-        await markDelivered(tx, row.id, clock.now());
-        if (connection > 0) {
-          const list = recent.get(sink) ?? [];
-          list.push({ id: row.id, connection, at: now.getTime() });
-          const keepFrom = now.getTime() - resendWindowMs;
-          recent.set(
-            sink,
-            list.filter((r) => r.at >= keepFrom),
-          );
-        }
-        return 'sent' as const;
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        const wait = Math.max(
-          retryDelayMs(row.attempts, o.retryBaseMs),
-          err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
-        );
-        await markFailed(tx, row.id, message, new Date(now.getTime() + wait));
-        log.warn(
-          {
-            sink,
-            eventId: row.eventId,
-            event: row.event,
-            attempts: row.attempts + 1,
-            retryInMs: wait,
-            err: message,
-          },
-          'outbox.delivery_failed',
-        );
-        return 'failed' as const;
+    const row = await claimHead(db, sink, clock.now(), LEASE_MS);
+    if (row === 'busy' || row === 'idle') {
+      return row;
+    }
+    const e = parseEventPayload(row.payload as Record<string, unknown>);
+    const now = clock.now();
+    try {
+      const connection = await deliver(sink, e);
+      if (connection > 0) {
+        remember(sink, row.id, connection, now.getTime());
       }
-    });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const wait = Math.max(
+        retryDelayMs(row.attempts, o.retryBaseMs),
+        err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
+      );
+      await markFailed(db, row, message, new Date(clock.now().getTime() + wait));
+      log.warn(
+        {
+          sink,
+          eventId: row.eventId,
+          event: row.event,
+          attempts: row.attempts + 1,
+          retryInMs: wait,
+          err: message,
+        },
+        'outbox.delivery_failed',
+      );
+      return 'failed';
+    }
+    if (!(await markDelivered(db, row, clock.now()))) {
+      log.warn({ sink, eventId: row.eventId }, 'outbox.lease_lost'); // sent twice: a receiver drops it by event id
+    }
+    return 'sent';
   }
 
   async function drainSink(sink: string): Promise<void> {
     for (let i = 0; i < 500 && !stopped; i++) {
-      await resendLost();
+      await resendLost(sink);
       const r = await sendHead(sink);
       if (r !== 'sent') {
         return;
@@ -212,8 +222,23 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     return (await readSettings(db)).alertChannels;
   }
 
+  /** Closes connections to syslog targets no longer configured (their queued rows were given up). */
+  async function closeRemoved(): Promise<void> {
+    const configured = new Set(sinksOf(await readSettings(db)));
+    for (const [sink, t] of transports) {
+      if (!configured.has(sink)) {
+        transports.delete(sink);
+        recent.delete(sink);
+        await t.close().catch(() => {});
+      }
+    }
+  }
+
   async function runOnce(forceStaleCheck = false): Promise<void> {
-    await resendLost();
+    for (const sink of transports.keys()) {
+      await resendLost(sink);
+    }
+    await closeRemoved();
     const sinks = await dueSinks(db, clock.now());
     await Promise.all(sinks.map((s) => drainSink(s)));
     await reportStale(forceStaleCheck);

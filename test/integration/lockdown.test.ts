@@ -123,8 +123,11 @@ describe('the whole story: request → approve → isolate → expire → releas
     defenderCompletes();
     const active = await untilState(l.id, 'active');
     expect(active.expiresAt?.getTime()).toBe((active.lockedAt?.getTime() ?? 0) + 4 * 3_600_000);
-    const [hostRow] = await h.db.sql`select isolation_state from hosts where machine_id = ${m.id}`;
-    expect(hostRow?.isolation_state).toBe('isolated_by_hostlock');
+    // the host row is derived data, written just after the lockdown's own transaction
+    await until(async () => {
+      const [hostRow] = await h.db.sql`select isolation_state from hosts where machine_id = ${m.id}`;
+      return hostRow?.isolation_state === 'isolated_by_hostlock';
+    }, 'the host to show isolated_by_hostlock');
 
     await timePasses(
       l.id,

@@ -283,4 +283,23 @@ describe('isolation seen outside hostlock', () => {
       select count(*)::int as n from outbox where payload->'host'->>'machineId' = ${m.id}`;
     expect(r?.n).toBe(2);
   });
+
+  it('tells a release outside hostlock that Defender took a while to finish, once', async () => {
+    const m = h.mde.machine({ computerDnsName: 'portal-iso-02.contoso.com' });
+    h.mde.addMachines([m]);
+    h.mde.addAction({ machineId: m.id, type: 'Isolate', status: 'Succeeded', requestor: 'soc@contoso.com' });
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    h.mde.addAction({ machineId: m.id, type: 'Unisolate', status: 'Pending', requestor: 'soc@contoso.com' });
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const [mid] = await h.db.sql<
+      { s: string }[]
+    >`select isolation_state as s from hosts where machine_id = ${m.id}`;
+    expect(mid?.s).toBe('releasing');
+    h.mde.advanceActions();
+    h.mde.advanceActions();
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const rows = await h.db.sql<{ event: string }[]>`
+      select distinct event_id, event from outbox where payload->'host'->>'machineId' = ${m.id} order by event`;
+    expect(rows.map((x) => x.event)).toEqual(['host.isolated_externally', 'host.released_externally']);
+  });
 });

@@ -144,21 +144,30 @@ export function hostStore(db: Database): HostStore {
           name: string;
           ips: string[] | null;
           before: string;
+          before_source: string | null;
           after: string;
+          locked: boolean;
         }>(sql`
           update hosts h set isolation_state = x.state, isolation_source = x.source
           from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, state text, source text),
                hosts o
           where h.machine_id = x.machine_id and o.machine_id = h.machine_id
             and (h.isolation_state, h.isolation_source) is distinct from (x.state, x.source)
-          returning h.machine_id, h.name, h.ips, o.isolation_state as before, h.isolation_state as after`);
+          returning h.machine_id, h.name, h.ips, o.isolation_state as before,
+            o.isolation_source as before_source, h.isolation_state as after,
+            exists (select 1 from lockdowns l where l.machine_id = h.machine_id
+                    and l.state in (${sql.raw(OPEN_LOCKDOWN_STATES.map((x) => `'${x}'`).join(', '))})) as locked`);
         const now = new Date();
         const events = rows.flatMap((r) => {
           const host = { name: r.name, machineId: r.machine_id, ...(r.ips?.length ? { ips: r.ips } : {}) };
           if (r.after === 'isolated_outside' && r.before !== 'isolated_outside') {
             return [externalIsolationEvent('host.isolated_externally', host, now)];
           }
-          if (r.before === 'isolated_outside' && r.after === 'not_isolated') {
+          // released outside hostlock, seen at once or after its pending Unisolate; a hostlock
+          // lockdown's host tells it from its own lockdown (step-release), not twice
+          const outsideBefore =
+            r.before === 'isolated_outside' || (r.before === 'releasing' && r.before_source === 'outside');
+          if (outsideBefore && r.after === 'not_isolated' && !r.locked) {
             return [externalIsolationEvent('host.released_externally', host, now)];
           }
           return [];

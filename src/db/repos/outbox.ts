@@ -1,9 +1,10 @@
 import { and, asc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import { scrubSecrets } from '../../log.js';
 import { eventPayload, type NotificationEvent } from '../../notify/event.js';
 import { sinksOf } from '../../notify/sinks.js';
 import type { Database } from '../client.js';
 import { outbox } from '../schema.js';
-import { readSettings } from './settings.js';
+import { parseSettings } from './settings.js';
 
 /** The channel every `enqueueEvents` commit wakes (pg_notify is delivered only on commit). */
 export const OUTBOX_CHANNEL = 'hostlock_outbox';
@@ -19,13 +20,17 @@ export async function enqueueEvents(tx: Database, events: readonly NotificationE
   if (events.length === 0) {
     return 0;
   }
-  const sinks = sinksOf(await readSettings(tx));
+  // FOR SHARE: a settings save that removes a sink waits for this transaction, so its
+  // abandonSinks sees (and gives up) these rows too, instead of leaving them to a dead target.
+  const [row] = await tx.execute<{ data: unknown }>(sql`select data from settings where id = 1 for share`);
+  const sinks = sinksOf(parseSettings(row?.data));
   if (sinks.length === 0) {
     return 0;
   }
-  const rows = events.flatMap((e) =>
-    sinks.map((sink) => ({ eventId: e.id, event: e.name, sink, payload: eventPayload(e) })),
-  );
+  const rows = events.flatMap((e) => {
+    const payload = scrubSecrets(eventPayload(e)); // Defender error texts may quote credentials
+    return sinks.map((sink) => ({ eventId: e.id, event: e.name, sink, payload }));
+  });
   await tx.insert(outbox).values(rows).onConflictDoNothing();
   await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
   return rows.length;
@@ -53,16 +58,19 @@ export async function dueSinks(db: Database, now: Date): Promise<string[]> {
 }
 
 /**
- * Runs `fn` with the sink's oldest undelivered row, holding the sink (a transaction-scoped advisory
- * lock: one sender per sink across processes, so its order holds) and the row (FOR UPDATE).
- * 'busy' when another process holds the sink; 'idle' when nothing is due.
+ * Claims the sink's oldest undelivered row for `leaseMs` (its `next_attempt_at` moves to the
+ * lease's end and the transaction commits at once): while the head is leased, no worker in any
+ * process sends the sink's later rows, so the sink keeps its order without a transaction held open
+ * across the network. A worker that dies mid-send leaves the lease to expire; the row is sent
+ * again (the one duplicate a crash may cause). 'busy': another worker is claiming; 'idle': the
+ * head is not due (failed and waiting, or leased).
  */
-export async function withSinkHead<T>(
+export async function claimHead(
   db: Database,
   sink: string,
   now: Date,
-  fn: (row: OutboxRow, tx: Database) => Promise<T>,
-): Promise<T | 'busy' | 'idle'> {
+  leaseMs: number,
+): Promise<OutboxRow | 'busy' | 'idle'> {
   return db.transaction(async (tx) => {
     const [lock] = await tx.execute<{ ok: boolean }>(
       sql`select pg_try_advisory_xact_lock(hashtextextended(${`hostlock.outbox:${sink}`}, 0)) as ok`,
@@ -80,28 +88,38 @@ export async function withSinkHead<T>(
     if (!head || head.nextAttemptAt.getTime() > now.getTime()) {
       return 'idle' as const;
     }
-    return fn(head, tx);
+    const lease = new Date(now.getTime() + leaseMs);
+    await tx.update(outbox).set({ nextAttemptAt: lease }).where(eq(outbox.id, head.id));
+    return { ...head, nextAttemptAt: lease };
   });
 }
 
-export async function markDelivered(tx: Database, id: number, at: Date): Promise<void> {
-  await tx
+/** Marks a claimed row delivered; false when the lease was lost meanwhile (another worker took it). */
+export async function markDelivered(db: Database, row: OutboxRow, at: Date): Promise<boolean> {
+  const done = await db
     .update(outbox)
     .set({ deliveredAt: at, attempts: sql`${outbox.attempts} + 1`, lastError: null })
-    .where(eq(outbox.id, id));
+    .where(
+      and(eq(outbox.id, row.id), isNull(outbox.deliveredAt), eq(outbox.nextAttemptAt, row.nextAttemptAt)),
+    )
+    .returning({ id: outbox.id });
+  return done.length > 0;
 }
 
-export async function markFailed(tx: Database, id: number, error: string, next: Date): Promise<void> {
-  await tx
+/** Records a failed attempt at a claimed row; it stays at the head until `next`. */
+export async function markFailed(db: Database, row: OutboxRow, error: string, next: Date): Promise<void> {
+  await db
     .update(outbox)
     .set({ attempts: sql`${outbox.attempts} + 1`, lastError: error.slice(0, 1000), nextAttemptAt: next })
-    .where(eq(outbox.id, id));
+    .where(
+      and(eq(outbox.id, row.id), isNull(outbox.deliveredAt), eq(outbox.nextAttemptAt, row.nextAttemptAt)),
+    );
 }
 
 /**
  * Puts rows back in the queue: sent on a stream connection that then broke, so the receiver may
- * not have read them. They go out again before anything newer (the queue is in id order); the
- * receiver can drop the copies by event id.
+ * not have read them. They go out again before anything still queued (the queue is in id order);
+ * the receiver can drop the copies by event id.
  */
 export async function requeue(db: Database, ids: readonly number[], why: string): Promise<number> {
   if (ids.length === 0) {
@@ -109,7 +127,7 @@ export async function requeue(db: Database, ids: readonly number[], why: string)
   }
   const rows = await db
     .update(outbox)
-    .set({ deliveredAt: null, lastError: why })
+    .set({ deliveredAt: null, lastError: why, nextAttemptAt: sql`now()` })
     .where(inArray(outbox.id, [...ids]))
     .returning({ id: outbox.id });
   return rows.length;

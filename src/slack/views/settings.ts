@@ -165,8 +165,10 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
     const save = async (): Promise<'saved' | 'conflict'> => {
       const fields = changedKeys(before, parsed.value.patch);
       const patch = { ...parsed.value.patch };
-      if (fields.some((f) => f.startsWith('threshold_'))) {
-        patch.thresholds_saved_at = new Date().toISOString(); // new thresholds judge only newer scores
+      // New thresholds, or automation switched on or out of dry run, judge only scores computed
+      // afterwards: a feed's backlog must not lock hosts the moment it is turned on.
+      if (fields.some((f) => f.startsWith('threshold_') || f === 'auto_enabled' || f === 'auto_dry_run')) {
+        patch.thresholds_saved_at = new Date().toISOString();
       }
       const credFields = Object.keys(parsed.value.credentials) as Array<keyof ParsedSettings['credentials']>;
       const sealed = Object.fromEntries(
