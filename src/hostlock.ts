@@ -33,6 +33,7 @@ import { bootstrapDefenderFromEnv, MDE_SECRET_NAMES } from './mde/bootstrap.js';
 import type { DefenderClientOptions } from './mde/client.js';
 import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
+import { createMetrics } from './metrics.js';
 import { createOutboxWorker, type OutboxWorker } from './notify/outbox-worker.js';
 import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
 import { loadMasterKey } from './secrets/master-key.js';
@@ -148,6 +149,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     }
 
     const settings = () => readSettings(database.db);
+    const metrics = createMetrics(database.db);
     const defender = createDefenderProvider({
       credentials: async () => {
         const v = await secrets.getAll([...MDE_SECRET_NAMES]);
@@ -159,7 +161,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       apiUrl: config.mde.apiUrl,
       loginUrl: config.mde.loginUrl,
       log: log.child({ component: 'mde' }),
-      ...(opts.defenderClient ? { clientOptions: opts.defenderClient } : {}),
+      clientOptions: { observe: metrics.defenderCall, ...opts.defenderClient },
     });
     cleanup.push(() => defender.close());
 
@@ -292,6 +294,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     const server = createHttpServer({
       log,
       readiness,
+      metrics,
       slackEvents: slack.handleEvents ? { path: SLACK_EVENTS_PATH, handle: slack.handleEvents } : undefined,
       api: createApiRouter({
         db: database.db,

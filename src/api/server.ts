@@ -11,6 +11,8 @@ export interface ServerOptions {
   /** HTTP-mode Slack endpoint; absent in Socket Mode */
   slackEvents?: { path: string; handle: (req: IncomingMessage, res: ServerResponse) => void } | undefined;
   readiness: () => Promise<Readiness>;
+  /** `GET /metrics` (Prometheus text) and the Slack ack timer; absent → 404 */
+  metrics?: { render(): Promise<{ contentType: string; body: string }>; slackAck(seconds: number): void };
   /** seconds of clock skew tolerated on Slack requests, either way */
   slackMaxSkewSeconds?: number;
   now?: () => number;
@@ -54,7 +56,22 @@ export function createHttpServer(opts: ServerOptions): http.Server {
       );
       return;
     }
+    if (route === 'GET /metrics' && opts.metrics) {
+      opts.metrics.render().then(
+        (m) => res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' }).end(m.body),
+        (e: unknown) => {
+          opts.log.error({ err: e }, 'http.metrics_failed');
+          error(res, 503, 'metrics_unavailable', 'Metrics could not be read (the database may be down).');
+        },
+      );
+      return;
+    }
     if (opts.slackEvents && url.pathname === opts.slackEvents.path) {
+      if (opts.metrics) {
+        const started = performance.now();
+        const metrics = opts.metrics;
+        res.once('finish', () => metrics.slackAck((performance.now() - started) / 1000));
+      }
       if (req.method !== 'POST') {
         res.writeHead(405, { allow: 'POST' }).end();
         return;

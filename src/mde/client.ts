@@ -31,6 +31,8 @@ export interface DefenderClientOptions {
   /** machines whose record does not parse are skipped and reported here, not fatal to a sync */
   onInvalidRecord?: (detail: { id: unknown; issue: string }) => void;
   onTokenRefresh?: () => void;
+  /** every HTTP attempt, for metrics */
+  observe?: (o: { method: string; status: number | 'network'; ms: number }) => void;
 }
 
 export interface DefenderClient extends Defender {
@@ -86,6 +88,7 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
     now,
     ...(opts.sleep ? { sleep: opts.sleep } : {}),
     ...(opts.random ? { random: opts.random } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
   });
 
   function machines(body: unknown, path: string): { list: DefenderMachine[]; next: string | undefined } {

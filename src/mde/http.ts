@@ -34,6 +34,8 @@ export interface MdeHttpOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** told about every attempt: its method, HTTP status (or `network` when none came) and duration */
+  observe?: (o: { method: string; status: number | 'network'; ms: number }) => void;
 }
 
 export interface MdeResponse {
@@ -123,6 +125,7 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
       await opts.budget.acquire();
       const token = await opts.tokens.getToken();
       let res: Awaited<ReturnType<typeof request>>;
+      const started = performance.now();
       try {
         res = await request(url, {
           method,
@@ -135,6 +138,7 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
           body: body === undefined ? null : JSON.stringify(body),
         });
       } catch (e) {
+        opts.observe?.({ method, status: 'network', ms: performance.now() - started });
         const safe = idempotent || NOT_SENT.has(errorCodeOf(e) ?? '');
         if (safe && failures < policy.maxRetries) {
           await sleep(backoff(failures++));
@@ -143,6 +147,7 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
         throw new MdeNetworkError(method, path, e);
       }
       const text = await res.body.text().catch(() => '');
+      opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
       if (res.statusCode >= 200 && res.statusCode < 300) {
         try {
           return { status: res.statusCode, body: text ? JSON.parse(text) : null };
