@@ -2,6 +2,7 @@ import { eq, inArray } from 'drizzle-orm';
 import type { SecretBox } from '../../core/secrets.js';
 import type { Database } from '../client.js';
 import { secrets } from '../schema.js';
+import { appendAudit } from './audit.js';
 
 /** Sealed secrets at rest: the row holds only ciphertext bound to its name (AAD). */
 export function secretStore(db: Database, box: SecretBox, keyId: string) {
@@ -47,4 +48,40 @@ export function secretStore(db: Database, box: SecretBox, keyId: string) {
       return Object.fromEntries(rows.map((r) => [r.name, box.open(r.name, r.sealed)]));
     },
   };
+}
+
+/**
+ * Master-key rotation: every secret sealed under `previous` is opened with it and sealed again
+ * under `current`, in one transaction (all or nothing), with an audit row naming how many. Values
+ * sealed under a key that is neither stay untouched (and fail to open, clearly, when used).
+ */
+export async function rewrapSecrets(
+  db: Database,
+  previous: { box: SecretBox; keyId: string },
+  current: { box: SecretBox; keyId: string },
+): Promise<number> {
+  if (previous.keyId === current.keyId) {
+    return 0;
+  }
+  return db.transaction(async (tx) => {
+    const rows = await tx.select().from(secrets).where(eq(secrets.keyId, previous.keyId)).for('update');
+    for (const r of rows) {
+      const plain = previous.box.open(r.name, r.sealed);
+      await tx
+        .update(secrets)
+        .set({ sealed: current.box.seal(r.name, plain), keyId: current.keyId })
+        .where(eq(secrets.name, r.name));
+    }
+    if (rows.length) {
+      await appendAudit(tx, {
+        actor: 'system:key-rotation',
+        action: 'secrets.rewrapped',
+        targetType: 'secrets',
+        targetId: current.keyId,
+        outcome: 'ok',
+        details: { count: rows.length, from: previous.keyId, to: current.keyId },
+      });
+    }
+    return rows.length;
+  });
 }
