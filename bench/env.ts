@@ -21,6 +21,8 @@ export interface BenchEnv {
   hostlock: Hostlock;
   mde: DefenderPeerProcess;
   slack: SlackPeer;
+  /** creates an empty database on the bench's PostgreSQL (beside hostlock's) and returns its URL */
+  newDatabase(name: string): Promise<string>;
   /** stops hostlock, the peers and PostgreSQL, in that order */
   close(): Promise<void>;
 }
@@ -94,7 +96,7 @@ export async function bootBench(o: {
       subjectId: ANALYST,
       grantedBy: 'bench',
     });
-    return { hostlock, mde, slack, close };
+    return { hostlock, mde, slack, newDatabase: (name) => createDatabase(pg.url, name), close };
   } catch (e) {
     await close();
     throw e;

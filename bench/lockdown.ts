@@ -280,8 +280,12 @@ export async function measureApprovals(
 
 export interface ReleaseFigures {
   m: number;
-  /** unisolate request received by the Defender peer − expires_at, ms */
+  /** unisolate request received by the Defender peer − expires_at, ms (negative: released early) */
   lateness: Distribution;
+  /** |lateness|: how far from expires_at, early or late, ms */
+  offset: Distribution;
+  /** releases that reached Defender before expires_at (the engine acts up to EARLY_TOLERANCE_MS early) */
+  early: number;
   /** a plain setTimeout for each expires_at in this process: fire time − expires_at, ms */
   timer: Distribution;
   tickMs: number;
@@ -400,6 +404,8 @@ export async function measureReleases(
   return {
     m: o.m,
     lateness: distribution(samples),
+    offset: distribution(samples.map(Math.abs)),
+    early: samples.filter((x) => x < 0).length,
     timer: distribution(timer),
     tickMs: TICK_MS,
     leadMs: o.leadMs,

@@ -7,12 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestCertificate } from '../test/fakes/tls.js';
 import { measureAcks } from './ack.js';
+import { measureLockdownList, measureScores } from './api.js';
 import { type BenchEnv, bootBench } from './env.js';
 import { toFigures } from './figures.js';
 import { measureApprovals, measureReleases, prepareLockdowns } from './lockdown.js';
 import { measureLookups } from './lookup.js';
 import { probeRssMb } from './memory-probe.js';
-import { renderTable, writeResults } from './report.js';
+import { measureOutbox } from './outbox.js';
+import { machine, renderTable, writeResults } from './report.js';
 import { measureDefenderRead, measureFullSync } from './sync.js';
 import { measureUpsertVsCopy } from './upsert.js';
 
@@ -30,9 +32,17 @@ const UPSERT_ROUNDS = 5;
 const APPROVALS = { n: 32, jitterMs: 300, timeoutMs: 10_000 };
 /** active lockdowns, the first expiring leadMs after they are written, then one every gapMs on average */
 const RELEASES = { m: 16, leadMs: 4_000, gapMs: 1_000, timeoutMs: 30_000 };
+/** events queued for one TCP syslog sink, then delivered; warm-up events go through first, uncounted */
+const OUTBOX = { n: 2_000, warmup: 100, timeoutMs: 60_000 };
+/** POSTs of `batch` scores, one at a time, after `warmup` */
+const SCORES = { batch: 1_000, requests: 6, warmup: 1 };
+/** GETs of the open lockdowns, one at a time, after `warmup`, with `open` of them open */
+const LIST = { open: 50, n: 200, warmup: 20 };
 const RESULTS_FILE = path.join(import.meta.dirname, 'results.json');
 
-const progress = (msg: string) => console.error(`bench: ${msg}`);
+const t0 = performance.now();
+const progress = (msg: string) =>
+  console.error(`bench: [${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${msg}`);
 const budgetWaited = (ms: number) =>
   ms >= 100 && progress(`(waited ${(ms / 1000).toFixed(1)} s for room in hostlock's Defender call budget)`);
 /** set on Ctrl-C: the measurement in flight then fails on closed connections, which is no news */
@@ -62,6 +72,13 @@ async function relaunch(): Promise<number> {
 
 async function bench(dir: string): Promise<void> {
   const startedAt = new Date();
+  const host = machine();
+  const load1 = host.loadAverage.m1;
+  if (load1 > 0.5) {
+    progress(
+      `the machine is busy before the start (load average ${load1.toFixed(2)}): figures will be noisy`,
+    );
+  }
   progress(
     `booting PostgreSQL, the Defender peer with ${MACHINES.toLocaleString('en-US')} machines, hostlock…`,
   );
@@ -108,6 +125,12 @@ async function bench(dir: string): Promise<void> {
     progress('approve click → isolate request…');
     const approvals = await measureApprovals(env, { ...APPROVALS, fleetSize: MACHINES });
     budgetWaited(approvals.budgetWaitMs);
+    progress(`outbox delivery of ${OUTBOX.n.toLocaleString('en-US')} events to a TCP syslog receiver…`);
+    const outbox = await measureOutbox(env, OUTBOX);
+    progress(`POST /api/v2.1/host/scores, ${SCORES.batch.toLocaleString('en-US')} scores a request…`);
+    const scores = await measureScores(env, { ...SCORES, fleetSize: MACHINES });
+    progress(`GET /api/v2.1/lockdown/host with ${LIST.open} open lockdowns…`);
+    const list = await measureLockdownList(env, { ...LIST, fleetSize: MACHINES });
 
     const figures = toFigures({
       sync,
@@ -119,12 +142,16 @@ async function bench(dir: string): Promise<void> {
       probes,
       approvals,
       releases,
+      outbox,
+      scores,
+      list,
     });
-    console.log(renderTable(figures));
+    console.log(renderTable(figures, host));
     const durationS = (Date.now() - startedAt.getTime()) / 1000;
     await writeResults(RESULTS_FILE, {
       startedAt,
       durationS,
+      machine: host,
       figures,
       raw: {
         machines: MACHINES,
@@ -137,6 +164,9 @@ async function bench(dir: string): Promise<void> {
         probes,
         approvals,
         releases,
+        outbox,
+        scores,
+        list,
       },
     });
     const missed = figures.filter((f) => f.pass === false).length;
