@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the slow fault-injection suite runs alone: npm run test:faults (vitest.faults.config.ts)
+    exclude: [...configDefaults.exclude, 'test/faults/**'],
     environment: 'node',
     pool: 'forks',
     globalSetup: ['./test/global-setup.ts'],

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { CRASH_POINTS, type CrashPoint } from './core/faults.js';
 
 /** Typed configuration read once from the environment (DESIGN §3.2). The only reader of process.env. */
 export interface Config {
@@ -13,6 +14,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   masterKeyBase64: string | undefined;
+  /** the key being rotated out: secrets sealed under it are re-sealed under the current one at start */
+  previousMasterKeyBase64: string | undefined;
   admins: string[];
   /** PEM file of extra CA certificates trusted for TLS syslog targets (on top of Node's roots) */
   syslogCaFile: string | undefined;
@@ -22,6 +25,8 @@ export interface Config {
     bootstrap: { tenantId: string; clientId: string; clientSecret: string } | undefined;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** tests only (`npm run test:faults`): the process kills itself with SIGKILL at this point */
+  crashAt: CrashPoint | undefined;
 }
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -37,12 +42,15 @@ const HOW_TO_FIX: Record<string, string> = {
   PORT: 'a TCP port between 1 and 65535 (0 picks a free port)',
   DATABASE_URL: 'a postgres:// URL, or leave unset to use embedded PostgreSQL',
   HOSTLOCK_MASTER_KEY: 'a base64 32-byte key: openssl rand -base64 32',
+  HOSTLOCK_MASTER_KEY_PREVIOUS:
+    'the master key being rotated out (base64 32 bytes); remove it once hostlock has started with the new key',
   HOSTLOCK_ADMINS: 'comma-separated Slack user ids such as U012ABCDEF,W0456',
   MDE_API_URL: 'the Defender API base, e.g. https://api.security.microsoft.com',
   MDE_LOGIN_URL: 'the Entra ID authority host, e.g. https://login.microsoftonline.com',
   MDE_TENANT_ID: 'set MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET together, or none of them',
   LOG_LEVEL: 'one of debug, info, warn, error',
   HOSTLOCK_SYSLOG_CA_FILE: 'the path of a PEM file with the CA certificate(s) of your TLS syslog receiver',
+  HOSTLOCK_CRASH_AT: `tests only (fault injection): one of ${CRASH_POINTS.join(', ')}; leave unset in production`,
 };
 
 const httpUrl = z.preprocess(
@@ -78,6 +86,15 @@ const Env = z.object({
       })
       .optional(),
   ),
+  HOSTLOCK_MASTER_KEY_PREVIOUS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((s) => Buffer.from(s, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(s), {
+        error: 'must be 32 bytes encoded as base64',
+      })
+      .optional(),
+  ),
   HOSTLOCK_ADMINS: z.preprocess(
     (v) =>
       typeof v === 'string'
@@ -95,6 +112,7 @@ const Env = z.object({
   MDE_CLIENT_ID: optionalString,
   MDE_CLIENT_SECRET: optionalString,
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+  HOSTLOCK_CRASH_AT: z.preprocess(emptyToUndefined, z.enum(CRASH_POINTS).optional()),
 });
 
 const present = (v: string | undefined) => v !== undefined && v.trim() !== '';
@@ -166,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.HOSTLOCK_DATA_DIR),
     masterKeyBase64: e.HOSTLOCK_MASTER_KEY,
+    previousMasterKeyBase64: e.HOSTLOCK_MASTER_KEY_PREVIOUS,
     admins: e.HOSTLOCK_ADMINS,
     syslogCaFile: e.HOSTLOCK_SYSLOG_CA_FILE ? path.resolve(e.HOSTLOCK_SYSLOG_CA_FILE) : undefined,
     mde: {
@@ -177,5 +196,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : undefined,
     },
     logLevel: e.LOG_LEVEL,
+    crashAt: e.HOSTLOCK_CRASH_AT,
   };
 }

@@ -6,6 +6,7 @@ import { createApiRouter } from './api/router.js';
 import { createHttpServer, type Readiness } from './api/server.js';
 import type { Config } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
+import type { FaultHook } from './core/faults.js';
 import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
 import { bootstrapAdmins } from './db/bootstrap.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
@@ -17,14 +18,16 @@ import { hostStore } from './db/repos/hosts.js';
 import { lockdownStore } from './db/repos/lockdowns.js';
 import { outboxStats } from './db/repos/outbox.js';
 import { listRoleBindings } from './db/repos/roles.js';
-import { secretStore } from './db/repos/secrets.js';
+import { rewrapSecrets, secretStore } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
 import { recordSettingsChange } from './db/repos/settings-change.js';
+import { claimSlackDelivery } from './db/repos/slack-deliveries.js';
 import {
   createHostsSync,
   defineHostsSync,
   inventoryReadiness,
   scheduleHostsSync,
+  syncHostsNow,
 } from './jobs/hosts-sync.js';
 import { createLockdownJobs } from './jobs/lockdown-jobs.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
@@ -48,12 +51,15 @@ import { rolesSubcommand } from './slack/commands/roles.js';
 import { tokenSubcommand } from './slack/commands/token.js';
 import type { SlackDeps } from './slack/deps.js';
 import { registerAppHomeOpened } from './slack/events/app-home-opened.js';
+import { ActionId } from './slack/ids.js';
 import {
   registerSettingsActions,
   registerSettingsView,
   type SettingsDeps,
   settingsSubcommand,
 } from './slack/views/settings.js';
+import { SETTINGS_CALLBACK_ID } from './slack/views/settings-form.js';
+import { SettingsAction } from './slack/views/settings-view.js';
 import { HOSTLOCK_VERSION } from './version.js';
 
 /** How long stop() waits for running jobs before leaving them to another worker. */
@@ -123,7 +129,18 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       warn: (msg) => log.warn({}, msg),
     });
     const keyId = keyIdOf(master.key);
-    const secrets = secretStore(database.db, createAesGcmBox(master.key, keyId), keyId);
+    const box = createAesGcmBox(master.key, keyId);
+    const secrets = secretStore(database.db, box, keyId);
+    if (config.previousMasterKeyBase64) {
+      const previousKey = Buffer.from(config.previousMasterKeyBase64, 'base64');
+      const previousId = keyIdOf(previousKey);
+      const n = await rewrapSecrets(
+        database.db,
+        { box: createAesGcmBox(previousKey, previousId), keyId: previousId },
+        { box, keyId },
+      );
+      log.info({ rewrapped: n, from: previousId, to: keyId }, 'secrets.rewrapped');
+    }
 
     await bootstrapAdmins(database.db, config.admins, log);
     const bootstrap = config.mde.bootstrap;
@@ -203,6 +220,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       ...(opts.outbox?.pollMs ? { pollMs: opts.outbox.pollMs } : {}),
       ...(opts.outbox?.resendWindowMs ? { resendWindowMs: opts.outbox.resendWindowMs } : {}),
       ...(opts.outbox?.retryBaseMs ? { retryBaseMs: opts.outbox.retryBaseMs } : {}),
+      ...crashHook(config),
     });
     await outbox.start();
     cleanup.push(() => outbox.stop());
@@ -216,6 +234,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       announce: createSlackAnnouncer({ client: slackClient, settings, log: slackLog }),
       wake: lockdownJobs.wake,
       timing: { ...DEFAULT_TIMING, ...opts.lockdownTiming },
+      ...crashHook(config),
     };
     lockdownJobs.define(lockdown);
     await scheduler.start();
@@ -250,8 +269,11 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       client: slackClient,
       secrets,
       mde: { apiUrl: config.mde.apiUrl, loginUrl: config.mde.loginUrl },
-      onSaved: async (s) => {
+      onSaved: async (s, o) => {
         await scheduleHostsSync(scheduler.agenda, s.pollMinutes, { skipImmediate: true });
+        if (o?.syncNow) {
+          await syncHostsNow(scheduler.agenda); // new credentials or a resume: not one interval later
+        }
       },
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
     };
@@ -268,6 +290,11 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         tokenSubcommand(deps),
         settingsSubcommand(settingsDeps),
       ],
+      claimDelivery: (key) => claimSlackDelivery(database.db, key),
+      routes: {
+        views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id' },
+        actions: [...Object.values(ActionId), ...Object.values(SettingsAction)],
+      },
       register: (app) => {
         registerAppHomeOpened(app, deps);
         registerLockdownActions(app, deps);
@@ -325,6 +352,30 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     await stop();
     throw e;
   }
+}
+
+/** Tests only (`HOSTLOCK_CRASH_AT`): dies by SIGKILL at the named crash point, as `kill -9` would. */
+function crashHook(config: Config): { faults?: FaultHook } {
+  const at = config.crashAt;
+  if (!at) {
+    return {};
+  }
+  return {
+    faults: (point) => {
+      if (point === at) {
+        // written synchronously: pino writes stdout asynchronously, so its line would die with us
+        const line = {
+          level: 40,
+          time: new Date().toISOString(),
+          service: 'hostlock',
+          point,
+          msg: 'fault.crash',
+        };
+        process.stderr.write(`${JSON.stringify(line)}\n`);
+        process.kill(process.pid, 'SIGKILL');
+      }
+    },
+  };
 }
 
 function listen(server: http.Server, at: Config['http'], log: Logger): Promise<void> {

@@ -20,6 +20,59 @@ export interface ServerOptions {
   api?: ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean) | undefined;
 }
 
+/** Slack sends small bodies (a modal submission is well under 100 kB); anything bigger is refused. */
+const MAX_SLACK_BODY_BYTES = 1_000_000;
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) {
+        chunks.push(c);
+      }
+    });
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * What makes a Slack body unfit for Bolt, which dereferences the parsed body unguarded (a signed
+ * `null` is an unhandled rejection that ends the process) and leaves bodies it cannot route
+ * unanswered for 3 s: the envelope must be a JSON object with a `type` (events, interactivity), a
+ * form with exactly one `command` (slash commands), or Slack's `ssl_check`. Malformed JSON is left
+ * to Bolt, which answers it 400.
+ */
+export function slackEnvelopeProblem(raw: Buffer, contentType: string): string | null {
+  const text = raw.toString('utf8');
+  let body: unknown;
+  try {
+    if (contentType === 'application/x-www-form-urlencoded') {
+      const form = new URLSearchParams(text);
+      const payloads = form.getAll('payload');
+      if (payloads.length === 0) {
+        return form.getAll('command').length === 1 || form.get('ssl_check') === '1'
+          ? null
+          : 'form_without_one_command';
+      }
+      if (payloads.length > 1) {
+        return 'several_payloads';
+      }
+      body = JSON.parse(payloads[0] ?? '');
+    } else {
+      body = JSON.parse(text);
+    }
+  } catch {
+    return null;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return 'body_not_an_object';
+  }
+  return typeof (body as { type?: unknown }).type === 'string' ? null : 'body_without_type';
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -86,7 +139,31 @@ export function createHttpServer(opts: ServerOptions): http.Server {
         res.writeHead(401).end();
         return;
       }
-      opts.slackEvents.handle(req, res);
+      const slack = opts.slackEvents;
+      readBody(req, MAX_SLACK_BODY_BYTES).then(
+        (raw) => {
+          if (raw === null) {
+            res.writeHead(413).end();
+            return;
+          }
+          const problem = slackEnvelopeProblem(raw, String(req.headers['content-type'] ?? ''));
+          if (problem) {
+            opts.log.warn({ reason: problem }, 'slack.request_refused');
+            res.writeHead(400).end();
+            return;
+          }
+          // Bolt verifies and parses a body already buffered on the request (HTTPModuleFunctions
+          // bufferIncomingMessage reuses `rawBody`) instead of reading the stream again.
+          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
+          slack.handle(req, res);
+        },
+        (e: unknown) => {
+          opts.log.warn({ err: e }, 'slack.request_unreadable');
+          if (!res.headersSent) {
+            res.writeHead(400).end();
+          }
+        },
+      );
       return;
     }
     if (opts.api && url.pathname.startsWith('/api/') && opts.api(req, res, url)) {

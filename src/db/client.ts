@@ -21,7 +21,9 @@ export function openDatabase(url: string, opts: { max?: number } = {}): Database
     onnotice: () => {},
     connect_timeout: 10,
     idle_timeout: 60,
-    connection: { application_name: 'hostlock' },
+    // A frozen process (SIGSTOP, a paused VM) must not hold a lockdown's row lock for ever: its
+    // transaction is ended after 5 min idle, well above the longest step (Defender retries ≤ 2 min).
+    connection: { application_name: 'hostlock', idle_in_transaction_session_timeout: 300_000 },
   });
   return {
     db: drizzle(sql, { schema }),

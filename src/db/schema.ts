@@ -240,3 +240,17 @@ export const inventorySync = pgTable(
   },
   (t) => [check('inventory_sync_single_row', sql`${t.id} = 1`)],
 );
+
+/**
+ * Slack deliveries already taken (reliability.md §3): `sig:<sha256 of X-Slack-Signature>` for an
+ * exact replay inside the 5-minute window, `event:<event_id>` for Events API retries. Shared by
+ * every replica; rows older than an hour are deleted as new ones arrive.
+ */
+export const slackDeliveries = pgTable(
+  'slack_deliveries',
+  {
+    key: text('key').primaryKey(),
+    seenAt: ts('seen_at').notNull().defaultNow(),
+  },
+  (t) => [index('slack_deliveries_seen_at_idx').on(t.seenAt)],
+);

@@ -139,6 +139,11 @@ export async function scheduleHostsSync(
   });
 }
 
+/** One inventory run now, besides the schedule (Defender just became usable). */
+export async function syncHostsNow(agenda: Agenda): Promise<void> {
+  await agenda.now(JobName.hostsSync);
+}
+
 /** For /readyz: the last run's outcome, from the database (any process may have run it). */
 export async function inventoryReadiness(
   database: DatabaseHandle,

@@ -34,8 +34,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   // >= 2 connections: the LISTEN channel keeps one for itself.
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, application_name: 'hostlock-jobs' });
   pool.on('error', (e) => opts.log.warn({ err: e }, 'jobs.pool_error'));
+  const backend = new PostgresBackend({ pool, tableName: 'agenda_jobs' });
+  // The LISTEN channel reports a lost connection (a database restart, pg_terminate_backend) as an
+  // 'error' event, then reconnects by itself; with no listener that event would end the process.
+  backend.notificationChannel?.on('error', (e) => opts.log.warn({ err: e }, 'jobs.listen_error'));
+  backend.notificationChannel?.on('stateChange', (state) => opts.log.info({ state }, 'jobs.listen_state'));
   const agenda = new Agenda({
-    backend: new PostgresBackend({ pool, tableName: 'agenda_jobs' }),
+    backend,
     name: opts.name ?? `hostlock-${process.pid}`,
     processEvery: opts.processEvery ?? '5 seconds',
     defaultConcurrency: 5,
@@ -48,7 +53,20 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let stopped = false;
   return {
     agenda,
-    start: () => agenda.start(),
+    // Agenda creates its table with CREATE … IF NOT EXISTS, which races when replicas start together
+    // on a fresh database (the loser dies on a duplicate key): one start at a time.
+    async start() {
+      const client = await pool.connect();
+      try {
+        await client.query("select pg_advisory_lock(hashtextextended('hostlock.agenda_start', 0))");
+        await agenda.start();
+      } finally {
+        await client
+          .query("select pg_advisory_unlock(hashtextextended('hostlock.agenda_start', 0))")
+          .catch(() => {});
+        client.release();
+      }
+    },
     async drain(timeoutMs) {
       if (stopped) {
         return { completed: 0, running: 0 };

@@ -1,4 +1,5 @@
 import { HostlockError } from '../core/errors.js';
+import { scrubString } from '../log.js';
 
 /**
  * Defender answered with an error body `{ error: { code, message, target } }` (mde-api.md §7).
@@ -108,6 +109,7 @@ function describe(
     case 'ActiveRequestAlreadyExists':
       return `${head}: an action of this kind is already in progress for this machine.${ref}`;
     default:
-      return `${head}: ${p.mdeMessage || 'no message'}${ref}`;
+      // Defender's text is untrusted and may quote credentials; it reaches Slack, syslog and the API
+      return `${head}: ${scrubString(p.mdeMessage) || 'no message'}${ref}`;
   }
 }

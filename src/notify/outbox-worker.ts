@@ -1,5 +1,6 @@
 import { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
+import type { FaultHook } from '../core/faults.js';
 import type { DatabaseHandle } from '../db/client.js';
 import {
   claimHead,
@@ -33,6 +34,8 @@ export interface OutboxWorkerOptions {
   resendWindowMs?: number;
   /** first wait after a failed attempt; default 1 s */
   retryBaseMs?: number;
+  /** crash points of the fault-injection suite (tests only; absent in production) */
+  faults?: FaultHook;
 }
 
 /**
@@ -151,8 +154,11 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     }
     const e = parseEventPayload(row.payload as Record<string, unknown>);
     const now = clock.now();
+    // the row is committed (with the change it reports) and claimed, not sent
+    o.faults?.('after_outbox_commit');
     try {
       const connection = await deliver(sink, e);
+      o.faults?.('after_sink_send');
       if (connection > 0) {
         remember(sink, row.id, connection, now.getTime());
       }

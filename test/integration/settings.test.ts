@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSettingsVersioned } from '../../src/db/repos/settings.js';
-import { allText, bootHarness, CLIENT_ID, CLIENT_SECRET, type Harness, TENANT } from '../helpers/harness.js';
+import {
+  allText,
+  bootHarness,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  type Harness,
+  TENANT,
+  until,
+} from '../helpers/harness.js';
 
 const ADMIN = 'U0SETADMIN';
 const VIEWER = 'U0SETVIEW1';
@@ -191,6 +199,12 @@ describe('/hostlock settings', () => {
     >`select details from audit_events where action = 'settings.changed' order by id desc limit 1`;
     expect(audit[0]?.details.fields).toEqual(expect.arrayContaining(['poll_minutes', 'mde_client_secret']));
     expect(JSON.stringify(audit)).not.toContain('CANARY');
+    // new credentials: the inventory is taken now, not one poll interval later
+    await until(
+      async () =>
+        (await h.db.sql`select 1 from inventory_sync where last_success_at is not null`).length === 1,
+      'the first inventory sync',
+    );
   });
 
   it('announces a saved change in the alert channels, naming fields only', async () => {
@@ -269,8 +283,17 @@ describe('/hostlock settings', () => {
       value: 'resume',
       viewId,
     });
+    const resumedAt = new Date();
     await h.slack.waitForCall('chat.postMessage', (c) => /Defender resumed/.test(String(c.args.text)));
-    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    // resuming takes the inventory at once, not one poll interval later
+    await until(
+      async () =>
+        (
+          await h.db
+            .sql`select 1 from inventory_sync where last_success_at >= ${resumedAt.toISOString()}::timestamptz`
+        ).length === 1,
+      'an inventory sync after the resume',
+    );
     const audit = await h.db.sql<
       { details: { defender?: string } }[]
     >`select details from audit_events where target_id = 'defender' order by id`;

@@ -158,9 +158,12 @@ export async function postScores(
       submittedBy: `api:${caller.actor.tokenId}`,
     })),
   );
+  // One settings snapshot judges the whole request (a request is one feed's one batch).
+  const settings = await deps.auto.settings();
+  const auto: AutoDeps = { ...deps.auto, settings: async () => settings };
   for (const [i, a] of accepted.entries()) {
     a.result.score_id = ids[i];
-    const judged = await judgeScore(deps.auto, a.host, {
+    const judged = await judgeScore(auto, a.host, {
       threat: a.score.threat,
       certainty: a.score.certainty,
       privilege: a.score.privilege,

@@ -20,7 +20,11 @@ const OPEN: ReadonlySet<string> = new Set(OPEN_LOCKDOWN_STATES);
 export async function advanceLockdown(deps: LockdownDeps, lockdownId: string): Promise<string> {
   const notes: Note[] = [];
   const hostUpdates: Array<{ machineId: string } & Isolation> = [];
-  const before = (await deps.lockdowns.get(lockdownId))?.nextCheckAt;
+  const current = await deps.lockdowns.get(lockdownId);
+  if (!current) {
+    return 'missing'; // a stale trigger for a row that does not exist: nothing to do, nothing to re-wake
+  }
+  const before = current.nextCheckAt;
   // Read settings and the Defender client before taking the row lock: inside the transaction only
   // the transaction's own connection is used, so concurrent steps cannot starve the pool.
   // A pause stops new isolations, not releases: hostlock never leaves a host isolated past its time.

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Defender } from '../defender.js';
 import type { EventName, ThreadNote } from '../events.js';
+import type { FaultHook } from '../faults.js';
 import type { DefenderUnavailable, HostStore } from '../hosts/ports.js';
 import type { Host } from '../hosts/types.js';
 import type { Settings } from '../settings.js';
@@ -52,4 +53,6 @@ export interface LockdownDeps {
    */
   wake: (lockdownId: string, at: Date, replaces?: Date | null) => Promise<void>;
   timing: LockdownTiming;
+  /** crash points of the fault-injection suite (tests only; absent in production) */
+  faults?: FaultHook;
 }

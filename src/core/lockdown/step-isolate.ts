@@ -51,8 +51,11 @@ export abstract class IsolationStep extends StepBase {
         'the host was isolated outside hostlock meanwhile; hostlock will not take it over',
       );
     }
+    // committed so far: `approved` (or `isolating` with no action); this step's writes are not
+    this.deps.faults?.('after_approve_commit');
     try {
       const action = await d.isolate(row.machineId, isolationComment(row), this.settings.isolationType);
+      this.deps.faults?.('after_isolate_submit');
       await this.set(row, {
         mdeActionId: action.id,
         nextCheckAt: this.later(this.deps.timing.trackEveryMs),
@@ -70,6 +73,7 @@ export abstract class IsolationStep extends StepBase {
       return l.state;
     }
     const action = await d.getAction(l.mdeActionId);
+    this.deps.faults?.('during_isolation_poll');
     const now = this.now();
     if (action?.status === 'Succeeded') {
       const expiresAt = new Date(now.getTime() + l.durationMinutes * 60_000);

@@ -10,9 +10,16 @@ export abstract class ReleaseStep extends IsolationStep {
   protected async active(l: Lockdown): Promise<string> {
     const now = this.now();
     // A trigger may come up to EARLY_TOLERANCE_MS early: that is the planned moment, not an early
-    // wake-up, so it releases (or reminds) rather than spending Defender calls on a check.
+    // wake-up, so it reminds (or waits for the end) rather than spending Defender calls on a check.
+    // The release itself never comes before expires_at: the lockdown lasts at least its time.
     const soon = now.getTime() + EARLY_TOLERANCE_MS;
-    if (l.expiresAt && soon >= l.expiresAt.getTime()) {
+    if (l.expiresAt && now.getTime() < l.expiresAt.getTime() && soon >= l.expiresAt.getTime()) {
+      if (l.nextCheckAt?.getTime() !== l.expiresAt.getTime()) {
+        await this.set(l, { nextCheckAt: l.expiresAt });
+      }
+      return l.state; // each process's 1 s tick takes it up once expires_at has passed
+    }
+    if (l.expiresAt && now.getTime() >= l.expiresAt.getTime()) {
       const row = await this.set(
         l,
         { state: 'releasing', releaseReason: 'expired', releasedBy: SYSTEM, attempts: 0 },
@@ -74,6 +81,7 @@ export abstract class ReleaseStep extends IsolationStep {
     }
     try {
       const action = await d.release(l.machineId, releaseComment(l));
+      this.deps.faults?.('after_release_submit');
       await this.set(l, {
         mdeReleaseActionId: action.id,
         nextCheckAt: this.later(this.deps.timing.trackEveryMs),

@@ -24,7 +24,8 @@ export interface SettingsDeps {
   secrets: ReturnType<typeof secretStore>;
   mde: { apiUrl: string; loginUrl: string };
   /** after a save: reschedule the sync, etc. */
-  onSaved: (s: Settings) => Promise<void>;
+  /** after a save; `syncNow` when Defender just became usable (credentials stored, resumed) */
+  onSaved: (s: Settings, o?: { syncNow?: boolean }) => Promise<void>;
   /** how long a submission may wait for Defender before answering "verifying…" (Slack allows 3 s) */
   verifyInlineMs?: number;
 }
@@ -80,6 +81,19 @@ export function settingsSubcommand(d: SettingsDeps): Subcommand {
   };
 }
 
+/** The settings version the modal was built from (its private_metadata); -1, never current, if unreadable. */
+function formVersion(privateMetadata: unknown): number {
+  try {
+    const meta: unknown = JSON.parse(
+      typeof privateMetadata === 'string' && privateMetadata ? privateMetadata : '{}',
+    );
+    const v = typeof meta === 'object' && meta !== null ? (meta as { version?: unknown }).version : undefined;
+    return typeof v === 'number' && Number.isInteger(v) ? v : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /** The ack for a save: close the modal, or tell the admin someone else saved first. */
 function conflictOr(r: 'saved' | 'conflict') {
   return r === 'saved'
@@ -122,9 +136,7 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
       await ack({ response_action: 'errors', errors: parsed.errors });
       return;
     }
-    const expected = Number(
-      (JSON.parse(view.private_metadata || '{}') as { version?: unknown }).version ?? -1,
-    );
+    const expected = formVersion(view.private_metadata);
     const { settings: before, version } = await readSettingsVersioned(d.db);
     if (expected !== version) {
       await ack({
@@ -189,7 +201,9 @@ export function registerSettingsView(app: App, d: SettingsDeps): void {
         });
       });
       if (result === 'saved') {
-        await d.onSaved((await readSettingsVersioned(d.db)).settings);
+        await d.onSaved((await readSettingsVersioned(d.db)).settings, {
+          syncNow: Object.keys(sealed).length > 0,
+        });
       }
       return result;
     };
@@ -270,7 +284,7 @@ export function registerSettingsActions(app: App, d: SettingsDeps): void {
           ? `:white_check_mark: Defender ${change}.`
           : ':x: Someone else changed the settings meanwhile; try again.';
       if (result === 'saved') {
-        await d.onSaved((await readSettingsVersioned(d.db)).settings);
+        await d.onSaved((await readSettingsVersioned(d.db)).settings, { syncNow: change === 'resumed' });
       }
       if (viewId) {
         await d.client.views
