@@ -2,7 +2,6 @@
 // directory, the Slack peer, the Defender peer (HTTPS, trusted through NODE_EXTRA_CA_CERTS set by
 // run.ts), a TCP syslog receiver and hostlock itself, as test/helpers/harness.ts does without vitest.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';

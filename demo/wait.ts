@@ -1,25 +1,9 @@
 // Waiting on observable state, bounded: the demo polls conditions, never sleeps a fixed time.
 import type { SlackCall } from '../test/fakes/slack-peer.js';
+import { until } from '../test/helpers/until.js';
 import type { DemoEnv } from './env.js';
 
-/** Resolves with the first truthy value of `probe`; throws naming `what` after `timeoutMs`. */
-export async function until<T>(
-  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`demo: timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until };
 
 /** The lockdown row's fields the demo follows. */
 export interface LockdownRow {

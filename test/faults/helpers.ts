@@ -21,6 +21,7 @@ import {
   TENANT,
 } from '../helpers/harness.js';
 import { type RunningHostlock, startHostlock, stopHostlock } from '../helpers/process.js';
+import { until as baseUntil } from '../helpers/until.js';
 
 // The fault-injection suite (issue #9, reliability.md §9): real hostlock processes (`node --import
 // tsx src/main.ts`, as `npm start` runs them) on one PostgreSQL database with the Slack and Defender
@@ -210,26 +211,13 @@ export async function crashed(h: RunningHostlock, point: CrashPoint, timeoutMs =
   return at;
 }
 
-/** Polls `probe` (every 100 ms, running `each` first) until it is truthy or the deadline passes. */
-export async function until<T>(
+/** `until` of test/helpers/until.ts with the longer default these scenarios need (process restarts). */
+export const until = <T>(
   probe: () => Promise<T | null | undefined | false>,
   what: string,
   timeoutMs = 30_000,
   each?: () => Promise<void>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await each?.();
-    const v = await probe();
-    if (v) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+): Promise<T> => baseUntil(probe, what, timeoutMs, each);
 
 export interface LockdownRow {
   id: string;

@@ -146,24 +146,7 @@ export function allText(body: unknown): string {
   return out.join('\n');
 }
 
-/** Waits until `probe` returns a truthy value (bounded; polls observable state, never a fixed sleep). */
-export async function until<T>(
-  probe: () => Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) {
-      return v;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until } from './until.js';
 
 /**
  * Runs a subcommand directly (as the `/hostlock` router would) and returns its ephemeral reply's

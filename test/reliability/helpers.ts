@@ -3,7 +3,6 @@
 // small statistics for the printed figures.
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { expect } from 'vitest';
 
 export interface RawAnswer {
   status: number;
