@@ -1,5 +1,4 @@
 import path from 'node:path';
-import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded.js';
 import { secretStore } from '../src/db/repos/secrets.js';
@@ -7,6 +6,7 @@ import { roleBindings } from '../src/db/schema.js';
 import { type Hostlock, startHostlock } from '../src/hostlock.js';
 import { createLogger } from '../src/log.js';
 import { createAesGcmBox, keyIdOf } from '../src/secrets/aes-gcm-box.js';
+import { createDatabaseOn } from '../test/fakes/relaunch.js';
 import { type SlackPeer, startSlackPeer } from '../test/fakes/slack-peer.js';
 import { type DefenderPeerProcess, MDE_APP, startDefenderPeerProcess } from './defender-peer.js';
 
@@ -57,7 +57,7 @@ export async function bootBench(o: {
       log: quiet,
     });
     cleanup.push(() => pg.stop());
-    const databaseUrl = await createDatabase(pg.url, 'hostlock_bench');
+    const databaseUrl = await createDatabaseOn(pg.url, 'hostlock_bench');
 
     const mde = await startDefenderPeerProcess({ machines: o.machines, ...o.cert });
     cleanup.push(() => mde.close());
@@ -96,22 +96,9 @@ export async function bootBench(o: {
       subjectId: ANALYST,
       grantedBy: 'bench',
     });
-    return { hostlock, mde, slack, newDatabase: (name) => createDatabase(pg.url, name), close };
+    return { hostlock, mde, slack, newDatabase: (name) => createDatabaseOn(pg.url, name), close };
   } catch (e) {
     await close();
     throw e;
   }
-}
-
-/** A fresh database on the cluster; returns its URL. */
-async function createDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }

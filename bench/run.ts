@@ -1,11 +1,5 @@
-// `npm run bench`: hostlock's performance goals, each against a baseline measured in the same run.
-// The parent makes a throwaway self-signed certificate for the Defender peer and re-runs this file with
-// NODE_EXTRA_CA_CERTS set (Node reads it only at start) and --expose-gc; the child does the work.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { createTestCertificate } from '../test/fakes/tls.js';
+import { relaunchTrustingTestCa } from '../test/fakes/relaunch.js';
 import { measureAcks } from './ack.js';
 import { measureLockdownList, measureScores } from './api.js';
 import { type BenchEnv, bootBench } from './env.js';
@@ -47,28 +41,6 @@ const budgetWaited = (ms: number) =>
   ms >= 100 && progress(`(waited ${(ms / 1000).toFixed(1)} s for room in hostlock's Defender call budget)`);
 /** set on Ctrl-C: the measurement in flight then fails on closed connections, which is no news */
 let interrupted = false;
-
-async function relaunch(): Promise<number> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hostlock-bench-'));
-  try {
-    const cert = await createTestCertificate(dir);
-    const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', ...process.argv.slice(1)], {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: cert.certPath, BENCH_CHILD: '1', BENCH_DIR: dir },
-      stdio: 'inherit',
-    });
-    // Ctrl-C reaches the child through the process group; it cleans up and exits, then so do we.
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    process.on('SIGINT', () => {});
-    process.on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) =>
-      child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))),
-    );
-    process.off('SIGTERM', forward);
-    return code;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 async function bench(dir: string): Promise<void> {
   const startedAt = new Date();
@@ -184,7 +156,7 @@ async function bench(dir: string): Promise<void> {
 
 if (process.env.BENCH_CHILD === '1') {
   try {
-    await bench(process.env.BENCH_DIR ?? '');
+    await bench(process.env.BENCH_CHILD_DIR ?? '');
   } catch (e) {
     if (!interrupted) {
       console.error('bench: failed:', e);
@@ -195,5 +167,9 @@ if (process.env.BENCH_CHILD === '1') {
   // an explicit exit the process lingers up to a minute after everything has stopped.
   process.exit();
 } else {
-  process.exitCode = await relaunch();
+  process.exitCode = await relaunchTrustingTestCa({
+    prefix: 'hostlock-bench-',
+    childEnv: 'BENCH_CHILD',
+    nodeArgs: ['--expose-gc'],
+  });
 }

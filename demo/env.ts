@@ -4,12 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded.js';
 import { type Hostlock, startHostlock } from '../src/hostlock.js';
 import { createLogger } from '../src/log.js';
 import { type MdeMachine, type MdePeer, startMdePeer } from '../test/fakes/mde-peer.js';
+import { createDatabaseOn } from '../test/fakes/relaunch.js';
 import { type SlackPeer, startSlackPeer } from '../test/fakes/slack-peer.js';
 import { SlackSigner } from '../test/fakes/slack-signer.js';
 import { type SyslogListener, startSyslogListener } from './syslog-listener.js';
@@ -104,7 +104,7 @@ export async function bootDemo(dir: string, closer: Closer): Promise<DemoEnv> {
       log: quiet,
     });
     closer.push(() => pg.stop());
-    const databaseUrl = await createDatabase(pg.url, 'hostlock_demo');
+    const databaseUrl = await createDatabaseOn(pg.url, 'hostlock_demo');
 
     const [cert, key] = await Promise.all([
       readFile(path.join(dir, 'cert.pem'), 'utf8'),
@@ -193,16 +193,4 @@ export async function stopByPidFile(pgDir: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function createDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }

@@ -1,13 +1,5 @@
-// `npm run demo`: hostlock against the in-repo Slack and Defender peers on embedded PostgreSQL,
-// playing a scripted incident and printing what each person and each system sees. Nothing leaves
-// this machine and no Slack app is needed.
-// The parent makes a throwaway self-signed certificate for the Defender peer (HTTPS) and re-runs
-// this file with NODE_EXTRA_CA_CERTS set (Node reads it only at start); the child does the work.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { createTestCertificate } from '../test/fakes/tls.js';
+import { relaunchTrustingTestCa } from '../test/fakes/relaunch.js';
 import { bootDemo, createCloser, type DemoEnv, PEOPLE, stopByPidFile } from './env.js';
 import { playIncident } from './incident.js';
 import { setUp } from './setup-steps.js';
@@ -19,35 +11,6 @@ const INTERRUPT_GRACE_MS = 3_000;
 const progress = (msg: string) => console.error(`demo: ${msg}`);
 /** set on Ctrl-C: whatever was in flight then fails on closed connections, which is no news */
 let interrupted = false;
-
-async function relaunch(): Promise<number> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hostlock-demo-'));
-  try {
-    await createTestCertificate(dir);
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      env: {
-        ...process.env,
-        NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'),
-        HOSTLOCK_DEMO_CHILD: '1',
-        HOSTLOCK_DEMO_DIR: dir,
-      },
-      stdio: 'inherit',
-    });
-    // Ctrl-C reaches the child through the process group; it cleans up and exits, then so do we.
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    process.on('SIGINT', () => {});
-    process.on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) =>
-      child.once('exit', (c, s) => resolve(c ?? (s ? 1 : 0))),
-    );
-    process.off('SIGTERM', forward);
-    return code;
-  } finally {
-    // A child killed hard may leave its PostgreSQL behind: stop it before removing its files.
-    await stopByPidFile(path.join(dir, 'pg'));
-    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  }
-}
 
 async function demo(dir: string): Promise<void> {
   const started = Date.now();
@@ -106,7 +69,7 @@ async function demo(dir: string): Promise<void> {
 
 if (process.env.HOSTLOCK_DEMO_CHILD === '1') {
   try {
-    await demo(process.env.HOSTLOCK_DEMO_DIR ?? '');
+    await demo(process.env.HOSTLOCK_DEMO_CHILD_DIR ?? '');
   } catch (e) {
     if (!interrupted) {
       console.error('demo: failed:', e);
@@ -117,5 +80,10 @@ if (process.env.HOSTLOCK_DEMO_CHILD === '1') {
   // an explicit exit the process lingers up to a minute after everything has stopped.
   process.exit();
 } else {
-  process.exitCode = await relaunch();
+  process.exitCode = await relaunchTrustingTestCa({
+    prefix: 'hostlock-demo-',
+    childEnv: 'HOSTLOCK_DEMO_CHILD',
+    // A child killed hard may leave its PostgreSQL behind: stop it before removing its files.
+    cleanup: (dir) => stopByPidFile(path.join(dir, 'pg')),
+  });
 }
