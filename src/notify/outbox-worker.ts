@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { alertText } from '../slack/blocks/alert.js';
 import { type NotificationEvent, parseEventPayload } from './event.js';
 import { parseSink, sinksOf } from './sinks.js';
-import { createSyslogTransport, type SyslogTransport } from './syslog/transport.js';
+import { ConnectionLostError, createSyslogTransport, type SyslogTransport } from './syslog/transport.js';
 import { type SyslogIdentity, syslogLineFor } from './syslog-sink.js';
 
 export interface OutboxWorkerOptions {
@@ -147,7 +147,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     recent.set(sink, list);
   }
 
-  async function sendHead(sink: string): Promise<'sent' | 'failed' | 'busy' | 'idle'> {
+  async function sendHead(sink: string): Promise<'sent' | 'failed' | 'lost' | 'busy' | 'idle'> {
     const row = await claimHead(db, sink, clock.now(), LEASE_MS);
     if (row === 'busy' || row === 'idle') {
       return row;
@@ -164,10 +164,15 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const wait = Math.max(
-        retryDelayMs(row.attempts, o.retryBaseMs),
-        err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
-      );
+      // A broken connection noticed at this send: nothing went out; the rows sent on it go again
+      // first (resendLost, next turn), then this one, at once.
+      const wait =
+        err instanceof ConnectionLostError
+          ? 0
+          : Math.max(
+              retryDelayMs(row.attempts, o.retryBaseMs),
+              err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
+            );
       await markFailed(db, row, message, new Date(clock.now().getTime() + wait));
       log.warn(
         {
@@ -180,7 +185,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
         },
         'outbox.delivery_failed',
       );
-      return 'failed';
+      return err instanceof ConnectionLostError ? 'lost' : 'failed';
     }
     if (!(await markDelivered(db, row, clock.now()))) {
       log.warn({ sink, eventId: row.eventId }, 'outbox.lease_lost'); // sent twice: a receiver drops it by event id
@@ -192,7 +197,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     for (let i = 0; i < 500 && !stopped; i++) {
       await resendLost(sink);
       const r = await sendHead(sink);
-      if (r !== 'sent') {
+      if (r !== 'sent' && r !== 'lost') {
         return;
       }
     }

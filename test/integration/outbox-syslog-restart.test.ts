@@ -89,6 +89,13 @@ function analyse(lines: RsyslogLine[], sent: number[]) {
 
 /** Every id present; first occurrences in enqueue order, overall (one sink, row order) and per lockdown. */
 function expectInOrder(firstSeen: string[], sent: number[]): void {
+  const want = sent.map((n) => `evt_${n}`);
+  const at = firstSeen.findIndex((id, i) => id !== want[i]);
+  if (at >= 0) {
+    console.log(
+      `DIFF at ${at}: got ${firstSeen.slice(Math.max(0, at - 3), at + 8).join(',')} want ${want.slice(Math.max(0, at - 3), at + 8).join(',')}`,
+    );
+  }
   expect(firstSeen).toEqual(sent.map((n) => `evt_${n}`));
   for (const ld of LOCKDOWNS) {
     const events = sent.map(lifecycleEvent).filter((e) => e.lockdown?.id === ld);

@@ -195,6 +195,10 @@ describe('TCP', () => {
       () => expect(t.send('<134>while down')).rejects.toThrow(/syslog tcp:\/\/127\.0\.0\.1/),
       WAIT,
     );
+    // Until the caller takes the lost connection (to send its lines again first), nothing is sent.
+    await expect(t.send('<134>not yet')).rejects.toThrow(/connection was lost/);
+    expect(t.takeLost()).toEqual([1]);
+    expect(t.takeLost()).toEqual([]);
     await expect(t.send('<134>still down')).rejects.toThrow(/connect failed: .*ECONNREFUSED/);
 
     const second = await streamListener({ port: first.port });

@@ -48,6 +48,13 @@ export interface SyslogTransport {
   close(): Promise<void>;
 }
 
+/** A connection broke since the caller last took the lost ones (`takeLost`); nothing was sent. */
+export class ConnectionLostError extends Error {
+  constructor(where: string) {
+    super(`syslog ${where}: the connection was lost; take the lost connections (takeLost) before sending on`);
+  }
+}
+
 interface Sender {
   send(line: string): Promise<number>;
   takeLost(): number[];
@@ -251,6 +258,11 @@ function streamSender(target: SyslogTarget, where: string): Sender {
       const bytes = frame(line, framing);
       if (socket && (socket.destroyed || !socket.writable)) {
         drop(socket);
+      }
+      if (lost.length > 0) {
+        // Lines sent on the broken connection may be gone: the caller sends those again first,
+        // or this line would reach the receiver ahead of them.
+        throw new ConnectionLostError(where);
       }
       const s = socket ?? (await connect());
       await write(s, bytes);
