@@ -1,11 +1,10 @@
-import { inArray } from 'drizzle-orm';
 import { newId } from '../src/core/ids.js';
 import { OPEN_LOCKDOWN_STATES } from '../src/core/lockdown-states.js';
 import { createApiToken } from '../src/db/repos/api-tokens.js';
 import { writeSettings } from '../src/db/repos/settings.js';
-import { hostScores, hosts, lockdowns } from '../src/db/schema.js';
-import { FLEET_PREFIX } from './defender-peer.js';
+import { hostScores, lockdowns } from '../src/db/schema.js';
 import type { BenchEnv } from './env.js';
+import { fleetHosts } from './lockdown.js';
 import { type Distribution, distribution, seededRandom } from './stats.js';
 
 const API = '/api/v2.1';
@@ -16,20 +15,6 @@ async function token(env: BenchEnv, name: string, scope: 'scores:write' | 'lockd
     throw new Error(`bench: an API token named ${name} already exists`);
   }
   return t.token;
-}
-
-/** `count` fleet hosts from index `from` on, with their machine ids, from the synced inventory. */
-async function fleet(env: BenchEnv, from: number, count: number) {
-  const names = Array.from({ length: count }, (_, i) => `${FLEET_PREFIX}-${from + i}`);
-  const rows = await env.hostlock.database.db
-    .select({ machineId: hosts.machineId, name: hosts.name })
-    .from(hosts)
-    .where(inArray(hosts.name, names));
-  if (rows.length !== count) {
-    throw new Error(`bench: expected ${count} synced hosts from ${names[0]}, found ${rows.length}`);
-  }
-  const byName = new Map(rows.map((r) => [r.name, r.machineId]));
-  return names.map((name) => ({ name, machineId: byName.get(name) ?? '' }));
 }
 
 export interface ScoreFigures {
@@ -72,7 +57,7 @@ export async function measureScores(
   );
   const bearer = `Bearer ${await token(env, 'bench-scores', 'scores:write')}`;
   const lo = Math.min(10_000, o.fleetSize - o.batch);
-  const pool = await fleet(env, lo, Math.min(o.fleetSize - lo, 5_000));
+  const pool = await fleetHosts(env, lo, Math.min(o.fleetSize - lo, 5_000));
   const random = seededRandom(808);
   const pick = (n: number) => Math.floor(random() * n);
   const batch = () => {
@@ -178,7 +163,7 @@ export async function measureLockdownList(
   const added = Math.max(0, o.open - already);
   if (added > 0) {
     const now = Date.now();
-    const targets = await fleet(env, Math.floor((o.fleetSize * 3) / 4), added);
+    const targets = await fleetHosts(env, Math.floor((o.fleetSize * 3) / 4), added);
     await db.insert(lockdowns).values(
       targets.map((t, i) => ({
         id: newId('lck'),

@@ -111,7 +111,7 @@ const actionPost = (machineId: string, verb: 'isolate' | 'unisolate') => (r: Pee
   r.method === 'POST' && r.status === 201 && r.path === `/api/machines/${machineId}/${verb}`;
 
 /** `count` fleet hosts starting at index `from`, with their machine ids, from the synced inventory. */
-async function fleetHosts(env: BenchEnv, from: number, count: number) {
+export async function fleetHosts(env: BenchEnv, from: number, count: number) {
   const names = Array.from({ length: count }, (_, i) => `${FLEET_PREFIX}-${from + i}`);
   const rows = await env.hostlock.database.db
     .select({ machineId: hosts.machineId, name: hosts.name })

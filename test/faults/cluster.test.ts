@@ -10,6 +10,7 @@ import {
   type Cluster,
   lockdownOf,
   seconds,
+  seedActiveLockdown,
   until,
   untilLockdownState,
 } from './helpers.js';
@@ -113,22 +114,13 @@ describe.each([2, 3])('%i hostlock processes on one database', (n) => {
     const ids: string[] = [];
     const machines: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const m = c.machine(`expire-${n}-${i}.contoso.com`);
-      const id = `lck_expire${n}x${String(i).padStart(8, '0')}`;
-      const action = c.mde.addAction({
-        machineId: m.id,
-        type: 'Isolate',
-        status: 'Succeeded',
-        scope: 'Full',
-        requestor: 'hostlock (contoso.onmicrosoft.com)',
-        requestorComment: `[hostlock:${id}] hostlock lockdown`,
+      const l = await seedActiveLockdown(c, {
+        name: `expire-${n}-${i}.contoso.com`,
+        id: `lck_expire${n}x${String(i).padStart(8, '0')}`,
+        dueIn: '2 seconds',
       });
-      await c.db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by,
-          source, mde_action_id, locked_at, expires_at, next_check_at, reminded_at)
-        values (${id}, ${m.id}, ${m.computerDnsName}, 'active', 60, ${`slack:${ALICE}`}, 'manual', ${action.id},
-          now() - interval '1 hour', now() + interval '2 seconds', now() + interval '2 seconds', now())`;
-      ids.push(id);
-      machines.push(m.id);
+      ids.push(l.id);
+      machines.push(l.machineId);
     }
     const started = Date.now();
     await until(

@@ -253,3 +253,27 @@ export function untilLockdownState(
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * An active hostlock lockdown written straight into the database (a Succeeded Isolate tagged with
+ * its id at the Defender peer), due to be released `dueIn` (a PostgreSQL interval) from now.
+ */
+export async function seedActiveLockdown(
+  c: Cluster,
+  o: { name: string; id: string; dueIn: string },
+): Promise<{ id: string; machineId: string }> {
+  const m = c.machine(o.name);
+  const action = c.mde.addAction({
+    machineId: m.id,
+    type: 'Isolate',
+    status: 'Succeeded',
+    scope: 'Full',
+    requestor: 'hostlock (contoso.onmicrosoft.com)',
+    requestorComment: `[hostlock:${o.id}] hostlock lockdown`,
+  });
+  await c.db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by,
+      source, mde_action_id, locked_at, expires_at, next_check_at, reminded_at)
+    values (${o.id}, ${m.id}, ${m.computerDnsName}, 'active', 60, ${`slack:${ALICE}`}, 'manual', ${action.id},
+      now() - interval '1 hour', now() + ${o.dueIn}::interval, now() + ${o.dueIn}::interval, now())`;
+  return { id: o.id, machineId: m.id };
+}

@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/db/client.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../../src/db/embedded.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import type { RunningHostlock } from '../helpers/process.js';
-import { ALICE, bootCluster, type Cluster, isAlive, seconds, until } from './helpers.js';
+import { bootCluster, type Cluster, isAlive, seconds, seedActiveLockdown, until } from './helpers.js';
 
 // R4 (reliability.md §9.2): PostgreSQL stops while releases fall due, then comes back. The run's
 // shared PostgreSQL serves every other test file, so this test starts one of its own (as
@@ -96,21 +96,14 @@ describe('R4: PostgreSQL restarted while releases fall due', () => {
     const ids: string[] = [];
     const machines: string[] = [];
     for (let i = 0; i < LOCKDOWNS; i++) {
-      const m = c.machine(`pgdown-${i}.contoso.com`);
-      const id = `lck_pgdown${String(i).padStart(10, '0')}`;
-      const action = c.mde.addAction({
-        machineId: m.id,
-        type: 'Isolate',
-        status: 'Succeeded',
-        requestorComment: `[hostlock:${id}] hostlock lockdown`,
-      });
       // due 3 s from now: while the database is down
-      await c.db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by,
-          source, mde_action_id, locked_at, expires_at, next_check_at, reminded_at)
-        values (${id}, ${m.id}, ${m.computerDnsName}, 'active', 60, ${`slack:${ALICE}`}, 'manual', ${action.id},
-          now() - interval '1 hour', now() + interval '3 seconds', now() + interval '3 seconds', now())`;
-      ids.push(id);
-      machines.push(m.id);
+      const l = await seedActiveLockdown(c, {
+        name: `pgdown-${i}.contoso.com`,
+        id: `lck_pgdown${String(i).padStart(10, '0')}`,
+        dueIn: '3 seconds',
+      });
+      ids.push(l.id);
+      machines.push(l.machineId);
     }
 
     await pg.stop();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHostlock } from '../helpers/process.js';
-import { ALICE, bootCluster, type Cluster, isAlive, seconds, until } from './helpers.js';
+import { bootCluster, type Cluster, isAlive, seconds, seedActiveLockdown, until } from './helpers.js';
 
 // R5 (reliability.md §9.2): the LISTEN connections are killed with pg_terminate_backend. NOTIFY is
 // only a latency hint (§1.1): Agenda polls every processEvery (5 s), each process looks for due
@@ -45,18 +45,13 @@ describe('R5: the LISTEN connections are terminated', () => {
     const killedAt = Date.now();
 
     // a lockdown that falls due now, after the notifications are gone
-    const m = c.machine('listen-01.contoso.com');
     const id = 'lck_listenkill00000001';
-    const action = c.mde.addAction({
-      machineId: m.id,
-      type: 'Isolate',
-      status: 'Succeeded',
-      requestorComment: `[hostlock:${id}] hostlock lockdown`,
+    const { machineId } = await seedActiveLockdown(c, {
+      name: 'listen-01.contoso.com',
+      id,
+      dueIn: '0 seconds',
     });
-    await c.db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by,
-        source, mde_action_id, locked_at, expires_at, next_check_at, reminded_at)
-      values (${id}, ${m.id}, ${m.computerDnsName}, 'active', 60, ${`slack:${ALICE}`}, 'manual', ${action.id},
-        now() - interval '1 hour', now(), now(), now())`;
+    const m = { id: machineId };
     const dueAt = Date.now();
     await until(async () => c.posts('unisolate', m.id) === 1, 'the release call', PROCESS_EVERY_MS + 5_000);
     const releasedMs = Date.now() - dueAt;

@@ -544,6 +544,19 @@ describe('unlock and extend', () => {
     return { m, l: await untilState(l.id, 'active') };
   }
 
+  it('never releases before expires_at, even when woken just before it', async () => {
+    const { m, l } = await activeLockdown('early-01.contoso.com');
+    // woken 1.5 s early (within the trigger tolerance): it waits for the end instead of releasing
+    await timePasses(l.id, "expires_at = now() + interval '1500 milliseconds'");
+    const waiting = await row(l.id);
+    expect(waiting.state).toBe('active');
+    expect(waiting.nextCheckAt?.getTime()).toBe(waiting.expiresAt?.getTime());
+    expect(posts('unisolate', m.id)).toBe(0);
+    await until(async () => posts('unisolate', m.id) === 1, 'the release after expires_at');
+    const calledAt = Date.now();
+    expect(calledAt).toBeGreaterThanOrEqual(waiting.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+  });
+
   it('unlock by hand releases through Defender and records who', async () => {
     const { m, l } = await activeLockdown('unlock-01.contoso.com');
     const r = await h.slash('unlock unlock-01 false positive', { as: BOB });

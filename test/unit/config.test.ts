@@ -28,6 +28,24 @@ describe('loadConfig', () => {
     expect(c.admins).toEqual([]);
   });
 
+  it('reads the key being rotated out, the syslog CA file and a crash point, and refuses bad ones', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const c = loadConfig({
+      ...base,
+      HOSTLOCK_MASTER_KEY_PREVIOUS: key,
+      HOSTLOCK_SYSLOG_CA_FILE: 'ca.pem',
+      HOSTLOCK_CRASH_AT: 'after_sink_send',
+    });
+    expect(c.previousMasterKeyBase64).toBe(key);
+    expect(c.syslogCaFile).toMatch(/\/ca\.pem$/);
+    expect(c.crashAt).toBe('after_sink_send');
+    expect(loadConfig(base).previousMasterKeyBase64).toBeUndefined();
+    const p = problemsOf({ ...base, HOSTLOCK_MASTER_KEY_PREVIOUS: 'short', HOSTLOCK_CRASH_AT: 'somewhere' });
+    expect(p).toHaveLength(2);
+    expect(p[0]).toMatch(/^HOSTLOCK_MASTER_KEY_PREVIOUS must be 32 bytes/);
+    expect(p[1]).toMatch(/^HOSTLOCK_CRASH_AT .*tests only/);
+  });
+
   it('names both Slack variables when the environment is empty', () => {
     const p = problemsOf({});
     expect(p).toHaveLength(2);
