@@ -1,6 +1,8 @@
 import { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
+import { type NotificationEvent, parseEventPayload } from '../core/events.js';
 import type { FaultHook } from '../core/faults.js';
+import { parseSink, sinksOf } from '../core/sinks.js';
 import type { DatabaseHandle } from '../db/client.js';
 import {
   claimHead,
@@ -13,9 +15,7 @@ import {
 } from '../db/repos/outbox.js';
 import { readSettings } from '../db/repos/settings.js';
 import type { Logger } from '../log.js';
-import { alertText } from '../slack/blocks/alert.js';
-import { type NotificationEvent, parseEventPayload } from './event.js';
-import { parseSink, sinksOf } from './sinks.js';
+import { alertText } from './slack-alert.js';
 import { ConnectionLostError, createSyslogTransport, type SyslogTransport } from './syslog/transport.js';
 import { type SyslogIdentity, syslogLineFor } from './syslog-sink.js';
 

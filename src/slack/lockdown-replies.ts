@@ -3,9 +3,8 @@ import type { ExtendRefusal } from '../core/lockdown/extend-lockdown.js';
 import type { ReleaseRefusal } from '../core/lockdown/release-lockdown.js';
 import type { RequestRefusal, RequestResult } from '../core/lockdown/request-lockdown.js';
 import type { Lockdown } from '../core/lockdown/types.js';
-import { who } from './blocks/lockdown.js';
+import { codeSafe, truncateMrkdwn, who } from '../core/mrkdwn.js';
 import { DURATION_VALUES } from './ids.js';
-import { codeSafe, truncateMrkdwn } from './mrkdwn.js';
 
 // One mapping table per adapter (STYLE "Errors"): each refusal becomes a sentence saying what to do.
 

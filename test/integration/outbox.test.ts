@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { NotificationEvent } from '../../src/core/events.js';
 import type { Lockdown } from '../../src/core/lockdown/types.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { enqueueEvents } from '../../src/db/repos/outbox.js';
 import { writeSettings } from '../../src/db/repos/settings.js';
 import { recordSettingsChange } from '../../src/db/repos/settings-change.js';
-import type { NotificationEvent } from '../../src/notify/event.js';
 import { ActionId, lockdownBlockId } from '../../src/slack/ids.js';
 import type { SlackCall } from '../fakes/slack-peer.js';
 import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { NotificationEvent } from '../../src/core/events.js';
+import { eventPayload, parseEventPayload } from '../../src/core/events.js';
+import { parseSink, sinksOf } from '../../src/core/sinks.js';
 import { formatSyslogTarget, parseSyslogTarget } from '../../src/core/syslog-targets.js';
-import type { NotificationEvent } from '../../src/notify/event.js';
-import { eventPayload, parseEventPayload } from '../../src/notify/event.js';
-import { parseSink, sinksOf } from '../../src/notify/sinks.js';
+import { alertText } from '../../src/notify/slack-alert.js';
 import { syslogLineFor } from '../../src/notify/syslog-sink.js';
-import { alertText } from '../../src/slack/blocks/alert.js';
 
 const id = { hostname: 'hostlock-1', version: '0.1.0', procId: '7' };
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventName } from '../../src/core/events.js';
-import type { NotificationEvent, NotificationLockdown } from '../../src/notify/event.js';
+import type { EventName, NotificationEvent, NotificationLockdown } from '../../src/core/events.js';
 import { escapeCefHeader, escapeCefValue, formatCef } from '../../src/notify/syslog/cef.js';
 import {
   cefSeverity,

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { NotificationEvent } from '../../src/notify/event.js';
+import type { NotificationEvent } from '../../src/core/events.js';
 import { formatCef } from '../../src/notify/syslog/cef.js';
 import { frame, rfc3164Line, TAG } from '../../src/notify/syslog/framing.js';
 import { formatJson } from '../../src/notify/syslog/json.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
+import { autoSuppressedEvent } from '../../core/events.js';
 import type { Suppression } from '../../core/lockdown/auto-lockdown.js';
-import { autoSuppressedEvent } from '../../notify/event.js';
 import type { Database } from '../client.js';
 import { hostScores } from '../schema.js';
 import { appendAudit } from './audit.js';

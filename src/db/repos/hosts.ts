@@ -1,10 +1,10 @@
 import { and, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import type { DefenderMachine } from '../../core/defender.js';
+import { externalIsolationEvent } from '../../core/events.js';
 import type { HostQuery } from '../../core/hosts/parse-host-query.js';
 import type { HostStore } from '../../core/hosts/ports.js';
 import type { Host, IsolationSource, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
 import { OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
-import { externalIsolationEvent } from '../../notify/event.js';
 import type { Database } from '../client.js';
 import { hosts, lockdowns } from '../schema.js';
 import { enqueueEvents } from './outbox.js';

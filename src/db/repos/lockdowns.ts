@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { EVENTS, type EventName } from '../../core/events.js';
+import { lockdownEvent } from '../../core/lockdown/lockdown-event.js';
 import type {
   AuditRecord,
   Lockdown,
@@ -10,7 +11,6 @@ import type {
 } from '../../core/lockdown/types.js';
 import { type LockdownState, OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
 import { scrubSecrets } from '../../log.js';
-import { lockdownEvent } from '../../notify/lockdown-event.js';
 import type { Database } from '../client.js';
 import { auditEvents, hosts, lockdowns } from '../schema.js';
 import { enqueueEvents } from './outbox.js';

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import { eventPayload, type NotificationEvent } from '../../core/events.js';
+import { sinksOf } from '../../core/sinks.js';
 import { scrubSecrets } from '../../log.js';
-import { eventPayload, type NotificationEvent } from '../../notify/event.js';
-import { sinksOf } from '../../notify/sinks.js';
 import type { Database } from '../client.js';
 import { outbox } from '../schema.js';
 import { parseSettings } from './settings.js';

@@ -1,6 +1,6 @@
+import { settingsChangedEvent } from '../../core/events.js';
 import { newId } from '../../core/ids.js';
-import { settingsChangedEvent } from '../../notify/event.js';
-import { sinksOf } from '../../notify/sinks.js';
+import { sinksOf } from '../../core/sinks.js';
 import type { Database } from '../client.js';
 import { appendAudit } from './audit.js';
 import { abandonSinks, enqueueEvents } from './outbox.js';

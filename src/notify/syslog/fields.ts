@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
-import type { EventName } from '../../core/events.js';
-import type { NotificationEvent } from '../event.js';
+import type { EventName, NotificationEvent } from '../../core/events.js';
 
 /**
  * Per-event facts shared by the CEF, RFC 5424 and JSON formatters. Vectra sends only `lock` and

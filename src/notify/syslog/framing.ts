@@ -1,5 +1,4 @@
-import type { EventName } from '../../core/events.js';
-import type { NotificationEvent } from '../event.js';
+import type { EventName, NotificationEvent } from '../../core/events.js';
 import { headerToken, isUnsafeCodePoint, REPLACEMENT } from './text.js';
 
 /** Syslog facilities by name (RFC 5424 §6.2.1). hostlock defaults to `local0`, the doc's `<134>`. */

@@ -1,4 +1,4 @@
-import type { NotificationEvent } from '../event.js';
+import type { NotificationEvent } from '../../core/events.js';
 import {
   actorLabel,
   epochDeciseconds,

@@ -1,5 +1,5 @@
 import type { AutoTrigger } from '../../core/lockdown/types.js';
-import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
+import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -75,12 +75,6 @@ export function timeLeft(expiresAt: Date, now: Date): string {
     return `${m} min left`;
   }
   return m === 0 ? `${h} h left` : `${h} h ${m} min left`;
-}
-
-/** Slack renders the token in the reader's time zone; the ISO text is shown where it cannot. */
-export function slackDate(date: Date): string {
-  const iso = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${iso}>`;
 }
 
 /**

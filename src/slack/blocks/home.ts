@@ -1,8 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { Host, OpenLockdown } from '../../core/hosts/types.js';
+import { truncateMrkdwn } from '../../core/mrkdwn.js';
 import { PERMISSIONS, type Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
-import { truncateMrkdwn } from '../mrkdwn.js';
 import { codeLiteral, mrkdwnLink } from './format.js';
 import { isolationText } from './host-card.js';
 

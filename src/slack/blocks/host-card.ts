@@ -1,10 +1,10 @@
 import type { types } from '@slack/bolt';
 import type { Host, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
 import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown-states.js';
+import { escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 import type { Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
 import { ActionId, durationOptionValue, hostBlockId } from '../ids.js';
-import { escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
 import {
   actorMrkdwn,
   autoTriggerText,
@@ -14,7 +14,6 @@ import {
   escaped,
   mrkdwnLink,
   relativeTime,
-  slackDate,
   timeLeft,
 } from './format.js';
 

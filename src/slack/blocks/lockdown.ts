@@ -1,18 +1,10 @@
 import type { types } from '@slack/bolt';
 import type { EventName, ThreadNote } from '../../core/events.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
+import { codeSafe, escapeMrkdwn, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
-import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
 
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
-export function who(actor: string | null): string {
-  if (!actor) {
-    return 'nobody';
-  }
-  const m = /^slack:([UW][A-Z0-9]+)$/.exec(actor);
-  return m ? `<@${m[1]}>` : `\`${codeSafe(actor)}\``;
-}
-
 const hours = (minutes: number) => `${minutes / 60} h`;
 const host = (l: Lockdown) => `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\``;
 const reason = (l: Lockdown) =>

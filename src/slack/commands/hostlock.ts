@@ -1,6 +1,6 @@
 import type { App, RespondArguments } from '@slack/bolt';
+import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import type { Logger } from '../../log.js';
-import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
 import { helpMessage, helpSubcommand } from './help.js';
 import type { CommandOutcome, Subcommand } from './registry.js';
 

@@ -3,11 +3,10 @@ import { parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-q
 import type { Host } from '../../core/hosts/types.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import type { LockdownState } from '../../core/lockdown-states.js';
+import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
-import { autoTriggerText, relativeTime, slackDate, timeLeft } from '../blocks/format.js';
-import { who } from '../blocks/lockdown.js';
+import { autoTriggerText, relativeTime, timeLeft } from '../blocks/format.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
 import type { Subcommand } from './registry.js';
 
 /** Shown rows; one more is read to know whether to say "and more". */

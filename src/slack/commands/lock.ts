@@ -2,11 +2,11 @@ import type { RespondArguments } from '@slack/bolt';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
 import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { DURATION_VALUES, parseDuration } from '../ids.js';
 import { releaseRefusal, requestRefusal } from '../lockdown-replies.js';
-import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
 import type { Subcommand } from './registry.js';
 
 const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });

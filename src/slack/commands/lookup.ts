@@ -1,11 +1,11 @@
 import type { RespondArguments, types } from '@slack/bolt';
 import { LOOKUP_LIMIT, type LookupResult, lookupHost, needsDefender } from '../../core/hosts/lookup-host.js';
 import { type HostQuery, parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-query.js';
+import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import type { SlackActor } from '../actor.js';
 import { hostCard, hostList } from '../blocks/host-card.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
 import type { Subcommand } from './registry.js';
 
 const EXAMPLE =

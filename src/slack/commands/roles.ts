@@ -1,8 +1,8 @@
 import type { RespondArguments, types } from '@slack/bolt';
+import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can, isRole, ROLES, type Role } from '../../core/permissions.js';
 import { grantRole, listRoleBindings, type RoleBinding, revokeRole } from '../../db/repos/roles.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
 import type { Subcommand } from './registry.js';
 
 /** Who a role can be bound to: a Slack user (`U…`/`W…`) or a user group (`S…`). */

@@ -6,6 +6,7 @@ import {
   isValidTokenName,
   TOKEN_NAME_MAX,
 } from '../../core/api-tokens.js';
+import { codeSafe, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import {
   type ApiTokenSummary,
@@ -13,9 +14,7 @@ import {
   listApiTokens,
   revokeApiToken,
 } from '../../db/repos/api-tokens.js';
-import { who } from '../blocks/lockdown.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { codeSafe, truncateMrkdwn } from '../mrkdwn.js';
 import type { Subcommand } from './registry.js';
 
 const SCOPE_LIST = API_SCOPES.map((s) => `\`${s}\``).join(', ');

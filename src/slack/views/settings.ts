@@ -1,4 +1,5 @@
 import type { App, BlockAction, webApi } from '@slack/bolt';
+import { escapeMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import type { Settings } from '../../core/settings.js';
 import type { Database } from '../../db/client.js';
@@ -8,7 +9,6 @@ import { recordSettingsChange } from '../../db/repos/settings-change.js';
 import { MDE_SECRET_NAMES, type VerifyOutcome, verifyDefenderCredentials } from '../../mde/bootstrap.js';
 import type { Subcommand } from '../commands/registry.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { escapeMrkdwn } from '../mrkdwn.js';
 import {
   changedKeys,
   type ParsedSettings,

@@ -1,3 +1,7 @@
+// Safe text for Slack's mrkdwn, shared by the two adapters that write it: the Slack surface
+// (src/slack/) and the Slack alert sink (src/notify/). Pure functions of strings, no I/O; core is
+// the one part both may import, and neither may import the other.
+
 /**
  * Untrusted text (host names from Defender, reasons typed by users, error texts) must never form
  * Slack control sequences such as `<!channel>` or disguised links: escape exactly `&`, `<`, `>`
@@ -26,4 +30,19 @@ export function truncateMrkdwn(escaped: string, max: number): string {
     cut = cut.slice(0, amp);
   }
   return `${cut}…`;
+}
+
+/** Slack renders the token in the reader's time zone; the ISO text is shown where it cannot. */
+export function slackDate(date: Date): string {
+  const iso = `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(date.getTime() / 1000)}^{date_short_pretty} {time}|${iso}>`;
+}
+
+/** An actor as mrkdwn: `slack:U…` becomes a mention; anything else (a token, automation) a code span. */
+export function who(actor: string | null): string {
+  if (!actor) {
+    return 'nobody';
+  }
+  const m = /^slack:([UW][A-Z0-9]+)$/.exec(actor);
+  return m ? `<@${m[1]}>` : `\`${codeSafe(actor)}\``;
 }

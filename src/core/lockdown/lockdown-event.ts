@@ -1,7 +1,6 @@
-import type { EventName } from '../core/events.js';
-import { newId } from '../core/ids.js';
-import type { AuditRecord, Lockdown } from '../core/lockdown/types.js';
-import type { NotificationEvent } from './event.js';
+import type { EventName, NotificationEvent } from '../events.js';
+import { newId } from '../ids.js';
+import type { AuditRecord, Lockdown } from './types.js';
 
 const OUTCOME: Partial<Record<EventName, NotificationEvent['outcome']>> = {
   'lockdown.failed': 'failed',

@@ -1,8 +1,5 @@
-import type { EventName } from '../../core/events.js';
-import type { NotificationEvent } from '../../notify/event.js';
-import { codeSafe, escapeMrkdwn, truncateMrkdwn } from '../mrkdwn.js';
-import { slackDate } from './format.js';
-import { who } from './lockdown.js';
+import type { EventName, NotificationEvent } from '../core/events.js';
+import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn, who } from '../core/mrkdwn.js';
 
 /** Line breaks in a value would let it pose as another line of the message. */
 const flatten = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, ' ');
