@@ -1,8 +1,8 @@
 import { newId } from '../src/core/ids.js';
 import { OPEN_LOCKDOWN_STATES } from '../src/core/lockdown-states.js';
-import { createApiToken } from '../src/db/repos/api-tokens.js';
 import { writeSettings } from '../src/db/repos/settings.js';
 import { hostScores, lockdowns } from '../src/db/schema.js';
+import { createApiToken } from '../test/helpers/tokens.js';
 import type { BenchEnv } from './env.js';
 import { fleetHosts } from './lockdown.js';
 import { type Distribution, distribution, seededRandom } from './stats.js';
@@ -10,7 +10,7 @@ import { type Distribution, distribution, seededRandom } from './stats.js';
 const API = '/api/v2.1';
 
 async function token(env: BenchEnv, name: string, scope: 'scores:write' | 'lockdown:view'): Promise<string> {
-  const t = await createApiToken(env.hostlock.database.db, { name, scopes: [scope], by: 'bench' });
+  const t = await createApiToken(env.hostlock.store, { name, scopes: [scope], by: 'bench' });
   if (t === 'name_taken') {
     throw new Error(`bench: an API token named ${name} already exists`);
   }

@@ -4,7 +4,7 @@ import { webApi } from '@slack/bolt';
 import { systemClock } from '../src/core/clock.js';
 import type { EventName, NotificationEvent } from '../src/core/events.js';
 import { newId } from '../src/core/ids.js';
-import type { SyslogTarget } from '../src/core/settings.js';
+import type { SyslogTarget } from '../src/core/settings/settings.js';
 import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { enqueueEvents } from '../src/db/repos/outbox.js';

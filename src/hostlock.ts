@@ -8,20 +8,21 @@ import type { Config } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { FaultHook } from './core/faults.js';
 import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
-import { bootstrapAdmins } from './db/bootstrap.js';
+import { bootstrapAdmins } from './core/roles/bootstrap-admins.js';
+import { bootstrapDefender } from './core/settings/bootstrap-defender.js';
+import { type Credentials, MDE_SECRET_NAMES } from './core/settings/ports.js';
+import type { Store } from './core/store.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
-import { appendAudit } from './db/repos/audit.js';
 import { autoSuppressor } from './db/repos/auto.js';
 import { defenderReadiness } from './db/repos/defender-state.js';
 import { hostStore } from './db/repos/hosts.js';
 import { lockdownStore } from './db/repos/lockdowns.js';
 import { outboxStats } from './db/repos/outbox.js';
-import { listRoleBindings } from './db/repos/roles.js';
-import { rewrapSecrets, secretStore } from './db/repos/secrets.js';
+import { rewrapSecrets } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
-import { recordSettingsChange } from './db/repos/settings-change.js';
 import { claimSlackDelivery } from './db/repos/slack-deliveries.js';
+import { createStore } from './db/store.js';
 import {
   createHostsSync,
   defineHostsSync,
@@ -32,7 +33,7 @@ import {
 import { createLockdownJobs } from './jobs/lockdown-jobs.js';
 import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './log.js';
-import { bootstrapDefenderFromEnv, MDE_SECRET_NAMES } from './mde/bootstrap.js';
+import { defenderVerifier } from './mde/bootstrap.js';
 import type { DefenderClientOptions } from './mde/client.js';
 import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
@@ -75,6 +76,8 @@ export interface Hostlock {
   readonly lockdownJobs: ReturnType<typeof createLockdownJobs>;
   readonly outbox: OutboxWorker;
   readonly slackDeps: SlackDeps;
+  /** the verbs' store (roles, tokens, settings, scores, audit, outbox) */
+  readonly store: Store;
   /** stops taking requests and jobs, drains, closes; the database server itself is the caller's */
   stop(): Promise<void>;
 }
@@ -130,7 +133,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     });
     const keyId = keyIdOf(master.key);
     const box = createAesGcmBox(master.key, keyId);
-    const secrets = secretStore(database.db, box, keyId);
+    const store = createStore(database.db, { box, keyId });
     if (config.previousMasterKeyBase64) {
       const previousKey = Buffer.from(config.previousMasterKeyBase64, 'base64');
       const previousId = keyIdOf(previousKey);
@@ -142,34 +145,25 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       log.info({ rewrapped: n, from: previousId, to: keyId }, 'secrets.rewrapped');
     }
 
-    await bootstrapAdmins(database.db, config.admins, log);
-    const bootstrap = config.mde.bootstrap;
-    if (bootstrap) {
-      await bootstrapDefenderFromEnv({
-        credentials: bootstrap,
-        apiUrl: config.mde.apiUrl,
-        loginUrl: config.mde.loginUrl,
-        isStored: () => secrets.has('mde_client_secret'),
-        store: async (values) => {
-          await database.db.transaction(async (tx) => {
-            await secrets.putAll(values, 'system:env', tx);
-            await recordSettingsChange(tx, {
-              actor: 'system:env',
-              targetId: 'defender',
-              summary: 'Defender credentials stored from the MDE_* environment',
-              details: { fields: Object.keys(values), via: 'MDE_* environment' },
-            });
-          });
-        },
-        log: log.child({ component: 'mde' }),
-      });
+    for (const userId of await bootstrapAdmins({ store }, config.admins)) {
+      log.info({ userId, role: 'admin' }, 'roles.bootstrap_granted');
+    }
+    const verifier = defenderVerifier({ apiUrl: config.mde.apiUrl, loginUrl: config.mde.loginUrl });
+    if (config.mde.bootstrap) {
+      await bootstrapDefenderFromEnv(
+        store,
+        verifier,
+        clock,
+        config.mde.bootstrap,
+        log.child({ component: 'mde' }),
+      );
     }
 
     const settings = () => readSettings(database.db);
     const metrics = createMetrics(database.db);
     const defender = createDefenderProvider({
       credentials: async () => {
-        const v = await secrets.getAll([...MDE_SECRET_NAMES]);
+        const v = await store.secrets.getAll(MDE_SECRET_NAMES);
         return v.mde_tenant_id && v.mde_client_id && v.mde_client_secret
           ? { tenantId: v.mde_tenant_id, clientId: v.mde_client_id, clientSecret: v.mde_client_secret }
           : null;
@@ -232,6 +226,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       settings,
       clock,
       announce: createSlackAnnouncer({ client: slackClient, settings, log: slackLog }),
+      audit: store.audit,
       wake: lockdownJobs.wake,
       timing: { ...DEFAULT_TIMING, ...opts.lockdownTiming },
       ...crashHook(config),
@@ -249,31 +244,32 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     cleanup.push(() => lockdownJobs.stop());
     const deps: SlackDeps = {
       lockdown,
-      db: database.db,
+      store,
       actors: createActorResolver({
-        bindings: () => listRoleBindings(database.db),
+        bindings: () => store.roles.list(),
         client: slackClient,
         log: slackLog,
       }),
       hosts: hostStore(database.db),
       defender: () => defender.get(),
       settings,
-      audit: (e) => appendAudit(database.db, e),
       portalUrl: portalLinkFor(config.mde.apiUrl),
       clock: clock,
       log: slackLog,
     };
     const settingsDeps: SettingsDeps = {
       slack: deps,
-      db: database.db,
       client: slackClient,
-      secrets,
-      mde: { apiUrl: config.mde.apiUrl, loginUrl: config.mde.loginUrl },
-      onSaved: async (s, o) => {
-        await scheduleHostsSync(scheduler.agenda, s.pollMinutes, { skipImmediate: true });
-        if (o?.syncNow) {
-          await syncHostsNow(scheduler.agenda); // new credentials or a resume: not one interval later
-        }
+      core: {
+        store,
+        verifier,
+        clock,
+        onSaved: async (s, o) => {
+          await scheduleHostsSync(scheduler.agenda, s.pollMinutes, { skipImmediate: true });
+          if (o.syncNow) {
+            await syncHostsNow(scheduler.agenda); // new credentials or a resume: not one interval later
+          }
+        },
       },
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
     };
@@ -324,7 +320,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       metrics,
       slackEvents: slack.handleEvents ? { path: SLACK_EVENTS_PATH, handle: slack.handleEvents } : undefined,
       api: createApiRouter({
-        db: database.db,
+        store,
         lockdown,
         auto: { ...lockdown, suppress: autoSuppressor(database.db) },
         log: log.child({ component: 'api' }),
@@ -346,11 +342,30 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       lockdownJobs,
       outbox,
       slackDeps: deps,
+      store,
       stop,
     };
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/** MDE_* credentials from the environment: verified and stored once, as if saved from the modal. */
+async function bootstrapDefenderFromEnv(
+  store: Store,
+  verifier: ReturnType<typeof defenderVerifier>,
+  clock: Clock,
+  credentials: Credentials,
+  log: Logger,
+): Promise<void> {
+  const r = await bootstrapDefender({ store, verifier, clock }, credentials);
+  if (r.outcome === 'already_configured') {
+    log.info({}, 'mde.bootstrap_skipped_already_configured');
+  } else if (r.outcome === 'failed') {
+    log.error({ code: r.code, reason: r.message }, 'mde.bootstrap_failed');
+  } else {
+    log.info({ roles: r.roles }, 'mde.bootstrap_stored');
   }
 }
 

@@ -1,17 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiScope } from '../core/api-tokens.js';
-import { type Actor, PERMISSIONS, type Permission } from '../core/permissions.js';
-import type { Database } from '../db/client.js';
-import { findActiveToken } from '../db/repos/api-tokens.js';
+import { authenticateToken, type TokenCaller } from '../core/api-tokens/queries.js';
+import type { ApiScope } from '../core/api-tokens/tokens.js';
+import type { Store } from '../core/store.js';
 import type { Logger } from '../log.js';
 import { apiError } from './http.js';
 
 /** A request's authenticated caller: the token as a core actor, and its scopes. */
-export interface ApiCaller {
-  actor: Extract<Actor, { kind: 'api' }>;
-  tokenName: string;
-  scopes: readonly ApiScope[];
-}
+export type ApiCaller = TokenCaller;
 
 const SCHEME = /^(?:Token|Bearer)[ \t]+(\S+)[ \t]*$/i;
 
@@ -21,22 +16,17 @@ export function tokenFrom(header: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-/** Token scopes that are also permissions (`lockdown:view`, `lockdown:edit`) become the actor's permissions. */
-function permissionsFor(scopes: readonly ApiScope[]): ReadonlySet<Permission> {
-  return new Set(PERMISSIONS.filter((p) => (scopes as readonly string[]).includes(p)));
-}
-
 /**
  * The caller of an API request, looked up by the hash of its token; otherwise answers 401 and
  * returns null. The token itself is never logged or echoed.
  */
 export async function authenticate(
-  deps: { db: Database; log: Logger },
+  deps: { store: Store; log: Logger },
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<ApiCaller | null> {
   const token = tokenFrom(req.headers.authorization);
-  const found = token ? await findActiveToken(deps.db, token) : null;
+  const found = token ? await authenticateToken(deps, token) : null;
   if (!found) {
     deps.log.info(
       { reason: token ? 'unknown_or_revoked' : 'missing', method: req.method, path: req.url?.split('?')[0] },
@@ -54,11 +44,7 @@ export async function authenticate(
     );
     return null;
   }
-  return {
-    actor: { kind: 'api', tokenId: found.id, permissions: permissionsFor(found.scopes) },
-    tokenName: found.name,
-    scopes: found.scopes,
-  };
+  return found;
 }
 
 /** Whether `caller` holds `scope`; otherwise answers 403 naming the missing scope. */

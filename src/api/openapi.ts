@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_SCOPES } from '../core/api-tokens.js';
+import { API_SCOPES } from '../core/api-tokens/tokens.js';
 import { HOSTLOCK_VERSION } from '../version.js';
 import { HostScoreItem, HostScoresAnswer, MAX_SCORES } from './routes/host-scores.js';
 import { LockdownView, LockHostBody } from './routes/lockdown-hosts.js';

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiScope } from '../core/api-tokens.js';
+import type { ApiScope } from '../core/api-tokens/tokens.js';
 import type { AutoDeps } from '../core/lockdown/auto-lockdown.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
-import type { Database } from '../db/client.js';
+import type { Store } from '../core/store.js';
 import type { Logger } from '../log.js';
 import { type ApiCaller, authenticate, requireScope } from './auth.js';
 import { apiError } from './http.js';
@@ -12,7 +12,7 @@ import { postScores } from './routes/host-scores.js';
 import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js';
 
 export interface ApiDeps {
-  db: Database;
+  store: Store;
   lockdown: LockdownDeps;
   auto: AutoDeps;
   log: Logger;

@@ -1,5 +1,5 @@
-import type { Settings, SyslogTarget } from './settings.js';
-import { formatSyslogTarget, parseSyslogTarget } from './syslog-targets.js';
+import type { Settings, SyslogTarget } from './settings/settings.js';
+import { formatSyslogTarget, parseSyslogTarget } from './settings/syslog-targets.js';
 
 /**
  * Where an event goes, as named in `outbox.sink`: `slack:<channel id>` or `syslog:<target line>`.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Defender } from '../core/defender.js';
 import type { DefenderUnavailable } from '../core/hosts/ports.js';
-import type { Settings } from '../core/settings.js';
+import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import type { Credentials } from './auth.js';
 import { createDefenderClient, type DefenderClient, type DefenderClientOptions } from './client.js';

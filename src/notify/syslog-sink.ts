@@ -1,6 +1,6 @@
 import type { NotificationEvent } from '../core/events.js';
-import type { SyslogTarget } from '../core/settings.js';
-import { DEFAULT_PEN } from '../core/syslog-targets.js';
+import type { SyslogTarget } from '../core/settings/settings.js';
+import { DEFAULT_PEN } from '../core/settings/syslog-targets.js';
 import { formatCef } from './syslog/cef.js';
 import { eventSeverity, rfc3164Line, rfc5424Line, TAG } from './syslog/framing.js';
 import { formatJson } from './syslog/json.js';

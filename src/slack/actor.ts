@@ -1,6 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import { type Actor, permissionsOf } from '../core/permissions.js';
-import type { RoleBinding } from '../db/repos/roles.js';
+import type { RoleBinding } from '../core/roles/ports.js';
 import type { Logger } from '../log.js';
 
 export type SlackActor = Extract<Actor, { kind: 'slack' }> & { roles: string[] };

@@ -2,7 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { EventName, ThreadNote } from '../core/events.js';
 import type { Announcer } from '../core/lockdown/ports.js';
 import type { Lockdown } from '../core/lockdown/types.js';
-import type { Settings } from '../core/settings.js';
+import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from './blocks/lockdown.js';
 

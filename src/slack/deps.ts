@@ -3,27 +3,26 @@ import type { Defender } from '../core/defender.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { Permission } from '../core/permissions.js';
-import type { Settings } from '../core/settings.js';
-import type { Database } from '../db/client.js';
-import type { AuditEntry } from '../db/repos/audit.js';
+import { recordDenial } from '../core/roles/record-denial.js';
+import type { Settings } from '../core/settings/settings.js';
+import type { Store } from '../core/store.js';
 import type { Logger } from '../log.js';
 import type { ActorResolver, SlackActor } from './actor.js';
 
-/** What Slack listeners need: ports and adapters, assembled once in main.ts. */
+/** What Slack listeners need: core's ports, assembled once in hostlock.ts. */
 export interface SlackDeps {
   actors: ActorResolver;
   hosts: HostStore;
   defender: () => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
-  audit: (e: AuditEntry) => Promise<void>;
+  /** the verbs' store (roles, tokens, settings, audit, outbox) */
+  store: Store;
   /** Defender portal page of a machine */
   portalUrl: (machineId: string) => string;
   clock: Clock;
   log: Logger;
   /** the lockdown use cases' ports (store, Defender, announcer, timers) */
   lockdown: LockdownDeps;
-  /** the database, for the role commands' writes (role_bindings + audit in one transaction) */
-  db: Database;
 }
 
 const WHY: Record<Permission, string> = {
@@ -34,9 +33,14 @@ const WHY: Record<Permission, string> = {
   'lockdown:approve': 'approve lockdowns',
 };
 
+/** What a user lacking `permission` is told: what they lack and whom to ask. */
+export function refusalText(permission: Permission): string {
+  return `You need the \`${permission}\` permission to ${WHY[permission]}. Ask a hostlock admin to grant you a role (\`/hostlock roles\`).`;
+}
+
 /**
- * A refused permission check: audited, and answered with what the user lacks and whom to ask.
- * Returns the sentence for an ephemeral reply.
+ * A refused permission check in a Slack query (lookup, list, history, settings): audited through
+ * core, logged, and answered with {@link refusalText}. Verbs audit their own refusals.
  */
 export async function refuse(
   deps: SlackDeps,
@@ -44,12 +48,7 @@ export async function refuse(
   permission: Permission,
   what: string,
 ): Promise<string> {
-  await deps.audit({
-    actor: `slack:${actor.userId}`,
-    action: 'authz.denied',
-    outcome: 'denied',
-    details: { permission, what, roles: actor.roles },
-  });
+  await recordDenial(deps.store, { actor, permission, what, details: { roles: actor.roles } });
   deps.log.warn({ userId: actor.userId, permission, what }, 'authz.denied');
-  return `You need the \`${permission}\` permission to ${WHY[permission]}. Ask a hostlock admin to grant you a role (\`/hostlock roles\`).`;
+  return refusalText(permission);
 }

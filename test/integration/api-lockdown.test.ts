@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ApiScope } from '../../src/core/api-tokens.js';
+import type { ApiScope } from '../../src/core/api-tokens/tokens.js';
 import type { Lockdown } from '../../src/core/lockdown/types.js';
-import { createApiToken, revokeApiToken } from '../../src/db/repos/api-tokens.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
 import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { createApiToken, revokeApiToken } from '../helpers/tokens.js';
 
 const PATH = '/api/v2.1/lockdown/host';
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -15,7 +15,7 @@ let viewToken: string;
 let revokedToken: string;
 
 async function token(name: string, scopes: ApiScope[]): Promise<string> {
-  const t = await createApiToken(h.db.db, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
   if (t === 'name_taken') {
     throw new Error(`token ${name} exists`);
   }
@@ -71,7 +71,7 @@ beforeAll(async () => {
   editToken = await token('ci-edit', ['lockdown:view', 'lockdown:edit']);
   viewToken = await token('ci-view', ['lockdown:view']);
   revokedToken = await token('ci-revoked', ['lockdown:view', 'lockdown:edit']);
-  await revokeApiToken(h.db.db, { name: 'ci-revoked', by: 'test' });
+  await revokeApiToken(h.app.store, { name: 'ci-revoked', by: 'test' });
 });
 afterAll(() => h.close());
 beforeEach(async () => {

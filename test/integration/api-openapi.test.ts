@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import type { HostScoresAnswer } from '../../src/api/routes/host-scores.js';
 import type { LockdownView } from '../../src/api/routes/lockdown-hosts.js';
-import type { ApiScope } from '../../src/core/api-tokens.js';
-import { createApiToken } from '../../src/db/repos/api-tokens.js';
+import type { ApiScope } from '../../src/core/api-tokens/tokens.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import type { MdeMachine } from '../fakes/mde/types.js';
 import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/harness.js';
 import { type OpenApiChecker, type OpenApiDocument, openApiChecker } from '../helpers/openapi.js';
+import { createApiToken } from '../helpers/tokens.js';
 
 // Every answer of the REST API is checked against the OpenAPI document it serves (issue #8):
 // its status must be listed for the operation and its body must match the listed schema.
@@ -37,7 +37,7 @@ const tok: Record<'edit' | 'view' | 'scores' | 'burst', string> = {
 };
 
 async function token(name: string, scopes: ApiScope[]): Promise<string> {
-  const t = await createApiToken(h.db.db, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
   if (t === 'name_taken') {
     throw new Error(`token ${name} exists`);
   }

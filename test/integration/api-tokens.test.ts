@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findActiveToken } from '../../src/db/repos/api-tokens.js';
 import { apiTokens, auditEvents } from '../../src/db/schema.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { tokenSubcommand } from '../../src/slack/commands/token.js';
 import { bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
+import { findActiveToken } from '../helpers/tokens.js';
 
 // The subcommand is called directly (as the /hostlock router would), with real Postgres behind it.
 
@@ -162,7 +162,7 @@ describe('/hostlock token list', () => {
     expect(before.text).not.toMatch(TOKEN_SHAPE);
     expect(before.text).not.toContain(sha256(secret));
 
-    await findActiveToken(h.db.db, secret);
+    await findActiveToken(h.app.store, secret);
     const after = await run(ADMIN, 'list');
     expect(after.text).toMatch(
       /\*`lister`\* — `lockdown:view`\ncreated by <@U0ADMIN001> .* · last used <!date\^/,
@@ -181,7 +181,7 @@ describe('/hostlock token revoke', () => {
       { targetId: row?.id, details: { name: 'to-revoke', scopes: ['scores:write'] } },
     ]);
     expect((await run(ADMIN, 'list')).text).not.toContain('to-revoke');
-    expect(await findActiveToken(h.db.db, secret)).toBeNull();
+    expect(await findActiveToken(h.app.store, secret)).toBeNull();
 
     const again = await run(ADMIN, 'revoke to-revoke');
     expect(again.text).toMatch(/No active API token is named `to-revoke`; nothing changed/);
@@ -222,21 +222,21 @@ describe('findActiveToken', () => {
     const [row] = await rowsNamed('finder');
     expect(row?.lastUsedAt).toBeNull();
 
-    const found = await findActiveToken(h.db.db, secret);
+    const found = await findActiveToken(h.app.store, secret);
     expect(found).toEqual({ id: row?.id, name: 'finder', scopes: ['lockdown:view', 'scores:write'] });
     const [used] = await rowsNamed('finder');
     expect(used?.lastUsedAt).toBeInstanceOf(Date);
 
     await run(ADMIN, 'revoke finder');
-    expect(await findActiveToken(h.db.db, secret)).toBeNull();
+    expect(await findActiveToken(h.app.store, secret)).toBeNull();
   });
 
   it('finds nothing for an unknown, altered or hash-as-token value', async () => {
     const secret = await create('probe lockdown:view');
-    expect(await findActiveToken(h.db.db, `hlk_${'A'.repeat(43)}`)).toBeNull();
-    expect(await findActiveToken(h.db.db, secret.toUpperCase())).toBeNull();
-    expect(await findActiveToken(h.db.db, sha256(secret))).toBeNull();
-    expect(await findActiveToken(h.db.db, '')).toBeNull();
+    expect(await findActiveToken(h.app.store, `hlk_${'A'.repeat(43)}`)).toBeNull();
+    expect(await findActiveToken(h.app.store, secret.toUpperCase())).toBeNull();
+    expect(await findActiveToken(h.app.store, sha256(secret))).toBeNull();
+    expect(await findActiveToken(h.app.store, '')).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ApiScope } from '../../src/core/api-tokens.js';
-import { createApiToken, revokeApiToken } from '../../src/db/repos/api-tokens.js';
+import type { ApiScope } from '../../src/core/api-tokens/tokens.js';
 import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { createApiToken, revokeApiToken } from '../helpers/tokens.js';
 
 const PATH = '/api/v2.1/host/scores';
 const ADMIN = 'U0ADMIN001';
@@ -24,7 +24,7 @@ interface ScoreAnswer {
 }
 
 async function token(name: string, scopes: ApiScope[]): Promise<string> {
-  const t = await createApiToken(h.db.db, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
   if (t === 'name_taken') {
     throw new Error(`token ${name} exists`);
   }
@@ -80,7 +80,7 @@ beforeAll(async () => {
   scoresToken = await token('feed', ['scores:write']);
   lockToken = await token('locker', ['lockdown:view', 'lockdown:edit']);
   revokedToken = await token('old-feed', ['scores:write']);
-  await revokeApiToken(h.db.db, { name: 'old-feed', by: 'test' });
+  await revokeApiToken(h.app.store, { name: 'old-feed', by: 'test' });
 });
 afterAll(() => h.close());
 beforeEach(async () => {

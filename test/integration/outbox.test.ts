@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../src/core/events.js';
 import type { Lockdown } from '../../src/core/lockdown/types.js';
+import { recordSettingsChange } from '../../src/core/settings/record-settings-change.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { enqueueEvents } from '../../src/db/repos/outbox.js';
-import { writeSettings } from '../../src/db/repos/settings.js';
-import { recordSettingsChange } from '../../src/db/repos/settings-change.js';
 import { ActionId, lockdownBlockId } from '../../src/slack/ids.js';
 import type { SlackCall } from '../fakes/slack-peer.js';
 import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
@@ -230,13 +229,15 @@ describe('a sink that fails', () => {
       insert into outbox (event_id, event, sink, payload, next_attempt_at)
       values ('evt_removed01', 'lockdown.locked', ${sink}, ${JSON.stringify(event('evt_removed01'))}::jsonb,
               now() + interval '1 hour')`;
-    await h.db.db.transaction(async (tx) => {
-      await writeSettings(tx, { syslog_targets: [] }, `slack:${ALICE}`);
+    await h.app.store.transaction(async (tx) => {
+      const { version } = await tx.settings.readVersioned();
+      await tx.settings.saveIfVersion({ syslog_targets: [] }, `slack:${ALICE}`, version);
       await recordSettingsChange(tx, {
         actor: `slack:${ALICE}`,
         targetId: 'settings',
         summary: 'changed: syslog_targets',
         details: { fields: ['syslog_targets'] },
+        at: new Date(),
       });
     });
     const [r] = await h.db.sql<{ delivered: boolean; last_error: string }[]>`

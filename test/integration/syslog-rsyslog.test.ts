@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../src/core/events.js';
-import type { SyslogTarget } from '../../src/core/settings.js';
+import type { SyslogTarget } from '../../src/core/settings/settings.js';
 import { createSyslogTransport } from '../../src/notify/syslog/transport.js';
 import { syslogLineFor } from '../../src/notify/syslog-sink.js';
 import { type Rsyslog, type RsyslogLine, rsyslogAvailable, startRsyslog } from '../fakes/rsyslog.js';

@@ -7,7 +7,7 @@ import {
   hashApiToken,
   isApiScope,
   isValidTokenName,
-} from '../../src/core/api-tokens.js';
+} from '../../src/core/api-tokens/tokens.js';
 
 describe('generateApiToken', () => {
   it('makes an hlk_ token of 32 random bytes in base64url, and its sha256 hex hash', () => {

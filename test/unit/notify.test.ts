@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../src/core/events.js';
 import { eventPayload, parseEventPayload } from '../../src/core/events.js';
+import { formatSyslogTarget, parseSyslogTarget } from '../../src/core/settings/syslog-targets.js';
 import { parseSink, sinksOf } from '../../src/core/sinks.js';
-import { formatSyslogTarget, parseSyslogTarget } from '../../src/core/syslog-targets.js';
 import { alertText } from '../../src/notify/slack-alert.js';
 import { syslogLineFor } from '../../src/notify/syslog-sink.js';
 

@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
-import type { Host } from '../../core/hosts/types.js';
-import { type AutoDeps, type AutoOutcome, judgeScore } from '../../core/lockdown/auto-lockdown.js';
-import { pickOne } from '../../core/lockdown/request-lockdown.js';
-import type { Database } from '../../db/client.js';
-import { insertScores } from '../../db/repos/auto.js';
+import type { AutoDeps, AutoOutcome } from '../../core/lockdown/auto-lockdown.js';
+import { ingestScores, type ScoreInput } from '../../core/scores/ingest-scores.js';
+import type { Store } from '../../core/store.js';
 import type { ApiCaller } from '../auth.js';
 import { apiError, readJsonBody } from '../http.js';
 import { sendJson } from '../server.js';
@@ -15,8 +12,6 @@ import { MAX_HOST_LENGTH } from './lockdown-hosts.js';
 export const MAX_SCORES = 1000;
 /** A body of 1 000 scores is ~150 KB; the cap leaves room and no more. */
 export const MAX_SCORES_BODY_BYTES = 256 * 1024;
-/** A score computed further ahead than this is refused (a feed with a wrong clock). */
-const FUTURE_SKEW_MS = 5 * 60_000;
 
 export const HostScoreItem = z.strictObject({
   host: z
@@ -70,7 +65,7 @@ export const HostScoresAnswer = z.object({
 });
 
 export interface ScoreRouteDeps {
-  db: Database;
+  store: Store;
   auto: AutoDeps;
 }
 
@@ -110,73 +105,47 @@ export async function postScores(
     return;
   }
   const items = Array.isArray(shape.data) ? shape.data : [shape.data];
-  const now = deps.auto.clock.now();
   const results: ScoreResult[] = [];
-  const accepted: Array<{ result: ScoreResult; score: z.infer<typeof HostScoreItem>; host: Host }> = [];
+  const valid: Array<{ result: ScoreResult; score: ScoreInput }> = [];
   for (const [index, raw] of items.entries()) {
     const parsed = HostScoreItem.safeParse(raw);
     const hostText =
       typeof (raw as { host?: unknown })?.host === 'string'
         ? (raw as { host: string }).host.slice(0, MAX_HOST_LENGTH)
         : null;
-    if (!parsed.success) {
-      results.push({ index, host: hostText, status: 'invalid', message: issueText(parsed.error) });
-      continue;
-    }
-    const computedAt = new Date(parsed.data.computed_at);
-    if (computedAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
-      results.push({ index, host: hostText, status: 'invalid', message: 'computed_at: is in the future' });
-      continue;
-    }
-    const q = parseHostQuery(parsed.data.host);
-    const found = q.ok ? await deps.auto.hosts.search(q.query, 5) : { hosts: [], total: 0 };
-    const host = q.ok ? pickOne(found.hosts, q.query) : null;
-    if (!host) {
-      results.push({
-        index,
-        host: hostText,
-        status: found.total > 1 ? 'ambiguous_host' : 'unknown_host',
-        message:
-          found.total > 1
-            ? 'several hosts match: send the machine id'
-            : 'no host in the inventory matches (name, IP or machine id)',
-      });
-      continue;
-    }
-    const result: ScoreResult = { index, host: hostText, status: 'accepted', machine_id: host.machineId };
+    const result: ScoreResult = { index, host: hostText, status: 'invalid' };
     results.push(result);
-    accepted.push({ result, score: parsed.data, host });
+    if (!parsed.success) {
+      result.message = issueText(parsed.error);
+      continue;
+    }
+    const { host, threat, certainty, privilege, computed_at } = parsed.data;
+    valid.push({ result, score: { host, threat, certainty, privilege, computedAt: new Date(computed_at) } });
   }
-  const ids = await insertScores(
-    deps.db,
-    accepted.map((a) => ({
-      machineId: a.result.machine_id ?? '',
-      threat: a.score.threat,
-      certainty: a.score.certainty,
-      privilege: a.score.privilege,
-      computedAt: new Date(a.score.computed_at),
-      submittedBy: `api:${caller.actor.tokenId}`,
-    })),
-  );
-  // One settings snapshot judges the whole request (a request is one feed's one batch).
-  const settings = await deps.auto.settings();
-  const auto: AutoDeps = { ...deps.auto, settings: async () => settings };
-  for (const [i, a] of accepted.entries()) {
-    a.result.score_id = ids[i];
-    const judged = await judgeScore(auto, a.host, {
-      threat: a.score.threat,
-      certainty: a.score.certainty,
-      privilege: a.score.privilege,
-      computedAt: new Date(a.score.computed_at),
-    });
-    a.result.auto = {
-      outcome: judged.outcome,
-      ...(judged.lockdownId ? { lockdown_id: judged.lockdownId } : {}),
-    };
+  const outcomes = await ingestScores(deps, { caller, scores: valid.map((v) => v.score) });
+  if (outcomes === 'forbidden') {
+    apiError(res, 403, 'forbidden', 'This token lacks the `scores:write` scope. Create a token that has it.');
+    return;
   }
-  sendJson(res, 200, {
-    accepted: accepted.length,
-    rejected: results.length - accepted.length,
-    results,
-  });
+  for (const [i, o] of outcomes.entries()) {
+    const r = valid[i]?.result;
+    if (r) {
+      Object.assign(r, {
+        status: o.status,
+        ...(o.message ? { message: o.message } : {}),
+        ...(o.machineId ? { machine_id: o.machineId } : {}),
+        ...(o.scoreId !== undefined ? { score_id: o.scoreId } : {}),
+        ...(o.auto
+          ? {
+              auto: {
+                outcome: o.auto.outcome,
+                ...(o.auto.lockdownId ? { lockdown_id: o.auto.lockdownId } : {}),
+              },
+            }
+          : {}),
+      });
+    }
+  }
+  const accepted = results.filter((r) => r.status === 'accepted').length;
+  sendJson(res, 200, { accepted, rejected: results.length - accepted, results });
 }

@@ -1,5 +1,6 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can } from '../permissions.js';
+import { recordDenial } from '../roles/record-denial.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown } from './types.js';
 
@@ -26,6 +27,13 @@ export async function decideLockdown(
   }
   const who = actorId(input.actor);
   if (who === row.requestedBy) {
+    // the two-person rule refused a click: audited like any denied check (DESIGN §3.4)
+    await recordDenial(deps, {
+      actor: input.actor,
+      rule: 'self_approval',
+      target: { type: 'lockdown', id: row.id },
+      details: { attempted: `lockdown.${input.decision}` },
+    });
     return { ...err('self_approval'), current: row };
   }
   const settings = await deps.settings();

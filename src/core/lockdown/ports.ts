@@ -4,7 +4,8 @@ import type { EventName, ThreadNote } from '../events.js';
 import type { FaultHook } from '../faults.js';
 import type { DefenderUnavailable, HostStore } from '../hosts/ports.js';
 import type { Host } from '../hosts/types.js';
-import type { Settings } from '../settings.js';
+import type { Settings } from '../settings/settings.js';
+import type { AuditLog } from '../store.js';
 import type { Lockdown, LockdownStore } from './types.js';
 
 /**
@@ -47,6 +48,8 @@ export interface LockdownDeps {
   settings: () => Promise<Settings>;
   clock: Clock;
   announce: Announcer;
+  /** refusals by a rule (the two-person rule) are audited here; changes audit through the store */
+  audit: AuditLog;
   /**
    * Asks the scheduler to advance this lockdown at `at` (a latency hint; the sweeper is the net);
    * `replaces` names an earlier wake-up that is no longer wanted (an extension moved the end).

@@ -6,6 +6,7 @@ import { newId } from '../ids.js';
 import { LOCKDOWN_DURATIONS_HOURS } from '../lockdown-states.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { isExcluded } from './exclusions.js';
+import { pickOne } from './pick-host.js';
 import type { LockdownDeps } from './ports.js';
 import type { AutoTrigger, Lockdown, LockdownSource } from './types.js';
 
@@ -158,21 +159,4 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     await deps.wake(lockdown.id, now);
   }
   return ok({ lockdown, host });
-}
-
-/** Exactly one usable machine: a single match, or a single exact (case-insensitive) name among several. */
-export function pickOne(hosts: Host[], q: HostQuery): Host | null {
-  const usable = hosts.filter((h) => !h.mergedIntoMachineId && !h.goneAt);
-  if (hosts.length === 1) {
-    return hosts[0] ?? null;
-  }
-  if (q.kind === 'name') {
-    const exact = usable.filter(
-      (h) => h.name.toLowerCase() === q.value || h.name.toLowerCase().split('.')[0] === q.value,
-    );
-    if (exact.length === 1) {
-      return exact[0] ?? null;
-    }
-  }
-  return usable.length === 1 ? (usable[0] ?? null) : null;
 }

@@ -2,7 +2,7 @@ import type { Defender, DefenderAction } from '../defender.js';
 import type { EventName, ThreadNote } from '../events.js';
 import type { Isolation } from '../hosts/derive-isolation.js';
 import type { DefenderUnavailable } from '../hosts/ports.js';
-import type { Settings } from '../settings.js';
+import type { Settings } from '../settings/settings.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown, LockdownPatch, LockdownStore } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { IsolationType } from './defender.js';
+import type { IsolationType } from '../defender.js';
 
 export interface SyslogTarget {
   protocol: 'udp' | 'tcp' | 'tls';
@@ -60,3 +60,26 @@ export const DEFAULT_SETTINGS: Settings = {
   autoHourlyCap: 5,
   syslogTargets: [],
 };
+
+/** The stored keys whose values differ, for the audit row (names only, never values). */
+export function changedKeys(before: Settings, patch: Record<string, unknown>): string[] {
+  const current: Record<string, unknown> = {
+    mde_api_url: before.mdeApiUrl,
+    poll_minutes: before.pollMinutes,
+    isolation_type: before.isolationType,
+    approval_required: before.approvalRequired,
+    approval_timeout_minutes: before.approvalTimeoutMinutes,
+    approver_channel: before.approverChannel,
+    alert_channels: before.alertChannels,
+    auto_enabled: before.autoEnabled,
+    auto_dry_run: before.autoDryRun,
+    auto_minutes: before.autoMinutes,
+    threshold_threat: before.thresholdThreat,
+    threshold_certainty: before.thresholdCertainty,
+    threshold_privilege: before.thresholdPrivilege,
+    auto_exclusions: before.autoExclusions,
+    auto_hourly_cap: before.autoHourlyCap,
+    syslog_targets: before.syslogTargets,
+  };
+  return Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(current[k]));
+}

@@ -1,17 +1,9 @@
+import type { AuditEntry, AuditLog } from '../../core/store.js';
 import { scrubSecrets } from '../../log.js';
 import type { Database } from '../client.js';
 import { auditEvents } from '../schema.js';
 
-export interface AuditEntry {
-  /** e.g. `slack:U123`, `api:tok_…`, `system:bootstrap` */
-  actor: string;
-  /** e.g. `settings.changed`, `lockdown.approved`, `authz.denied` */
-  action: string;
-  targetType?: string;
-  targetId?: string;
-  outcome: 'ok' | 'denied' | 'failed';
-  details?: Record<string, unknown>;
-}
+export type { AuditEntry };
 
 /** Appends one audit row (the table refuses UPDATE and DELETE); details are scrubbed of secrets. */
 export async function appendAudit(db: Database, e: AuditEntry): Promise<void> {
@@ -24,3 +16,5 @@ export async function appendAudit(db: Database, e: AuditEntry): Promise<void> {
     details: scrubSecrets(e.details ?? {}),
   });
 }
+
+export const auditLog = (db: Database): AuditLog => ({ append: (e) => appendAudit(db, e) });

@@ -2,7 +2,6 @@ import { sql } from 'drizzle-orm';
 import { autoSuppressedEvent } from '../../core/events.js';
 import type { Suppression } from '../../core/lockdown/auto-lockdown.js';
 import type { Database } from '../client.js';
-import { hostScores } from '../schema.js';
 import { appendAudit } from './audit.js';
 import { enqueueEvents } from './outbox.js';
 
@@ -47,26 +46,4 @@ export function autoSuppressor(db: Database): (s: Suppression) => Promise<void> 
         await enqueueEvents(tx, [autoSuppressedEvent(host, s.detail, new Date())]);
       }
     });
-}
-
-/** Stores received scores (every one, whatever automation makes of it); returns their ids in order. */
-export async function insertScores(
-  db: Database,
-  rows: ReadonlyArray<{
-    machineId: string;
-    threat: number;
-    certainty: number;
-    privilege: number;
-    computedAt: Date;
-    submittedBy: string;
-  }>,
-): Promise<number[]> {
-  if (rows.length === 0) {
-    return [];
-  }
-  const out = await db
-    .insert(hostScores)
-    .values([...rows])
-    .returning({ id: hostScores.id });
-  return out.map((r) => r.id);
 }

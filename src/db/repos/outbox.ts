@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import { eventPayload, type NotificationEvent } from '../../core/events.js';
 import { sinksOf } from '../../core/sinks.js';
+import type { Outbox } from '../../core/store.js';
 import { scrubSecrets } from '../../log.js';
 import type { Database } from '../client.js';
 import { outbox } from '../schema.js';
@@ -48,6 +49,12 @@ export async function abandonSinks(tx: Database, keep: readonly string[], now: D
     .returning({ id: outbox.id });
   return rows.length;
 }
+
+/** The outbox as core's port; `db` may be a transaction. */
+export const outboxRepo = (db: Database): Outbox => ({
+  enqueue: (events) => enqueueEvents(db, events),
+  abandonOtherSinks: (keep, now) => abandonSinks(db, keep, now),
+});
 
 /** Sinks whose oldest undelivered row is due: each is delivered strictly in row order. */
 export async function dueSinks(db: Database, now: Date): Promise<string[]> {

@@ -1,17 +1,18 @@
 import { eq, inArray } from 'drizzle-orm';
 import type { SecretBox } from '../../core/secrets.js';
+import type { SecretRepo } from '../../core/settings/ports.js';
 import type { Database } from '../client.js';
 import { secrets } from '../schema.js';
 import { appendAudit } from './audit.js';
 
 /** Sealed secrets at rest: the row holds only ciphertext bound to its name (AAD). */
-export function secretStore(db: Database, box: SecretBox, keyId: string) {
+export function secretStore(db: Database, box: SecretBox, keyId: string): SecretRepo {
   return {
     async has(name: string): Promise<boolean> {
       return (await db.select({ name: secrets.name }).from(secrets).where(eq(secrets.name, name))).length > 0;
     },
     /** Seals and stores several secrets at once, replacing earlier values. */
-    async putAll(values: Record<string, string>, setBy: string, tx: Database = db): Promise<void> {
+    async putAll(values: Record<string, string>, setBy: string): Promise<void> {
       const rows = Object.entries(values).map(([name, plain]) => ({
         name,
         sealed: box.seal(name, plain),
@@ -20,7 +21,7 @@ export function secretStore(db: Database, box: SecretBox, keyId: string) {
         setAt: new Date(),
       }));
       for (const row of rows) {
-        await tx
+        await db
           .insert(secrets)
           .values(row)
           .onConflictDoUpdate({
@@ -38,13 +39,20 @@ export function secretStore(db: Database, box: SecretBox, keyId: string) {
       return row ?? null;
     },
     /** Deletes the named secrets (Defender "delete": credentials wiped). */
-    async remove(names: string[], tx: Database = db): Promise<number> {
-      return (await tx.delete(secrets).where(inArray(secrets.name, names)).returning({ name: secrets.name }))
-        .length;
+    async remove(names: readonly string[]): Promise<number> {
+      return (
+        await db
+          .delete(secrets)
+          .where(inArray(secrets.name, [...names]))
+          .returning({ name: secrets.name })
+      ).length;
     },
     /** Opens the named secrets; missing names are absent from the result. Throws SecretBoxError on tampering. */
-    async getAll(names: string[]): Promise<Record<string, string>> {
-      const rows = await db.select().from(secrets).where(inArray(secrets.name, names));
+    async getAll(names: readonly string[]): Promise<Record<string, string>> {
+      const rows = await db
+        .select()
+        .from(secrets)
+        .where(inArray(secrets.name, [...names]));
       return Object.fromEntries(rows.map((r) => [r.name, box.open(r.name, r.sealed)]));
     },
   };

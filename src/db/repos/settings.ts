@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { DEFAULT_SETTINGS, MIN_POLL_MINUTES, type Settings } from '../../core/settings.js';
+import type { SettingsRepo } from '../../core/settings/ports.js';
+import { DEFAULT_SETTINGS, MIN_POLL_MINUTES, type Settings } from '../../core/settings/settings.js';
 import type { Database } from '../client.js';
 import { settings } from '../schema.js';
 
@@ -119,37 +120,28 @@ export async function readSettingsVersioned(db: Database): Promise<{ settings: S
 }
 
 /**
- * Merges `patch` into the row only if it is still at `expectedVersion` (two admins saving at once:
- * the second is refused, nothing is partially written). Runs `alsoInTx` in the same transaction.
+ * The settings row over drizzle; `db` may be a transaction. `saveIfVersion` merges `patch` only if
+ * the row is still at `expectedVersion` (two admins saving at once: the second is refused).
  */
-export async function saveSettingsIfVersion(
-  db: Database,
-  patch: Record<string, unknown>,
-  by: string,
-  expectedVersion: number,
-  alsoInTx: (tx: Database) => Promise<void>,
-): Promise<'saved' | 'conflict'> {
-  return db.transaction(async (tx) => {
-    if (expectedVersion === 0) {
-      const inserted = await tx
-        .insert(settings)
-        .values({ id: 1, data: patch, version: 1, updatedBy: by })
-        .onConflictDoNothing()
-        .returning({ id: settings.id });
-      if (!inserted.length) {
-        return 'conflict';
+export function settingsRepo(db: Database): SettingsRepo {
+  return {
+    read: () => readSettings(db),
+    readVersioned: () => readSettingsVersioned(db),
+    async saveIfVersion(patch, by, expectedVersion) {
+      if (expectedVersion === 0) {
+        const inserted = await db
+          .insert(settings)
+          .values({ id: 1, data: patch, version: 1, updatedBy: by })
+          .onConflictDoNothing()
+          .returning({ id: settings.id });
+        return inserted.length > 0;
       }
-    } else {
-      const updated = await tx
+      const updated = await db
         .update(settings)
         .set({ data: sqlMerge(patch), version: sqlIncrement(), updatedBy: by, updatedAt: new Date() })
         .where(and(eq(settings.id, 1), eq(settings.version, expectedVersion)))
         .returning({ id: settings.id });
-      if (!updated.length) {
-        return 'conflict';
-      }
-    }
-    await alsoInTx(tx);
-    return 'saved';
-  });
+      return updated.length > 0;
+    },
+  };
 }

@@ -71,17 +71,6 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
     }
     const actor = await deps.actors.resolve(c.userId);
     const r = await decideLockdown(deps.lockdown, { actor, lockdownId: id, decision });
-    if (!r.ok && r.error === 'self_approval') {
-      // the two-person rule refused a click: audited like any denied check (DESIGN §3.4)
-      await deps.audit({
-        actor: `slack:${c.userId}`,
-        action: 'authz.denied',
-        targetType: 'lockdown',
-        targetId: id,
-        outcome: 'denied',
-        details: { rule: 'self_approval', attempted: `lockdown.${decision}` },
-      });
-    }
     return r.ok ? null : decisionRefusal(r.error, r.current);
   };
   handle(ActionId.lockdownApprove, 'lockdown:approve', decide('approve'));

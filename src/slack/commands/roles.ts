@@ -1,8 +1,11 @@
 import type { RespondArguments, types } from '@slack/bolt';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
-import { can, isRole, ROLES, type Role } from '../../core/permissions.js';
-import { grantRole, listRoleBindings, type RoleBinding, revokeRole } from '../../db/repos/roles.js';
-import { refuse, type SlackDeps } from '../deps.js';
+import { isRole, ROLES, type Role } from '../../core/permissions.js';
+import { grantRole } from '../../core/roles/grant-role.js';
+import type { RoleBinding } from '../../core/roles/ports.js';
+import { listRoles } from '../../core/roles/queries.js';
+import { revokeRole } from '../../core/roles/revoke-role.js';
+import { refusalText, type SlackDeps } from '../deps.js';
 import type { Subcommand } from './registry.js';
 
 /** Who a role can be bound to: a Slack user (`U…`/`W…`) or a user group (`S…`). */
@@ -115,10 +118,8 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
       const [verbRaw = 'list', roleRaw = ''] = ctx.args;
       const verb = verbRaw.toLowerCase();
       if (verb === 'list') {
-        if (!can(actor, 'settings:view') && !can(actor, 'settings:edit')) {
-          return { reply: ephemeral(await refuse(deps, actor, 'settings:view', 'roles list')) };
-        }
-        return { reply: listing(await listRoleBindings(deps.db)) };
+        const r = await listRoles(deps, { actor });
+        return { reply: r.ok ? listing(r.value) : ephemeral(refusalText('settings:view')) };
       }
       if (verb !== 'grant' && verb !== 'revoke') {
         const shown = truncateMrkdwn(codeSafe(verbRaw), 40);
@@ -127,9 +128,6 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
             `\`${shown}\` is not a roles command. Use \`/hostlock roles\`, ${USAGE}, or ${REVOKE_USAGE}.`,
           ),
         };
-      }
-      if (!can(actor, 'settings:edit')) {
-        return { reply: ephemeral(await refuse(deps, actor, 'settings:edit', `roles ${verb}`)) };
       }
       const role = roleRaw.toLowerCase();
       if (!isRole(role)) {
@@ -149,27 +147,37 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
           ),
         };
       }
-      const change = { role, subjectType: subject.type, subjectId: subject.id, by: `slack:${actor.userId}` };
-      const who = mention(change);
+      const binding: RoleBinding = { role, subjectType: subject.type, subjectId: subject.id };
+      const who = mention(binding);
       if (verb === 'grant') {
-        const r = await grantRole(deps.db, change);
-        deps.log.info({ userId: actor.userId, role, subject, outcome: r }, 'role.grant');
+        const r = await grantRole(deps, { actor, binding });
+        deps.log.info(
+          { userId: actor.userId, role, subject, outcome: r.ok ? r.value : r.error },
+          'role.grant',
+        );
+        if (!r.ok) {
+          return { reply: ephemeral(refusalText('settings:edit')) };
+        }
         return {
           reply: ephemeral(
-            r === 'granted'
+            r.value === 'granted'
               ? `${who} now has the \`${role}\` role.`
               : `${who} already had the \`${role}\` role; nothing changed.`,
           ),
         };
       }
-      const r = await revokeRole(deps.db, change);
-      deps.log.info({ userId: actor.userId, role, subject, outcome: r }, 'role.revoke');
+      const r = await revokeRole(deps, { actor, binding });
+      deps.log.info(
+        { userId: actor.userId, role, subject, outcome: r.ok ? r.value : r.error },
+        'role.revoke',
+      );
       const replies = {
         revoked: `${who} no longer has the \`${role}\` role.`,
         unchanged: `${who} did not have the \`${role}\` role; nothing changed.`,
         last_admin: `${who} holds the last \`admin\` binding; revoking it would leave nobody able to manage hostlock. Grant \`admin\` to someone else first.`,
+        forbidden: refusalText('settings:edit'),
       };
-      return { reply: ephemeral(replies[r]) };
+      return { reply: ephemeral(replies[r.ok ? r.value : r.error]) };
     },
   };
 }

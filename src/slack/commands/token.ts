@@ -1,20 +1,17 @@
 import type { RespondArguments, types } from '@slack/bolt';
+import { createToken } from '../../core/api-tokens/create-token.js';
+import type { ApiTokenSummary } from '../../core/api-tokens/ports.js';
+import { listTokens } from '../../core/api-tokens/queries.js';
+import { revokeToken } from '../../core/api-tokens/revoke-token.js';
 import {
   API_SCOPES,
   type ApiScope,
   isApiScope,
   isValidTokenName,
   TOKEN_NAME_MAX,
-} from '../../core/api-tokens.js';
+} from '../../core/api-tokens/tokens.js';
 import { codeSafe, truncateMrkdwn, who } from '../../core/mrkdwn.js';
-import { can } from '../../core/permissions.js';
-import {
-  type ApiTokenSummary,
-  createApiToken,
-  listApiTokens,
-  revokeApiToken,
-} from '../../db/repos/api-tokens.js';
-import { refuse, type SlackDeps } from '../deps.js';
+import { refusalText, type SlackDeps } from '../deps.js';
 import type { Subcommand } from './registry.js';
 
 const SCOPE_LIST = API_SCOPES.map((s) => `\`${s}\``).join(', ');
@@ -131,11 +128,9 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
         };
       }
       const actor = await deps.actors.resolve(ctx.userId);
-      if (!can(actor, 'settings:edit')) {
-        return { reply: ephemeral(await refuse(deps, actor, 'settings:edit', `token ${verb}`)) };
-      }
       if (verb === 'list') {
-        return { reply: listing(await listApiTokens(deps.db)) };
+        const r = await listTokens(deps, { actor });
+        return { reply: r.ok ? listing(r.value) : ephemeral(refusalText('settings:edit')) };
       }
 
       const usage = verb === 'create' ? CREATE_USAGE : REVOKE_USAGE;
@@ -148,17 +143,22 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
         };
       }
       const name = nameRaw.toLowerCase();
-      const by = `slack:${actor.userId}`;
 
       if (verb === 'revoke') {
         if (scopeWords.length > 0) {
           return { reply: ephemeral(`Revoke one token at a time: ${REVOKE_USAGE}.`) };
         }
-        const r = await revokeApiToken(deps.db, { name, by });
-        deps.log.info({ userId: actor.userId, name, outcome: r }, 'api_token.revoke');
+        const r = await revokeToken(deps, { actor, name });
+        deps.log.info(
+          { userId: actor.userId, name, outcome: r.ok ? 'revoked' : r.error },
+          'api_token.revoke',
+        );
+        if (!r.ok && r.error === 'forbidden') {
+          return { reply: ephemeral(refusalText('settings:edit')) };
+        }
         return {
           reply: ephemeral(
-            r === 'revoked'
+            r.ok
               ? `Revoked API token \`${name}\`: requests using it are refused from now on.`
               : `No active API token is named \`${name}\`; nothing changed. See \`/hostlock token list\`.`,
           ),
@@ -174,8 +174,14 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
       if (scopes.length === 0) {
         return { reply: ephemeral(`Give the token at least one scope (${SCOPE_LIST}): ${CREATE_USAGE}.`) };
       }
-      const r = await createApiToken(deps.db, { name, scopes, by });
-      if (r === 'name_taken') {
+      const r = await createToken(deps, { actor, name, scopes });
+      if (!r.ok && r.error === 'forbidden') {
+        return { reply: ephemeral(refusalText('settings:edit')) };
+      }
+      if (!r.ok && r.error !== 'name_taken') {
+        return { reply: ephemeral(`Name the token with ${NAME_RULE} and give it a scope: ${CREATE_USAGE}.`) };
+      }
+      if (!r.ok) {
         return {
           reply: ephemeral(
             `An active API token is already named \`${name}\`; nothing changed. Pick another name, or revoke that one first with \`/hostlock token revoke ${name}\`.`,
@@ -183,8 +189,8 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
         };
       }
       // The id, name and scopes only: the token itself must never reach a log line.
-      deps.log.info({ userId: actor.userId, tokenId: r.id, name, scopes }, 'api_token.created');
-      return { reply: created(name, scopes, r.token) };
+      deps.log.info({ userId: actor.userId, tokenId: r.value.id, name, scopes }, 'api_token.created');
+      return { reply: created(name, scopes, r.value.token) };
     },
   };
 }

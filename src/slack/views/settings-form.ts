@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MIN_POLL_MINUTES, type Settings, type SyslogTarget } from '../../core/settings.js';
-import { parseSyslogTarget } from '../../core/syslog-targets.js';
+import { MIN_POLL_MINUTES, type SyslogTarget } from '../../core/settings/settings.js';
+import { parseSyslogTarget } from '../../core/settings/syslog-targets.js';
 
 /**
  * The settings modal's inputs (DESIGN §3.3 / §3.9): block id = setting name, action id `value`.
@@ -149,27 +149,4 @@ export function parseSettingsForm(
   patch.syslog_targets = targets;
 
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { patch, credentials } };
-}
-
-/** The stored keys whose values differ, for the audit row (names only, never values). */
-export function changedKeys(before: Settings, patch: Record<string, unknown>): string[] {
-  const current: Record<string, unknown> = {
-    mde_api_url: before.mdeApiUrl,
-    poll_minutes: before.pollMinutes,
-    isolation_type: before.isolationType,
-    approval_required: before.approvalRequired,
-    approval_timeout_minutes: before.approvalTimeoutMinutes,
-    approver_channel: before.approverChannel,
-    alert_channels: before.alertChannels,
-    auto_enabled: before.autoEnabled,
-    auto_dry_run: before.autoDryRun,
-    auto_minutes: before.autoMinutes,
-    threshold_threat: before.thresholdThreat,
-    threshold_certainty: before.thresholdCertainty,
-    threshold_privilege: before.thresholdPrivilege,
-    auto_exclusions: before.autoExclusions,
-    auto_hourly_cap: before.autoHourlyCap,
-    syslog_targets: before.syslogTargets,
-  };
-  return Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(current[k]));
 }

@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { codeSafe, escapeMrkdwn } from '../../core/mrkdwn.js';
-import type { Settings } from '../../core/settings.js';
-import { formatSyslogTarget } from '../../core/syslog-targets.js';
+import type { Settings } from '../../core/settings/settings.js';
+import { formatSyslogTarget } from '../../core/settings/syslog-targets.js';
 import { SETTINGS_CALLBACK_ID } from './settings-form.js';
 
 /** Buttons of the Defender section (not contract ids of DESIGN §3.3; additions of this module). */

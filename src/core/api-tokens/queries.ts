@@ -1,0 +1,46 @@
+import { err, ok, type Result } from '../errors.js';
+import { type Actor, can, PERMISSIONS, type Permission } from '../permissions.js';
+import { recordDenial } from '../roles/record-denial.js';
+import type { Store } from '../store.js';
+import type { ApiTokenSummary } from './ports.js';
+import { type ApiScope, hashApiToken } from './tokens.js';
+
+/** Active tokens by name, for `/hostlock token list` (`settings:edit`). */
+export async function listTokens(
+  deps: { store: Store },
+  input: { actor: Actor },
+): Promise<Result<ApiTokenSummary[], 'forbidden'>> {
+  if (!can(input.actor, 'settings:edit')) {
+    await recordDenial(deps.store, { actor: input.actor, permission: 'settings:edit', what: 'token list' });
+    return err('forbidden');
+  }
+  return ok(await deps.store.tokens.listActive());
+}
+
+/** A request's caller, as core sees it: the token as an actor, and its scopes. */
+export interface TokenCaller {
+  actor: Extract<Actor, { kind: 'api' }>;
+  tokenName: string;
+  scopes: readonly ApiScope[];
+}
+
+/** Token scopes that are also permissions (`lockdown:view`, `lockdown:edit`) become the actor's permissions. */
+function permissionsFor(scopes: readonly ApiScope[]): ReadonlySet<Permission> {
+  return new Set(PERMISSIONS.filter((p) => (scopes as readonly string[]).includes(p)));
+}
+
+/**
+ * The caller a token stands for, looked up by its hash (its last use recorded); null for an
+ * unknown or revoked token. The token itself is never compared, stored or logged.
+ */
+export async function authenticateToken(deps: { store: Store }, token: string): Promise<TokenCaller | null> {
+  const found = await deps.store.tokens.useActive(hashApiToken(token));
+  if (!found) {
+    return null;
+  }
+  return {
+    actor: { kind: 'api', tokenId: found.id, permissions: permissionsFor(found.scopes) },
+    tokenName: found.name,
+    scopes: found.scopes,
+  };
+}

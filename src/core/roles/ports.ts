@@ -1,0 +1,20 @@
+import type { Role } from '../permissions.js';
+
+/** A role bound to a Slack user (`U…`/`W…`) or user group (`S…`). */
+export interface RoleBinding {
+  role: Role;
+  subjectType: 'user' | 'usergroup';
+  subjectId: string;
+}
+
+/** Persistence of role bindings (src/db/repos/roles.ts). */
+export interface RoleRepo {
+  /** Every binding: a small table, read fresh on every command and click so revocations bite at once. */
+  list(): Promise<RoleBinding[]>;
+  /** Adds the binding; false when it already existed. */
+  add(b: RoleBinding, grantedBy: string): Promise<boolean>;
+  /** Removes the binding; false when there was none. */
+  remove(b: RoleBinding): Promise<boolean>;
+  /** The subjects holding `role`, locked until the transaction ends (serialises concurrent revocations). */
+  lockHolders(role: Role): Promise<string[]>;
+}

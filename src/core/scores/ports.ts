@@ -1,0 +1,16 @@
+/** A received score as stored (DESIGN §4 `host_scores`). */
+export interface NewScore {
+  machineId: string;
+  threat: number;
+  certainty: number;
+  privilege: number;
+  computedAt: Date;
+  /** who sent it: `api:tok_…` */
+  submittedBy: string;
+}
+
+/** Persistence of received scores (src/db/repos/scores.ts). */
+export interface ScoreRepo {
+  /** Stores every row; returns their ids in order. */
+  insert(rows: readonly NewScore[]): Promise<number[]>;
+}

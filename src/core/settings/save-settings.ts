@@ -1,0 +1,158 @@
+import type { Clock } from '../clock.js';
+import { err, ok, type Result } from '../errors.js';
+import { type Actor, actorId, can } from '../permissions.js';
+import { recordDenial } from '../roles/record-denial.js';
+import type { Store } from '../store.js';
+import {
+  type Credentials,
+  type DefenderVerifier,
+  MDE_SECRET_NAMES,
+  type MdeSecretName,
+  type VerifyOutcome,
+} from './ports.js';
+import { recordSettingsChange } from './record-settings-change.js';
+import { changedKeys, type Settings } from './settings.js';
+
+export interface SettingsDeps {
+  store: Store;
+  verifier: DefenderVerifier;
+  clock: Clock;
+  /** after a save: reschedule the sync; `syncNow` when Defender just became usable */
+  onSaved: (s: Settings, o: { syncNow: boolean }) => Promise<void>;
+}
+
+export type SaveRefusal = 'forbidden' | 'invalid' | 'conflict' | 'incomplete_credentials' | 'verification_failed';
+
+/**
+ * A refusal names the setting it is about (a block id of the modal), so the form can point at it;
+ * `invalid` carries the form's own errors, by setting.
+ */
+export type SaveResult = Result<Settings, SaveRefusal> & { field?: string; errors?: Record<string, string> };
+
+/** The modal's values as its adapter parsed them: stored keys to merge, or what is wrong, by setting. */
+export type SettingsForm =
+  | {
+      ok: true;
+      /** stored keys (block ids) to merge into the row */
+      patch: Record<string, unknown>;
+      /** Defender credentials as typed; the secret only when typed (it is never shown back) */
+      credentials: Partial<Record<MdeSecretName, string>>;
+    }
+  | { ok: false; errors: Record<string, string> };
+
+export interface SaveInput {
+  actor: Actor;
+  /** the settings version the form was built from; a save from an older one is a conflict */
+  expectedVersion: number;
+  /** parsed by the adapter; its errors are told only to someone allowed to save */
+  form: SettingsForm;
+}
+
+const refuse = (e: SaveRefusal, field: string, message?: string): SaveResult => ({
+  ...err(e, message),
+  field,
+});
+
+/** Which input a failed verification is about. */
+function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): MdeSecretName | 'mde_api_url' {
+  if (/tenant|other_cloud|defender_not_provisioned/.test(o.code)) {
+    return 'mde_tenant_id';
+  }
+  if (/secret/.test(o.code)) {
+    return 'mde_client_secret';
+  }
+  if (/client_not_found|app_disabled|missing_permission|forbidden/.test(o.code)) {
+    return 'mde_client_id';
+  }
+  return 'mde_api_url';
+}
+
+/**
+ * Saves the settings modal (`settings:edit`). New or changed Defender credentials (or API base)
+ * are verified against Defender first and saved only when the connection works; the three
+ * credentials go together. New thresholds, or automation switched on or out of dry run, judge
+ * only scores computed afterwards (`thresholds_saved_at`). The row (compare-and-set on its
+ * version, so a concurrent save is a conflict), the sealed secrets, the audit row and the
+ * `settings.changed` notifications commit in one transaction.
+ */
+export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promise<SaveResult> {
+  if (!can(input.actor, 'settings:edit')) {
+    // A forged submission from a viewer: refused server-side whatever the payload says.
+    await recordDenial(deps.store, {
+      actor: input.actor,
+      permission: 'settings:edit',
+      what: 'settings.save',
+    });
+    return refuse('forbidden', 'mde_tenant_id');
+  }
+  if (!input.form.ok) {
+    return { ...err('invalid'), errors: input.form.errors };
+  }
+  const form = input.form;
+  const { settings: before, version } = await deps.store.settings.readVersioned();
+  if (input.expectedVersion !== version) {
+    return refuse('conflict', 'mde_tenant_id');
+  }
+  const stored = await deps.store.secrets.getAll(MDE_SECRET_NAMES);
+  const creds: Credentials = {
+    tenantId: form.credentials.mde_tenant_id ?? stored.mde_tenant_id ?? '',
+    clientId: form.credentials.mde_client_id ?? stored.mde_client_id ?? '',
+    clientSecret: form.credentials.mde_client_secret ?? stored.mde_client_secret ?? '',
+  };
+  const apiUrl = (form.patch.mde_api_url as string | null | undefined) ?? null;
+  const credsChanged =
+    creds.tenantId !== (stored.mde_tenant_id ?? '') ||
+    creds.clientId !== (stored.mde_client_id ?? '') ||
+    creds.clientSecret !== (stored.mde_client_secret ?? '') ||
+    apiUrl !== before.mdeApiUrl;
+  const anyCreds = !!(creds.tenantId || creds.clientId || creds.clientSecret);
+  if (credsChanged && anyCreds) {
+    const missing = !creds.tenantId
+      ? 'mde_tenant_id'
+      : !creds.clientId
+        ? 'mde_client_id'
+        : !creds.clientSecret
+          ? 'mde_client_secret'
+          : null;
+    if (missing) {
+      return refuse('incomplete_credentials', missing);
+    }
+    const verified = await deps.verifier.verify(creds, { apiUrl });
+    if (!verified.ok) {
+      return refuse('verification_failed', fieldOf(verified), verified.message);
+    }
+  }
+  const now = deps.clock.now();
+  const by = actorId(input.actor);
+  const fields = changedKeys(before, form.patch);
+  const patch = { ...form.patch };
+  if (fields.some((f) => f.startsWith('threshold_') || f === 'auto_enabled' || f === 'auto_dry_run')) {
+    patch.thresholds_saved_at = now.toISOString();
+  }
+  const sealed = Object.fromEntries(
+    Object.entries(form.credentials).filter(([k, v]) => v !== undefined && v !== stored[k]),
+  ) as Record<string, string>;
+  const saved = await deps.store.transaction(async (tx) => {
+    if (!(await tx.settings.saveIfVersion(patch, by, version))) {
+      return false;
+    }
+    if (Object.keys(sealed).length) {
+      await tx.secrets.putAll(sealed, by);
+    }
+    const names = [...fields, ...Object.keys(sealed)];
+    await recordSettingsChange(tx, {
+      actor: by,
+      targetId: 'settings',
+      summary: `changed: ${names.join(', ') || 'nothing'}`,
+      details: { fields: names },
+      at: now,
+    });
+    return true;
+  });
+  if (!saved) {
+    return refuse('conflict', 'mde_tenant_id');
+  }
+  const after = await deps.store.settings.read();
+  await deps.onSaved(after, { syncNow: Object.keys(sealed).length > 0 });
+  return ok(after);
+}
