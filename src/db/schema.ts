@@ -11,8 +11,8 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { OPEN_LOCKDOWN_STATES } from '../core/lockdown/machine.js';
 import type { AutoTrigger } from '../core/lockdown/types.js';
-import { OPEN_LOCKDOWN_STATES } from '../core/lockdown-states.js';
 
 // DESIGN §4. Table and column names are contracts for tests and outside checks.
 

@@ -1,4 +1,4 @@
-import { LOCKDOWN_DURATIONS_HOURS } from '../core/lockdown-states.js';
+import { LOCKDOWN_DURATIONS_HOURS } from '../core/lockdown/machine.js';
 
 /**
  * Action ids of every interactive element hostlock renders (DESIGN §3.3). Listeners and block

@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
-import type { LockdownDeps } from '../../core/lockdown/ports.js';
-import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
-import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
-import type { Lockdown } from '../../core/lockdown/types.js';
 import {
   LOCKDOWN_DURATIONS_HOURS,
   LOCKDOWN_STATES,
   OPEN_LOCKDOWN_STATES,
-} from '../../core/lockdown-states.js';
+} from '../../core/lockdown/machine.js';
+import type { LockdownDeps } from '../../core/lockdown/ports.js';
+import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
+import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import type { Lockdown } from '../../core/lockdown/types.js';
 import type { ApiCaller } from '../auth.js';
 import { apiError, readJsonBody } from '../http.js';
 import { sendJson } from '../server.js';

@@ -1,14 +1,22 @@
 import type { Isolation } from '../hosts/derive-isolation.js';
-import { OPEN_LOCKDOWN_STATES } from '../lockdown-states.js';
+import { isOpen, type LockdownState, type OpenLockdownState } from './machine.js';
 import type { LockdownDeps } from './ports.js';
-import { EARLY_TOLERANCE_MS, type Note } from './step-base.js';
-import { ReleaseStep } from './step-release.js';
-import type { Lockdown } from './types.js';
+import { EARLY_TOLERANCE_MS, type Note, type Step } from './steps/context.js';
+import { followIsolation, stepIsolate, stepPending } from './steps/isolate.js';
+import { followRelease, stepActive, stepRelease } from './steps/release.js';
 
-export { actionTag, EARLY_TOLERANCE_MS } from './step-base.js';
+export { actionTag, EARLY_TOLERANCE_MS } from './steps/context.js';
 
 const BUSY_RETRY_MS = 1_000;
-const OPEN: ReadonlySet<string> = new Set(OPEN_LOCKDOWN_STATES);
+
+/** What each open state's step does; closed states have none and are left alone. */
+const STEPS: Record<OpenLockdownState, Step> = {
+  pending_approval: stepPending,
+  approved: stepIsolate,
+  isolating: (c, l) => (l.mdeActionId ? followIsolation(c, l) : stepIsolate(c, l)),
+  active: stepActive,
+  releasing: (c, l) => (l.mdeReleaseActionId ? followRelease(c, l) : stepRelease(c, l)),
+};
 
 /**
  * Does whatever is due for one lockdown now, holding its row lock (so duplicate jobs, several
@@ -17,7 +25,10 @@ const OPEN: ReadonlySet<string> = new Set(OPEN_LOCKDOWN_STATES);
  * the machine's actions, because Defender has no idempotency key. Announcements go out after the
  * transaction commits. Returns the state reached, or 'busy' when another worker holds the row.
  */
-export async function advanceLockdown(deps: LockdownDeps, lockdownId: string): Promise<string> {
+export async function advanceLockdown(
+  deps: LockdownDeps,
+  lockdownId: string,
+): Promise<LockdownState | 'busy' | 'missing'> {
   const notes: Note[] = [];
   const hostUpdates: Array<{ machineId: string } & Isolation> = [];
   const current = await deps.lockdowns.get(lockdownId);
@@ -36,8 +47,10 @@ export async function advanceLockdown(deps: LockdownDeps, lockdownId: string): P
     if (!row.nextCheckAt || row.nextCheckAt.getTime() > deps.clock.now().getTime() + EARLY_TOLERANCE_MS) {
       return row.state;
     }
-    const step = new Step(deps, store, notes, hostUpdates, settings, defender);
-    return step.run(row);
+    if (!isOpen(row.state)) {
+      return row.state;
+    }
+    return STEPS[row.state]({ deps, store, settings, defender, notes, hostUpdates }, row);
   });
   if (outcome === 'busy') {
     // Another worker holds the row. It may be an early trigger that changes nothing and so wakes
@@ -54,30 +67,10 @@ export async function advanceLockdown(deps: LockdownDeps, lockdownId: string): P
       await deps.announce.event(n.name, after, n.detail);
     }
     if (notes.length || outcome !== after.state || after.nextCheckAt?.getTime() !== before?.getTime()) {
-      if (after.nextCheckAt && OPEN.has(after.state)) {
+      if (after.nextCheckAt && isOpen(after.state)) {
         await deps.wake(after.id, after.nextCheckAt);
       }
     }
   }
   return after?.state ?? 'missing';
-}
-
-/** One step: picks the half that the lockdown's state calls for (`step-isolate.ts`, `step-release.ts`). */
-class Step extends ReleaseStep {
-  async run(l: Lockdown): Promise<string> {
-    switch (l.state) {
-      case 'pending_approval':
-        return this.pending(l);
-      case 'approved':
-        return this.isolate(l);
-      case 'isolating':
-        return l.mdeActionId ? this.followIsolation(l) : this.isolate(l);
-      case 'active':
-        return this.active(l);
-      case 'releasing':
-        return l.mdeReleaseActionId ? this.followRelease(l) : this.release(l);
-      default:
-        return l.state;
-    }
-  }
 }

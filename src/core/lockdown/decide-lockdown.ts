@@ -1,6 +1,7 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
+import { approvalDeadline } from './deadlines.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown } from './types.js';
 
@@ -38,18 +39,16 @@ export async function decideLockdown(
   }
   const settings = await deps.settings();
   const now = deps.clock.now();
-  if (now.getTime() >= row.createdAt.getTime() + settings.approvalTimeoutMinutes * 60_000) {
+  if (now.getTime() >= approvalDeadline(row, settings).getTime()) {
     await deps.wake(row.id, now);
     return { ...err('expired'), current: row };
   }
   const approve = input.decision === 'approve';
   const next = await deps.lockdowns.transition(
     row.id,
-    ['pending_approval'],
-    approve
-      ? { state: 'approved', approvedBy: who, decidedAt: now, nextCheckAt: now }
-      : { state: 'denied', approvedBy: who, decidedAt: now, nextCheckAt: null },
-    { actor: who, action: approve ? 'lockdown.approved' : 'lockdown.denied', outcome: 'ok' },
+    approve ? 'approve' : 'deny',
+    { approvedBy: who, decidedAt: now, nextCheckAt: approve ? now : null },
+    { actor: who },
   );
   if (!next) {
     const current = (await deps.lockdowns.get(row.id)) ?? row;

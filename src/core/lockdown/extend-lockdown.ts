@@ -1,6 +1,7 @@
 import { err, ok, type Result } from '../errors.js';
-import { LOCKDOWN_DURATIONS_HOURS } from '../lockdown-states.js';
 import { type Actor, actorId, can } from '../permissions.js';
+import { plannedEnd, reminderAt } from './deadlines.js';
+import { LOCKDOWN_DURATIONS_HOURS } from './machine.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown } from './types.js';
 
@@ -29,15 +30,16 @@ export async function extendLockdown(
       if (row.state !== 'active' || !row.expiresAt || !row.lockedAt) {
         return { ...err('not_active' as const), current: row };
       }
-      const originalEnd = row.lockedAt.getTime() + row.durationMinutes * 60_000;
+      const originalEnd = plannedEnd(row.lockedAt, row).getTime();
       const expiresAt = new Date(row.expiresAt.getTime() + input.hours * 3_600_000);
       if (expiresAt.getTime() - originalEnd > MAX_EXTENSION_MS && !can(input.actor, 'settings:edit')) {
         return { ...err('too_long' as const), current: row };
       }
-      const remindAt = expiresAt.getTime() - deps.timing.reminderBeforeMs;
+      // a reminder already due is given at once; otherwise at its time
+      const remindAt = reminderAt(expiresAt, deps.timing).getTime();
       const next = await store.transition(
         row.id,
-        ['active'],
+        'extend',
         {
           expiresAt,
           remindedAt: null,
@@ -45,8 +47,6 @@ export async function extendLockdown(
         },
         {
           actor: actorId(input.actor),
-          action: 'lockdown.extended',
-          outcome: 'ok',
           details: { hours: input.hours, from: row.expiresAt.toISOString(), to: expiresAt.toISOString() },
         },
       );

@@ -66,3 +66,27 @@ export function lockdownEvent(
     ...(detail ? { detail } : {}),
   };
 }
+
+/**
+ * The notifications a recorded change sends (`audit.events`, chosen by the transition table), built
+ * from the row as it stands after the change. A request approved as it is made also says who
+ * approved: nobody, since approval is not required.
+ */
+export function lockdownEvents(
+  l: Lockdown,
+  audit: AuditRecord,
+  ips: string[] | undefined,
+  at: Date,
+): NotificationEvent[] {
+  return (audit.events ?? []).map((name) =>
+    lockdownEvent(
+      name,
+      l,
+      name === audit.action
+        ? audit
+        : { actor: 'system:hostlock', action: name, outcome: 'ok', note: 'approval is not required' },
+      ips,
+      at,
+    ),
+  );
+}

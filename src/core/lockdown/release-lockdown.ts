@@ -25,14 +25,9 @@ export async function releaseLockdown(
   const who = actorId(input.actor);
   const next = await deps.lockdowns.transition(
     row.id,
-    ['active'],
-    { state: 'releasing', releaseReason: 'manual', releasedBy: who, attempts: 0, nextCheckAt: now },
-    {
-      actor: who,
-      action: 'lockdown.release_started',
-      outcome: 'ok',
-      details: { reason: input.reason ?? '' },
-    },
+    'release',
+    { releaseReason: 'manual', releasedBy: who, attempts: 0, nextCheckAt: now },
+    { actor: who, details: { reason: input.reason ?? '' } },
   );
   if (!next) {
     return { ...err('not_active'), current: (await deps.lockdowns.get(row.id)) ?? row };

@@ -3,9 +3,10 @@ import { lookupHost } from '../hosts/lookup-host.js';
 import type { HostQuery } from '../hosts/parse-host-query.js';
 import type { Host } from '../hosts/types.js';
 import { newId } from '../ids.js';
-import { LOCKDOWN_DURATIONS_HOURS } from '../lockdown-states.js';
 import { type Actor, actorId, can } from '../permissions.js';
+import { approvalDeadline } from './deadlines.js';
 import { isExcluded } from './exclusions.js';
+import { LOCKDOWN_DURATIONS_HOURS, REQUEST_EVENTS } from './machine.js';
 import { pickOne } from './pick-host.js';
 import type { LockdownDeps } from './ports.js';
 import type { AutoTrigger, Lockdown, LockdownSource } from './types.js';
@@ -104,12 +105,13 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   }
   const now = deps.clock.now();
   const approval = settings.approvalRequired;
+  const state = approval ? 'pending_approval' : 'approved';
   const inserted = await deps.lockdowns.insert(
     {
       id: newId('lck'),
       machineId: host.machineId,
       hostName: host.name,
-      state: approval ? 'pending_approval' : 'approved',
+      state,
       durationMinutes: input.durationHours * 60,
       reason: input.reason,
       requestedBy: actorId(input.actor),
@@ -117,7 +119,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
       requestChannel: input.channel,
       breakGlass: !!input.breakGlass,
       ...(input.auto ? { trigger: input.auto.trigger } : {}),
-      nextCheckAt: approval ? new Date(now.getTime() + settings.approvalTimeoutMinutes * 60_000) : now,
+      nextCheckAt: approval ? approvalDeadline({ createdAt: now }, settings) : now,
     },
     {
       actor: actorId(input.actor),
@@ -132,6 +134,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         ...(input.breakGlass ? { breakGlass: true } : {}),
         ...(input.auto ? { rule: input.auto.trigger } : {}),
       },
+      events: REQUEST_EVENTS[state],
     },
     input.auto ? { autoCapPerHour: input.auto.capPerHour } : {},
   );
@@ -146,7 +149,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   let lockdown = inserted;
   if (where) {
     lockdown =
-      (await deps.lockdowns.transition(inserted.id, [inserted.state, 'approved', 'isolating'], {
+      (await deps.lockdowns.update(inserted.id, [inserted.state, 'approved', 'isolating'], {
         approvalChannel: where.channel,
         approvalTs: where.ts,
       })) ?? inserted;

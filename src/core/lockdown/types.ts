@@ -1,4 +1,5 @@
-import type { LockdownState } from '../lockdown-states.js';
+import type { EventName } from '../events.js';
+import type { LockdownState, Trigger } from './machine.js';
 
 export type LockdownSource = 'manual' | 'auto' | 'api';
 export type ReleaseReason = 'manual' | 'expired' | 'external';
@@ -71,28 +72,42 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
   /** a human sentence for the notification this change sends, when the event name alone says too little */
   note?: string;
+  /** the notifications this change sends (machine.ts decides which), queued in the same transaction */
+  events?: readonly EventName[];
 }
 
-/** Persistence of lockdowns; every method that changes state also writes its audit row. */
+/** Who made a transition and what to record beside it; the table (machine.ts) names the action and event. */
+export interface TransitionBy {
+  actor: string;
+  details?: Record<string, unknown>;
+  note?: string;
+}
+
+/** Bookkeeping that never changes the state (that takes a transition). */
+export type LockdownUpdate = Omit<LockdownPatch, 'state'>;
+
+/**
+ * Persistence of lockdowns. Every state change is `transition`: a compare-and-set whose `from`
+ * states, target state, audit action and notification come from the transition table, written
+ * with the audit row and the outbox rows in one transaction.
+ */
 export interface LockdownStore {
   get(id: string): Promise<Lockdown | null>;
   /**
-   * Inserts a new request; 'already_open' when the machine has one (partial unique index);
-   * 'capped' when `autoCapPerHour` is given and that many automatic lockdowns were made in the last
-   * hour (counted and inserted under one lock, so concurrent requests across processes cannot pass it).
+   * Inserts a new request with its audit row and notifications; 'already_open' when the machine has
+   * one (partial unique index); 'capped' when `autoCapPerHour` is given and that many automatic
+   * lockdowns were made in the last hour (counted and inserted under one lock, so concurrent
+   * requests across processes cannot pass it).
    */
   insert(
     l: NewLockdown,
     audit: AuditRecord,
     opts?: { autoCapPerHour?: number },
   ): Promise<Lockdown | 'already_open' | 'capped'>;
-  /** Compare-and-set: applies `patch` only if the row is in one of `from`; null when it was not. */
-  transition(
-    id: string,
-    from: readonly string[],
-    patch: LockdownPatch,
-    audit?: AuditRecord,
-  ): Promise<Lockdown | null>;
+  /** Moves the row by `trigger` if its state allows it (machine.ts); null when it did not. */
+  transition(id: string, trigger: Trigger, patch: LockdownUpdate, by: TransitionBy): Promise<Lockdown | null>;
+  /** Writes bookkeeping only while the row is in one of `states`; null when it is not. */
+  update(id: string, states: readonly LockdownState[], patch: LockdownUpdate): Promise<Lockdown | null>;
   /**
    * Runs `fn` holding the row's lock (one worker at a time per lockdown, across processes), with a
    * store bound to the same transaction; 'busy' when another worker holds it (or, with `wait`,

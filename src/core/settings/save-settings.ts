@@ -21,7 +21,12 @@ export interface SettingsDeps {
   onSaved: (s: Settings, o: { syncNow: boolean }) => Promise<void>;
 }
 
-export type SaveRefusal = 'forbidden' | 'invalid' | 'conflict' | 'incomplete_credentials' | 'verification_failed';
+export type SaveRefusal =
+  | 'forbidden'
+  | 'invalid'
+  | 'conflict'
+  | 'incomplete_credentials'
+  | 'verification_failed';
 
 /**
  * A refusal names the setting it is about (a block id of the modal), so the form can point at it;

@@ -4,7 +4,7 @@ import { externalIsolationEvent } from '../../core/events.js';
 import type { HostQuery } from '../../core/hosts/parse-host-query.js';
 import type { HostStore } from '../../core/hosts/ports.js';
 import type { Host, IsolationSource, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
-import { OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
+import { OPEN_LOCKDOWN_STATES } from '../../core/lockdown/machine.js';
 import type { Database } from '../client.js';
 import { hosts, lockdowns } from '../schema.js';
 import { enqueueEvents } from './outbox.js';

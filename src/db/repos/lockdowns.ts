@@ -1,15 +1,14 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import { EVENTS, type EventName } from '../../core/events.js';
-import { lockdownEvent } from '../../core/lockdown/lockdown-event.js';
+import { lockdownEvents } from '../../core/lockdown/lockdown-event.js';
+import { type LockdownState, OPEN_LOCKDOWN_STATES, TRANSITIONS } from '../../core/lockdown/machine.js';
 import type {
   AuditRecord,
   Lockdown,
-  LockdownPatch,
   LockdownStore,
+  LockdownUpdate,
   NewLockdown,
   ReleaseReason,
 } from '../../core/lockdown/types.js';
-import { type LockdownState, OPEN_LOCKDOWN_STATES } from '../../core/lockdown-states.js';
 import { scrubSecrets } from '../../log.js';
 import type { Database } from '../client.js';
 import { auditEvents, hosts, lockdowns } from '../schema.js';
@@ -29,11 +28,9 @@ function toLockdown(r: Row): Lockdown {
 
 const UNIQUE_VIOLATION = '23505';
 
-const isEvent = (action: string): action is EventName => (EVENTS as readonly string[]).includes(action);
-
 /**
- * The audit row of a change and, when its action is a notification event (DESIGN §3.8), the outbox
- * rows for every sink: in the caller's transaction, so they commit with the change or not at all.
+ * The audit row of a change and the outbox rows of the notifications it sends (`a.events`, from the
+ * transition table) for every sink: in the caller's transaction, so they commit with the change.
  */
 async function writeAudit(db: Database, row: Lockdown, a: AuditRecord): Promise<void> {
   await db.insert(auditEvents).values({
@@ -44,29 +41,25 @@ async function writeAudit(db: Database, row: Lockdown, a: AuditRecord): Promise<
     outcome: a.outcome,
     details: scrubSecrets(a.details ?? {}),
   });
-  const names: EventName[] = isEvent(a.action) ? [a.action] : [];
-  if (a.action === 'lockdown.requested' && row.state === 'approved') {
-    names.push('lockdown.approved'); // no approval needed: the request is approved as it is made
-  }
-  if (names.length === 0) {
+  if (!a.events?.length) {
     return;
   }
   const [host] = await db.select({ ips: hosts.ips }).from(hosts).where(eq(hosts.machineId, row.machineId));
-  const at = new Date();
-  await enqueueEvents(
-    db,
-    names.map((n) =>
-      lockdownEvent(
-        n,
-        row,
-        n === a.action
-          ? a
-          : { actor: 'system:hostlock', action: n, outcome: 'ok', note: 'approval is not required' },
-        host?.ips ?? undefined,
-        at,
-      ),
-    ),
-  );
+  await enqueueEvents(db, lockdownEvents(row, a, host?.ips ?? undefined, new Date()));
+}
+
+async function casUpdate(
+  db: Database,
+  id: string,
+  from: readonly string[],
+  set: LockdownUpdate & { state?: string },
+): Promise<Lockdown | null> {
+  const [row] = await db
+    .update(lockdowns)
+    .set({ ...set, updatedAt: new Date() })
+    .where(and(eq(lockdowns.id, id), inArray(lockdowns.state, [...from])))
+    .returning();
+  return row ? toLockdown(row) : null;
 }
 
 /** LockdownStore over drizzle; `db` may be a transaction. */
@@ -107,22 +100,26 @@ export function lockdownStore(db: Database): LockdownStore {
       }
     },
 
-    async transition(id, from, patch: LockdownPatch, audit) {
+    async transition(id, trigger, patch, by) {
+      const tr = TRANSITIONS[trigger];
       return db.transaction(async (tx) => {
-        const [row] = await tx
-          .update(lockdowns)
-          .set({ ...patch, updatedAt: new Date() })
-          .where(and(eq(lockdowns.id, id), inArray(lockdowns.state, [...from])))
-          .returning();
-        if (!row) {
-          return null;
-        }
-        const next = toLockdown(row);
-        if (audit) {
-          await writeAudit(tx, next, audit);
+        const next = await casUpdate(tx, id, tr.from, { ...patch, state: tr.to });
+        if (next && tr.audit) {
+          await writeAudit(tx, next, {
+            actor: by.actor,
+            action: tr.audit,
+            outcome: 'ok',
+            ...(by.details ? { details: by.details } : {}),
+            ...(by.note ? { note: by.note } : {}),
+            events: tr.event ? [tr.event] : [],
+          });
         }
         return next;
       });
+    },
+
+    async update(id, states, patch) {
+      return casUpdate(db, id, states, patch);
     },
 
     async withLock(id, fn, opts = {}) {

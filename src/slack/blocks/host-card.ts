@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Host, IsolationState, OpenLockdown } from '../../core/hosts/types.js';
-import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown-states.js';
+import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown/machine.js';
 import { escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 import type { Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';

@@ -1,8 +1,8 @@
 import type { RespondArguments, types } from '@slack/bolt';
 import { parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-query.js';
 import type { Host } from '../../core/hosts/types.js';
+import type { LockdownState } from '../../core/lockdown/machine.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
-import type { LockdownState } from '../../core/lockdown-states.js';
 import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { autoTriggerText, relativeTime, timeLeft } from '../blocks/format.js';

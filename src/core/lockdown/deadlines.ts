@@ -1,0 +1,42 @@
+import type { Settings } from '../settings/settings.js';
+import type { LockdownTiming } from './ports.js';
+import type { Lockdown } from './types.js';
+
+// Every deadline of a lockdown, computed here and nowhere else.
+
+const MINUTE_MS = 60_000;
+
+/** An undecided request expires at this moment. */
+export function approvalDeadline(
+  l: Pick<Lockdown, 'createdAt'>,
+  s: Pick<Settings, 'approvalTimeoutMinutes'>,
+): Date {
+  return new Date(l.createdAt.getTime() + s.approvalTimeoutMinutes * MINUTE_MS);
+}
+
+/** The planned end of a lockdown isolated at `lockedAt`: it lasts at least its duration. */
+export function plannedEnd(lockedAt: Date, l: Pick<Lockdown, 'durationMinutes'>): Date {
+  return new Date(lockedAt.getTime() + l.durationMinutes * MINUTE_MS);
+}
+
+/** When the "ending soon" reminder (with Extend) is due. */
+export function reminderAt(expiresAt: Date, timing: Pick<LockdownTiming, 'reminderBeforeMs'>): Date {
+  return new Date(expiresAt.getTime() - timing.reminderBeforeMs);
+}
+
+/** The next look at an active lockdown: the reminder while it is ahead, else the end. */
+export function nextActiveCheck(
+  expiresAt: Date,
+  o: { reminded: boolean; now: Date; timing: Pick<LockdownTiming, 'reminderBeforeMs'> },
+): Date {
+  const remind = reminderAt(expiresAt, o.timing);
+  return !o.reminded && remind.getTime() > o.now.getTime() ? remind : expiresAt;
+}
+
+/**
+ * Defender keeps retrying an offline device for days (mde-api.md §6.1): an isolation still pending
+ * when the lockdown's whole time has passed since approval is cancelled.
+ */
+export function isolationGiveUpAt(l: Pick<Lockdown, 'decidedAt' | 'createdAt' | 'durationMinutes'>): Date {
+  return new Date((l.decidedAt ?? l.createdAt).getTime() + l.durationMinutes * MINUTE_MS);
+}

@@ -1,0 +1,133 @@
+import type { Defender, DefenderAction } from '../../defender.js';
+import type { EventName, ThreadNote } from '../../events.js';
+import type { Isolation } from '../../hosts/derive-isolation.js';
+import type { DefenderUnavailable } from '../../hosts/ports.js';
+import type { Settings } from '../../settings/settings.js';
+import type { LockdownState, Trigger } from '../machine.js';
+import type { LockdownDeps } from '../ports.js';
+import type { Lockdown, LockdownStore, LockdownUpdate } from '../types.js';
+
+// What one step of the engine works with (see `advance-lockdown.ts`), and the helpers every step
+// ends in: bookkeeping, transitions, the Defender look-ups, and the retry / fail paths.
+
+/** What Defender's comment carries so hostlock recognises its own actions, even after a crash. */
+export const actionTag = (lockdownId: string) => `[hostlock:${lockdownId}]`;
+export const isOurs = (a: DefenderAction, l: Lockdown) => (a.comment ?? '').includes(actionTag(l.id));
+export const ACTIVE = new Set(['Pending', 'InProgress']);
+export const FINAL_BAD = new Set(['Failed', 'TimeOut', 'Cancelled']);
+/** Agenda may start a job a little early; timestamps written by SQL carry microseconds. */
+export const EARLY_TOLERANCE_MS = 2_000;
+export const SYSTEM = 'system:hostlock';
+
+export type Note = { name: EventName | ThreadNote; detail?: string };
+
+/** One step's context: the row's locked store, and what it tells people once it commits. */
+export interface StepContext {
+  deps: LockdownDeps;
+  store: LockdownStore;
+  settings: Settings;
+  defender: Defender | DefenderUnavailable;
+  /** thread notes and events, announced after the transaction commits */
+  notes: Note[];
+  /** isolation facts for the host inventory, written after the transaction commits */
+  hostUpdates: Array<{ machineId: string } & Isolation>;
+}
+
+/** A step function: does what the row's state calls for and returns the state reached. */
+export type Step = (c: StepContext, l: Lockdown) => Promise<LockdownState>;
+
+export const now = (c: StepContext): Date => c.deps.clock.now();
+export const later = (c: StepContext, ms: number): Date => new Date(now(c).getTime() + ms);
+
+/** Bookkeeping in the row's current state; the row is locked, so a miss is a bug, not a race. */
+export async function update(c: StepContext, l: Lockdown, patch: LockdownUpdate): Promise<Lockdown> {
+  const next = await c.store.update(l.id, [l.state], patch);
+  if (!next) {
+    throw new Error(`lockdown ${l.id} changed under its own lock`);
+  }
+  return next;
+}
+
+/** A transition of the table, made by the engine itself. */
+export async function move(
+  c: StepContext,
+  l: Lockdown,
+  trigger: Trigger,
+  patch: LockdownUpdate,
+  details?: Record<string, unknown>,
+): Promise<Lockdown> {
+  const next = await c.store.transition(l.id, trigger, patch, {
+    actor: SYSTEM,
+    ...(details ? { details } : {}),
+  });
+  if (!next) {
+    throw new Error(`lockdown ${l.id} (${l.state}) cannot ${trigger}, or changed under its own lock`);
+  }
+  return next;
+}
+
+/** Defender when it may be used for `purpose` (a pause stops isolations, not releases); else waits a minute. */
+export async function usableDefender(
+  c: StepContext,
+  l: Lockdown,
+  purpose: 'isolate' | 'release',
+): Promise<Defender | null> {
+  const d = c.defender;
+  const why =
+    typeof d === 'string' ? d : purpose === 'isolate' && c.settings.mdeState === 'paused' ? 'paused' : null;
+  if (why || typeof d === 'string') {
+    // paused or unconfigured: look again later, nothing is lost
+    await update(c, l, {
+      nextCheckAt: later(c, 60_000),
+      lastError: `Defender ${(why ?? 'unavailable').replace('_', ' ')}`,
+    });
+    return null;
+  }
+  return d;
+}
+
+/** The machine's isolate / release actions, newest first. */
+export async function machineActions(d: Defender, l: Lockdown): Promise<DefenderAction[]> {
+  const list = await d.listActions({ machineId: l.machineId, top: 50 });
+  return list.filter((a) => a.type === 'Isolate' || a.type === 'Unisolate');
+}
+
+/** Ends the lockdown `failed`, telling the thread why. */
+export async function fail(c: StepContext, l: Lockdown, why: string, extra: LockdownUpdate = {}) {
+  await move(c, l, 'fail', { ...extra, lastError: why, nextCheckAt: null }, { why });
+  c.notes.push({ name: 'lockdown.failed', detail: why });
+  return 'failed' as const;
+}
+
+/**
+ * A failed isolate / release: retried with backoff while attempts remain (Defender's
+ * ActiveRequestAlreadyExists is "already in progress", not a failure), then `failed`.
+ */
+export async function retryOrFail(
+  c: StepContext,
+  l: Lockdown,
+  e: unknown,
+  what: 'isolate' | 'release',
+  o: { clearAction?: boolean } = {},
+): Promise<LockdownState> {
+  const message = e instanceof Error ? e.message : String(e);
+  const alreadyInFlight =
+    (e as { isActiveRequestAlreadyExists?: boolean }).isActiveRequestAlreadyExists === true;
+  const retryable = alreadyInFlight || (e as { retryable?: boolean }).retryable !== false || o.clearAction;
+  const attempts = l.attempts + (alreadyInFlight ? 0 : 1);
+  const clear: LockdownUpdate = o.clearAction
+    ? what === 'isolate'
+      ? { mdeActionId: null }
+      : { mdeReleaseActionId: null }
+    : {};
+  const { timing } = c.deps;
+  if (retryable && attempts < timing.maxAttempts) {
+    const backoff = timing.retryBackoffMs;
+    const wait = alreadyInFlight
+      ? timing.trackEveryMs
+      : (backoff[Math.min(attempts - 1, backoff.length - 1)] ?? 60_000);
+    await update(c, l, { ...clear, attempts, lastError: message, nextCheckAt: later(c, wait) });
+    return l.state;
+  }
+  return fail(c, l, `${what} failed: ${message}`, clear);
+}

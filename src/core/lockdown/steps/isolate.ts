@@ -1,0 +1,136 @@
+import { approvalDeadline, isolationGiveUpAt, nextActiveCheck, plannedEnd } from '../deadlines.js';
+import type { Lockdown } from '../types.js';
+import {
+  ACTIVE,
+  actionTag,
+  FINAL_BAD,
+  fail,
+  isOurs,
+  later,
+  machineActions,
+  move,
+  now,
+  retryOrFail,
+  type Step,
+  update,
+  usableDefender,
+} from './context.js';
+
+// The isolation half of the engine: expire an undecided request, isolate, follow the isolation
+// until Defender confirms it.
+
+/** pending_approval: waits for the approval deadline, then expires the request. */
+export const stepPending: Step = async (c, l) => {
+  const deadline = approvalDeadline(l, c.settings);
+  if (now(c).getTime() < deadline.getTime()) {
+    await update(c, l, { nextCheckAt: deadline });
+    return l.state;
+  }
+  await move(c, l, 'expire_request', { decidedAt: now(c), nextCheckAt: null });
+  c.notes.push({ name: 'lockdown.approval_expired' });
+  return 'approval_expired';
+};
+
+/** approved, or isolating with no action recorded (a crash between submit and save). */
+export const stepIsolate: Step = async (c, l) => {
+  const d = await usableDefender(c, l, 'isolate');
+  if (!d) {
+    return l.state;
+  }
+  const row = l.state === 'approved' ? await move(c, l, 'start_isolation', { attempts: l.attempts + 1 }) : l;
+  const actions = await machineActions(d, row);
+  const ours = actions.find((a) => a.type === 'Isolate' && isOurs(a, row) && !FINAL_BAD.has(a.status));
+  if (ours) {
+    await update(c, row, { mdeActionId: ours.id, nextCheckAt: now(c) });
+    return followIsolation(c, { ...row, mdeActionId: ours.id });
+  }
+  const newest = actions[0];
+  if (newest && ACTIVE.has(newest.status)) {
+    // someone else's action is in flight: never send a second one
+    await update(c, row, {
+      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+      lastError: 'another Defender action is in progress',
+    });
+    return row.state;
+  }
+  if (newest?.type === 'Isolate' && newest.status === 'Succeeded') {
+    return fail(c, row, 'the host was isolated outside hostlock meanwhile; hostlock will not take it over');
+  }
+  // committed so far: `approved` (or `isolating` with no action); this step's writes are not
+  c.deps.faults?.('after_approve_commit');
+  try {
+    const action = await d.isolate(row.machineId, isolationComment(row), c.settings.isolationType);
+    c.deps.faults?.('after_isolate_submit');
+    await update(c, row, {
+      mdeActionId: action.id,
+      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+      lastError: null,
+    });
+    return 'isolating';
+  } catch (e) {
+    return retryOrFail(c, row, e, 'isolate');
+  }
+};
+
+/** isolating with an action: active once Defender reports Succeeded. */
+export const followIsolation: Step = async (c, l) => {
+  const d = await usableDefender(c, l, 'release');
+  if (!d || !l.mdeActionId) {
+    return l.state;
+  }
+  const action = await d.getAction(l.mdeActionId);
+  c.deps.faults?.('during_isolation_poll');
+  const at = now(c);
+  if (action?.status === 'Succeeded') {
+    const expiresAt = plannedEnd(at, l);
+    await move(
+      c,
+      l,
+      'isolated',
+      {
+        lockedAt: at,
+        expiresAt,
+        lastError: null,
+        nextCheckAt: nextActiveCheck(expiresAt, { reminded: false, now: at, timing: c.deps.timing }),
+      },
+      { mdeActionId: l.mdeActionId, expiresAt: expiresAt.toISOString() },
+    );
+    c.hostUpdates.push({
+      machineId: l.machineId,
+      state: 'isolated_by_hostlock',
+      source: 'hostlock',
+      actionId: l.mdeActionId,
+    });
+    c.notes.push({ name: 'lockdown.locked' });
+    return 'active';
+  }
+  if (!action || FINAL_BAD.has(action.status)) {
+    return retryOrFail(c, l, new Error(`Defender isolation ${action?.status ?? 'vanished'}`), 'isolate', {
+      clearAction: true,
+    });
+  }
+  // Pending / InProgress. MDE keeps retrying an offline device for days (mde-api.md §6.1).
+  if (at.getTime() >= isolationGiveUpAt(l).getTime()) {
+    await d.cancelAction(action.id, `${actionTag(l.id)} lockdown time ran out before isolation`);
+    return fail(
+      c,
+      l,
+      'the lockdown time ran out while Defender was still trying to isolate the (offline?) device; the isolation was cancelled',
+    );
+  }
+  const pendingNote =
+    !l.pendingNotedAt && at.getTime() - action.createdAt.getTime() >= c.deps.timing.pendingNoteAfterMs;
+  await update(c, l, {
+    nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+    ...(pendingNote ? { pendingNotedAt: at } : {}),
+  });
+  if (pendingNote) {
+    c.notes.push({ name: 'isolation_pending' });
+  }
+  return l.state;
+};
+
+function isolationComment(l: Lockdown): string {
+  const by = l.approvedBy ? `, approved by ${l.approvedBy}` : '';
+  return `${actionTag(l.id)} hostlock lockdown for ${l.durationMinutes / 60} h requested by ${l.requestedBy}${by}: ${l.reason || 'no reason given'}`;
+}
