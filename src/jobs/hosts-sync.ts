@@ -1,12 +1,13 @@
 import type { Agenda } from 'agenda';
 import { eq } from 'drizzle-orm';
 import type { Clock } from '../core/clock.js';
+import type { Defender } from '../core/defender.js';
+import type { DefenderUnavailable } from '../core/hosts/ports.js';
 import { type SyncResult, syncHosts } from '../core/hosts/sync-hosts.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { hostStore } from '../db/repos/hosts.js';
 import { inventorySync } from '../db/schema.js';
 import type { Logger } from '../log.js';
-import type { DefenderProvider } from '../mde/provider.js';
 import { JobName } from './names.js';
 
 export type SyncOutcome =
@@ -16,7 +17,8 @@ export type SyncOutcome =
 
 export interface HostsSyncDeps {
   database: DatabaseHandle;
-  defender: DefenderProvider;
+  /** Defender when configured and enabled, else why not (src/mde/provider.ts) */
+  defender: { get(): Promise<Defender | DefenderUnavailable> };
   clock: Clock;
   log: Logger;
 }
@@ -59,9 +61,7 @@ export function createHostsSync(deps: HostsSyncDeps) {
     }
   }
 
-  async function syncLocked(
-    defender: Exclude<Awaited<ReturnType<DefenderProvider['get']>>, string>,
-  ): Promise<SyncOutcome> {
+  async function syncLocked(defender: Defender): Promise<SyncOutcome> {
     const [previous] = await db.select().from(inventorySync).where(eq(inventorySync.id, 1));
     const startedAt = deps.clock.now();
     await db

@@ -1,5 +1,6 @@
 import type { RespondArguments } from '@slack/bolt';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
+import { findOpenLockdown } from '../../core/lockdown/find-open-lockdown.js';
 import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
@@ -94,31 +95,27 @@ export function unlockSubcommand(deps: SlackDeps): Subcommand {
       if (!parsed.ok) {
         return { reply: ephemeral('Tell me which host: `/hostlock unlock web-01 [reason]`.') };
       }
-      const found = await deps.hosts.search(parsed.query, 10);
-      const usable = found.hosts.filter((h) => !h.mergedIntoMachineId);
-      const exact = usable.filter((h) =>
-        [h.name.toLowerCase(), h.name.toLowerCase().split('.')[0]].includes(parsed.query.value),
-      );
-      const host = usable.length === 1 ? usable[0] : exact.length === 1 ? exact[0] : undefined;
-      if (!host) {
+      const found = await findOpenLockdown(deps.lockdown, parsed.query);
+      if (found.found === 'no_host' || found.found === 'ambiguous') {
         return {
           reply: ephemeral(
-            found.total === 0
+            found.found === 'no_host'
               ? 'No host in hostlock’s inventory matches that; try `/hostlock list` for current lockdowns.'
               : 'Several hosts match: name it by its machine id (see `/hostlock list`).',
           ),
         };
       }
-      const open = await deps.lockdown.lockdowns.openForMachine(host.machineId);
-      if (!open) {
+      const host = found.host;
+      if (found.found === 'no_lockdown') {
         return {
           reply: ephemeral(
-            host.isolationState === 'isolated_outside'
+            found.isolatedOutside
               ? `\`${codeSafe(host.name)}\` is isolated outside hostlock (Defender portal or another tool); hostlock never releases what it did not lock.`
               : `\`${codeSafe(host.name)}\` has no open hostlock lockdown.`,
           ),
         };
       }
+      const open = found.lockdown;
       const r = await releaseLockdown(deps.lockdown, { actor, lockdownId: open.id, reason: words.join(' ') });
       return {
         reply: ephemeral(
