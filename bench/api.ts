@@ -1,5 +1,5 @@
 import { newId } from '../src/core/ids.js';
-import { OPEN_LOCKDOWN_STATES } from '../src/core/lockdown-states.js';
+import { OPEN_LOCKDOWN_STATES } from '../src/core/lockdown/machine.js';
 import { writeSettings } from '../src/db/repos/settings.js';
 import { hostScores, lockdowns } from '../src/db/schema.js';
 import { createApiToken } from '../test/helpers/tokens.js';

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipVersion } from './ip.js';
 
 /** What `/hostlock lookup <query>` (and lock/unlock) can name. */
 export type HostQuery =
@@ -37,7 +37,7 @@ export function parseHostQuery(
     return { ok: true, query: { kind: 'machine_id', value: text.toLowerCase() } };
   }
   const ip = text.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
-  const version = isIP(ip);
+  const version = ipVersion(ip);
   if (version === 4 || version === 6) {
     return { ok: true, query: { kind: 'ip', value: version === 6 ? ip.toLowerCase() : ip, version } };
   }
