@@ -4,6 +4,7 @@ import type { HostQuery } from '../hosts/parse-host-query.js';
 import type { Host } from '../hosts/types.js';
 import { newId } from '../ids.js';
 import { type Actor, actorId, can } from '../permissions.js';
+import type { Settings } from '../settings/settings.js';
 import { approvalDeadline } from './deadlines.js';
 import { isExcluded } from './exclusions.js';
 import { LOCKDOWN_DURATIONS_HOURS, REQUEST_EVENTS } from './machine.js';
@@ -66,39 +67,11 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     return err('break_glass_forbidden');
   }
   const settings = await deps.settings();
-  const found = await lookupHost(
-    { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
-    { query: input.query, maxAgeMs: settings.pollMinutes * 60_000 },
-  );
-  if (found.defenderProblem === 'not_configured' || found.defenderProblem === 'paused') {
-    return err(found.defenderProblem === 'paused' ? 'defender_paused' : 'defender_not_configured');
+  const resolved = await lockableHost(deps, input, settings);
+  if (!resolved.ok) {
+    return resolved;
   }
-  if (settings.mdeState === 'paused') {
-    return err('defender_paused');
-  }
-  const defender = await deps.defender();
-  if (typeof defender === 'string') {
-    return err(defender === 'paused' ? 'defender_paused' : 'defender_not_configured');
-  }
-  if (found.total === 0) {
-    return found.defenderProblem === 'failed' ? err('defender_failed') : err('not_found');
-  }
-  const host = pickOne(found.hosts, input.query);
-  if (!host) {
-    return { ...err('ambiguous'), candidates: found.hosts };
-  }
-  if (host.mergedIntoMachineId || host.goneAt) {
-    return { ...err('merged'), candidates: [host] };
-  }
-  if (host.isolationState !== 'not_isolated' && host.isolationSource !== 'hostlock') {
-    return err('isolated_outside');
-  }
-  if (host.onboardingStatus && host.onboardingStatus.toLowerCase() !== 'onboarded') {
-    return err('not_onboarded');
-  }
-  if (isExcluded(host, settings.autoExclusions) && !input.breakGlass) {
-    return err('excluded');
-  }
+  const host = resolved.value;
   const existing = await deps.lockdowns.openForMachine(host.machineId);
   if (existing) {
     return { ...err('already_open'), existing };
@@ -145,6 +118,63 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     const current = await deps.lockdowns.openForMachine(host.machineId);
     return { ...err('already_open'), ...(current ? { existing: current } : {}) };
   }
+  const lockdown = await announceRequest(deps, inserted, host, { breakGlass: !!input.breakGlass, approval });
+  return ok({ lockdown, host });
+}
+
+/**
+ * The one machine a request may lock: it resolves to exactly one onboarded machine that is not
+ * isolated outside hostlock, not merged away and not excluded (unless an admin breaks glass), and
+ * Defender is configured and enabled. Asks Defender when the inventory does not know the host.
+ */
+async function lockableHost(
+  deps: LockdownDeps,
+  input: RequestInput,
+  settings: Settings,
+): Promise<Result<Host, RequestRefusal> & { candidates?: Host[] }> {
+  const found = await lookupHost(
+    { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
+    { query: input.query, maxAgeMs: settings.pollMinutes * 60_000 },
+  );
+  if (found.defenderProblem === 'not_configured' || found.defenderProblem === 'paused') {
+    return err(found.defenderProblem === 'paused' ? 'defender_paused' : 'defender_not_configured');
+  }
+  if (settings.mdeState === 'paused') {
+    return err('defender_paused');
+  }
+  const defender = await deps.defender();
+  if (typeof defender === 'string') {
+    return err(defender === 'paused' ? 'defender_paused' : 'defender_not_configured');
+  }
+  if (found.total === 0) {
+    return found.defenderProblem === 'failed' ? err('defender_failed') : err('not_found');
+  }
+  const host = pickOne(found.hosts, input.query);
+  if (!host) {
+    return { ...err('ambiguous'), candidates: found.hosts };
+  }
+  if (host.mergedIntoMachineId || host.goneAt) {
+    return { ...err('merged'), candidates: [host] };
+  }
+  if (host.isolationState !== 'not_isolated' && host.isolationSource !== 'hostlock') {
+    return err('isolated_outside');
+  }
+  if (host.onboardingStatus && host.onboardingStatus.toLowerCase() !== 'onboarded') {
+    return err('not_onboarded');
+  }
+  if (isExcluded(host, settings.autoExclusions) && !input.breakGlass) {
+    return err('excluded');
+  }
+  return ok(host);
+}
+
+/** Posts the request's root message (its thread) and wakes the engine when no approval is needed. */
+async function announceRequest(
+  deps: LockdownDeps,
+  inserted: Lockdown,
+  host: Host,
+  o: { breakGlass: boolean; approval: boolean },
+): Promise<Lockdown> {
   const where = await deps.announce.requested(inserted, host);
   let lockdown = inserted;
   if (where) {
@@ -154,12 +184,12 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         approvalTs: where.ts,
       })) ?? inserted;
   }
-  if (input.breakGlass) {
+  if (o.breakGlass) {
     await deps.announce.event('break_glass', lockdown);
   }
-  if (!approval) {
+  if (!o.approval) {
     await deps.announce.event('lockdown.approved', lockdown, 'approval is not required');
-    await deps.wake(lockdown.id, now);
+    await deps.wake(lockdown.id, deps.clock.now());
   }
-  return ok({ lockdown, host });
+  return lockdown;
 }

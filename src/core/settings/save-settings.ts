@@ -99,33 +99,9 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
     return refuse('conflict', 'mde_tenant_id');
   }
   const stored = await deps.store.secrets.getAll(MDE_SECRET_NAMES);
-  const creds: Credentials = {
-    tenantId: form.credentials.mde_tenant_id ?? stored.mde_tenant_id ?? '',
-    clientId: form.credentials.mde_client_id ?? stored.mde_client_id ?? '',
-    clientSecret: form.credentials.mde_client_secret ?? stored.mde_client_secret ?? '',
-  };
-  const apiUrl = (form.patch.mde_api_url as string | null | undefined) ?? null;
-  const credsChanged =
-    creds.tenantId !== (stored.mde_tenant_id ?? '') ||
-    creds.clientId !== (stored.mde_client_id ?? '') ||
-    creds.clientSecret !== (stored.mde_client_secret ?? '') ||
-    apiUrl !== before.mdeApiUrl;
-  const anyCreds = !!(creds.tenantId || creds.clientId || creds.clientSecret);
-  if (credsChanged && anyCreds) {
-    const missing = !creds.tenantId
-      ? 'mde_tenant_id'
-      : !creds.clientId
-        ? 'mde_client_id'
-        : !creds.clientSecret
-          ? 'mde_client_secret'
-          : null;
-    if (missing) {
-      return refuse('incomplete_credentials', missing);
-    }
-    const verified = await deps.verifier.verify(creds, { apiUrl });
-    if (!verified.ok) {
-      return refuse('verification_failed', fieldOf(verified), verified.message);
-    }
+  const refused = await verifyIfChanged(deps, form, stored, before);
+  if (refused) {
+    return refused;
   }
   const now = deps.clock.now();
   const by = actorId(input.actor);
@@ -160,4 +136,42 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
   const after = await deps.store.settings.read();
   await deps.onSaved(after, { syncNow: Object.keys(sealed).length > 0 });
   return ok(after);
+}
+
+/**
+ * Credentials (or the API base) that differ from what is stored must come as a set of three and
+ * pass Defender's verification before anything is saved; returns the refusal, or null to go on.
+ */
+async function verifyIfChanged(
+  deps: SettingsDeps,
+  form: Extract<SettingsForm, { ok: true }>,
+  stored: Record<string, string>,
+  before: Settings,
+): Promise<SaveResult | null> {
+  const creds: Credentials = {
+    tenantId: form.credentials.mde_tenant_id ?? stored.mde_tenant_id ?? '',
+    clientId: form.credentials.mde_client_id ?? stored.mde_client_id ?? '',
+    clientSecret: form.credentials.mde_client_secret ?? stored.mde_client_secret ?? '',
+  };
+  const apiUrl = (form.patch.mde_api_url as string | null | undefined) ?? null;
+  const credsChanged =
+    creds.tenantId !== (stored.mde_tenant_id ?? '') ||
+    creds.clientId !== (stored.mde_client_id ?? '') ||
+    creds.clientSecret !== (stored.mde_client_secret ?? '') ||
+    apiUrl !== before.mdeApiUrl;
+  if (!credsChanged || !(creds.tenantId || creds.clientId || creds.clientSecret)) {
+    return null;
+  }
+  const missing = !creds.tenantId
+    ? 'mde_tenant_id'
+    : !creds.clientId
+      ? 'mde_client_id'
+      : !creds.clientSecret
+        ? 'mde_client_secret'
+        : null;
+  if (missing) {
+    return refuse('incomplete_credentials', missing);
+  }
+  const verified = await deps.verifier.verify(creds, { apiUrl });
+  return verified.ok ? null : refuse('verification_failed', fieldOf(verified), verified.message);
 }
