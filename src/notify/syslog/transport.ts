@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import tls from 'node:tls';
 import { type Framing, frame, RFC3164_MAX_BYTES } from './framing.js';
+import { connectStream, endStream, withCause, writeFrame } from './stream-socket.js';
 
 /**
  * Largest RFC 5424 line sent over UDP: every receiver SHOULD accept 2048 octets (syslog.md §3.3,
@@ -94,11 +94,6 @@ export function createSyslogTransport(target: SyslogTarget): SyslogTransport {
   };
 }
 
-function withCause(where: string, what: string, cause: unknown): Error {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new Error(`syslog ${where}: ${what}: ${message}`, { cause });
-}
-
 function udpSender(target: SyslogTarget, where: string): Sender {
   let socket: dgram.Socket | undefined;
   const open = (): dgram.Socket => {
@@ -161,6 +156,7 @@ function streamSender(target: SyslogTarget, where: string): Sender {
   const framing = target.framing ?? 'octet';
   const connectTimeoutMs = target.connectTimeoutMs ?? 10_000;
   const writeTimeoutMs = target.writeTimeoutMs ?? 30_000;
+  // A closure: every method reads or updates the same connection, its number and the lost numbers.
   let socket: net.Socket | undefined;
   let generation = 0;
   const numbers = new WeakMap<net.Socket, number>();
@@ -180,78 +176,17 @@ function streamSender(target: SyslogTarget, where: string): Sender {
     s.destroy();
   };
 
-  const dial = (): net.Socket => {
-    if (target.protocol !== 'tls') {
-      return net.connect({ host: target.host, port: target.port });
-    }
-    const options: tls.ConnectionOptions = {
-      host: target.host,
-      port: target.port,
-      minVersion: 'TLSv1.2',
-      rejectUnauthorized: true,
-    };
-    if (!net.isIP(target.host)) {
-      options.servername = target.host; // SNI; RFC 6066 forbids IP addresses here
-    }
-    if (target.ca !== undefined) {
-      options.ca = [...tls.rootCertificates, target.ca];
-    }
-    return tls.connect(options);
+  const adopt = (s: net.Socket) => {
+    s.setNoDelay(true);
+    // A receiver never talks back; an end, error or close means the connection is gone.
+    s.on('error', () => drop(s));
+    s.on('end', () => drop(s));
+    s.on('close', () => drop(s));
+    s.resume();
+    generation += 1;
+    numbers.set(s, generation);
+    socket = s;
   };
-
-  const connect = (): Promise<net.Socket> =>
-    new Promise((resolve, reject) => {
-      const s = dial();
-      const ready = target.protocol === 'tls' ? 'secureConnect' : 'connect';
-      const timer = setTimeout(() => {
-        s.destroy(new Error(`timed out after ${connectTimeoutMs} ms`));
-      }, connectTimeoutMs);
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        s.off(ready, ok);
-        s.destroy();
-        reject(withCause(where, 'connect failed', err));
-      };
-      const ok = () => {
-        clearTimeout(timer);
-        s.off('error', fail);
-        s.setNoDelay(true);
-        // A receiver never talks back; an end, error or close means the connection is gone.
-        s.on('error', () => drop(s));
-        s.on('end', () => drop(s));
-        s.on('close', () => drop(s));
-        s.resume();
-        generation += 1;
-        numbers.set(s, generation);
-        socket = s;
-        resolve(s);
-      };
-      s.once('error', fail);
-      s.once(ready, ok);
-    });
-
-  const write = (s: net.Socket, bytes: Buffer): Promise<void> =>
-    new Promise((resolve, reject) => {
-      let settled = false;
-      const done = (err?: Error | null) => {
-        if (settled) {
-          return;
-        }
-        settled = true;
-        clearTimeout(timer);
-        s.off('close', onClose);
-        if (err) {
-          drop(s);
-          reject(withCause(where, 'write failed', err));
-        } else {
-          resolve();
-        }
-      };
-      const onClose = () => done(new Error('connection closed'));
-      const timer = setTimeout(() => done(new Error(`timed out after ${writeTimeoutMs} ms`)), writeTimeoutMs);
-      s.once('close', onClose);
-      s.write(bytes, (err) => done(err));
-    });
 
   return {
     async send(line) {
@@ -264,8 +199,8 @@ function streamSender(target: SyslogTarget, where: string): Sender {
         // or this line would reach the receiver ahead of them.
         throw new ConnectionLostError(where);
       }
-      const s = socket ?? (await connect());
-      await write(s, bytes);
+      const s = socket ?? (await connectStream(target, where, connectTimeoutMs, adopt));
+      await writeFrame(s, bytes, where, writeTimeoutMs, drop);
       return numbers.get(s) ?? 0;
     },
     takeLost() {
@@ -280,14 +215,7 @@ function streamSender(target: SyslogTarget, where: string): Sender {
         return Promise.resolve();
       }
       ours.add(s);
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => s.destroy(), writeTimeoutMs);
-        s.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        s.end(() => s.destroy());
-      });
+      return endStream(s, writeTimeoutMs);
     },
   };
 }

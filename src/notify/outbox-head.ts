@@ -1,0 +1,101 @@
+import type { Clock } from '../core/clock.js';
+import { type NotificationEvent, parseEventPayload } from '../core/events.js';
+import type { FaultHook } from '../core/faults.js';
+import type { Database } from '../db/client.js';
+import { claimHead, markDelivered, markFailed, type OutboxRow } from '../db/repos/outbox.js';
+import type { Logger } from '../log.js';
+import { SinkError } from './outbox-sinks.js';
+import { ConnectionLostError } from './syslog/transport.js';
+
+/**
+ * How long a claimed row is held for its send: longer than any send can take (Slack calls time out
+ * after 10 s, syslog connects after 10 s and writes after 30 s), so two workers never send it at once.
+ */
+const LEASE_MS = 60_000;
+
+/** Waits between attempts at one row: `base` (1 s) doubling to 5 min (a sink down for long is tried every 5 min). */
+export function retryDelayMs(attempts: number, base = 1_000): number {
+  return Math.min(300_000, base * 2 ** Math.min(attempts, 12));
+}
+
+/** What became of a sink's head row: `lost` is a failure whose row goes again at once, after the resends. */
+export type HeadOutcome = 'sent' | 'failed' | 'lost' | 'busy' | 'idle';
+
+/** What {@link sendHead} works with. */
+export interface HeadContext {
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  /** crash points of the fault-injection suite (tests only) */
+  faults?: FaultHook | undefined;
+  /** first wait after a failed attempt; default 1 s */
+  retryBaseMs?: number | undefined;
+  /** sends the event to the sink; resolves with the stream connection that carried it (0: none) */
+  deliver(sink: string, e: NotificationEvent): Promise<number>;
+  /** told of each row that went out on a stream connection, at the time it was claimed */
+  remember(sink: string, id: number, connection: number, at: number): void;
+}
+
+/**
+ * Claims the sink's head row for a lease, sends it, and marks it delivered, or failed with the time
+ * of its next attempt. No transaction is held across the network (see `claimHead`).
+ */
+export async function sendHead(c: HeadContext, sink: string): Promise<HeadOutcome> {
+  const row = await claimHead(c.db, sink, c.clock.now(), LEASE_MS);
+  if (row === 'busy' || row === 'idle') {
+    return row;
+  }
+  const e = parseEventPayload(row.payload as Record<string, unknown>);
+  const now = c.clock.now();
+  // the row is committed (with the change it reports) and claimed, not sent
+  c.faults?.('after_outbox_commit');
+  try {
+    const connection = await c.deliver(sink, e);
+    c.faults?.('after_sink_send');
+    if (connection > 0) {
+      c.remember(sink, row.id, connection, now.getTime());
+    }
+  } catch (err) {
+    return await markAttemptFailed(c, sink, row, err);
+  }
+  if (!(await markDelivered(c.db, row, c.clock.now()))) {
+    c.log.warn({ sink, eventId: row.eventId }, 'outbox.lease_lost'); // sent twice: a receiver drops it by event id
+  }
+  return 'sent';
+}
+
+/** Keeps the row at the head with the wait before its next attempt, and logs why. */
+async function markAttemptFailed(
+  c: HeadContext,
+  sink: string,
+  row: OutboxRow,
+  err: unknown,
+): Promise<'failed' | 'lost'> {
+  const message = err instanceof Error ? err.message : String(err);
+  const wait = waitAfterFailureMs(err, row.attempts, c.retryBaseMs);
+  await markFailed(c.db, row, message, new Date(c.clock.now().getTime() + wait));
+  c.log.warn(
+    {
+      sink,
+      eventId: row.eventId,
+      event: row.event,
+      attempts: row.attempts + 1,
+      retryInMs: wait,
+      err: message,
+    },
+    'outbox.delivery_failed',
+  );
+  return err instanceof ConnectionLostError ? 'lost' : 'failed';
+}
+
+function waitAfterFailureMs(err: unknown, attempts: number, retryBaseMs: number | undefined): number {
+  // A broken connection noticed at this send: nothing went out; the rows sent on it go again
+  // first (resendLost, next turn), then this one, at once.
+  if (err instanceof ConnectionLostError) {
+    return 0;
+  }
+  return Math.max(
+    retryDelayMs(attempts, retryBaseMs),
+    err instanceof SinkError ? (err.retryAfterMs ?? 0) : 0,
+  );
+}
