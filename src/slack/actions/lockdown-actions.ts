@@ -25,46 +25,53 @@ function lockdownIdOf(action: Clicked): string | null {
 const selected = (action: Clicked) =>
   'selected_option' in action && action.selected_option ? action.selected_option.value : undefined;
 
-/**
- * Buttons and selects on lockdown messages and host cards. Each click is acknowledged at once,
- * then re-reads the clicker's permissions and the row; refusals go back ephemerally, to the clicker
- * only, and change nothing.
- */
-export function registerLockdownActions(app: App, deps: SlackDeps): void {
-  const handle = (
-    actionId: string,
-    needs: Permission,
-    run: (ctx: { userId: string; action: Clicked; channelId: string | null }) => Promise<string | null>,
-  ) => {
-    app.action<BlockAction>(actionId, async ({ ack, body, action, respond }) => {
-      await ack();
-      const reply = async (text: string) => {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          text,
-        } as RespondArguments).catch((e: unknown) => deps.log.warn({ err: e }, 'slack.respond_failed'));
-      };
-      try {
-        const actor = await deps.actors.resolve(body.user.id);
-        if (!can(actor, needs)) {
-          await reply(await refuse(deps, actor, needs, actionId));
-          return;
-        }
-        const text = await run({ userId: body.user.id, action, channelId: body.channel?.id ?? null });
-        if (text) {
-          await reply(text);
-        }
-      } catch (e) {
-        deps.log.error({ err: e, actionId }, 'slack.action_failed');
-        await reply(
-          'hostlock could not handle that click just now; it has been logged. Try again in a minute.',
-        );
-      }
-    });
-  };
+/** What a click handler sees once the clicker's permission has been checked. */
+interface Click {
+  userId: string;
+  action: Clicked;
+  channelId: string | null;
+}
 
-  const decide = (decision: 'approve' | 'deny') => async (c: { userId: string; action: Clicked }) => {
+/** Answers a click: the text to tell the clicker, or null to say nothing. */
+type ClickHandler = (c: Click) => Promise<string | null>;
+
+/**
+ * Registers `run` for `actionId`: acks at once, re-reads the clicker's permissions, and sends any
+ * refusal, answer or failure back ephemerally to the clicker only.
+ */
+function handle(app: App, deps: SlackDeps, actionId: string, needs: Permission, run: ClickHandler): void {
+  app.action<BlockAction>(actionId, async ({ ack, body, action, respond }) => {
+    await ack();
+    const reply = async (text: string) => {
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text,
+      } as RespondArguments).catch((e: unknown) => deps.log.warn({ err: e }, 'slack.respond_failed'));
+    };
+    try {
+      const actor = await deps.actors.resolve(body.user.id);
+      if (!can(actor, needs)) {
+        await reply(await refuse(deps, actor, needs, actionId));
+        return;
+      }
+      const text = await run({ userId: body.user.id, action, channelId: body.channel?.id ?? null });
+      if (text) {
+        await reply(text);
+      }
+    } catch (e) {
+      deps.log.error({ err: e, actionId }, 'slack.action_failed');
+      await reply(
+        'hostlock could not handle that click just now; it has been logged. Try again in a minute.',
+      );
+    }
+  });
+}
+
+/** Approve or Deny on an approval request. */
+const decide =
+  (deps: SlackDeps, decision: 'approve' | 'deny'): ClickHandler =>
+  async (c) => {
     const id = lockdownIdOf(c.action);
     if (!id) {
       return 'That button does not name a lockdown.';
@@ -73,10 +80,11 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
     const r = await decideLockdown(deps.lockdown, { actor, lockdownId: id, decision });
     return r.ok ? null : decisionRefusal(r.error, r.current);
   };
-  handle(ActionId.lockdownApprove, 'lockdown:approve', decide('approve'));
-  handle(ActionId.lockdownDeny, 'lockdown:approve', decide('deny'));
 
-  handle(ActionId.lockdownUnlock, 'lockdown:edit', async (c) => {
+/** Unlock on a lockdown message or a host card. */
+const unlock =
+  (deps: SlackDeps): ClickHandler =>
+  async (c) => {
     const id = lockdownIdOf(c.action);
     if (!id) {
       return 'That button does not name a lockdown.';
@@ -86,9 +94,12 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
       lockdownId: id,
     });
     return r.ok ? `Releasing lockdown \`${id}\`…` : releaseRefusal(r.error, r.current);
-  });
+  };
 
-  handle(ActionId.lockdownExtend, 'lockdown:edit', async (c) => {
+/** The Extend select on a lockdown message. */
+const extend =
+  (deps: SlackDeps): ClickHandler =>
+  async (c) => {
     const id = lockdownIdOf(c.action);
     const hours = parseDuration(selected(c.action) ?? '');
     if (!id || !hours) {
@@ -100,9 +111,12 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
       hours,
     });
     return r.ok ? null : extendRefusal(r.error, r.current);
-  });
+  };
 
-  handle(ActionId.hostLock, 'lockdown:edit', async (c) => {
+/** The Lock select on a host card. */
+const lockHost =
+  (deps: SlackDeps): ClickHandler =>
+  async (c) => {
     const target = parseBlockId(c.action.block_id);
     const hours = parseDuration(selected(c.action) ?? '');
     if (target?.kind !== 'host' || !hours) {
@@ -123,5 +137,17 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
     return l.state === 'pending_approval'
       ? `Lockdown \`${l.id}\` requested for ${hours} h; waiting for approval.`
       : `Lockdown \`${l.id}\` approved; isolating through Defender.`;
-  });
+  };
+
+/**
+ * Buttons and selects on lockdown messages and host cards. Each click is acknowledged at once,
+ * then re-reads the clicker's permissions and the row; refusals go back ephemerally, to the clicker
+ * only, and change nothing.
+ */
+export function registerLockdownActions(app: App, deps: SlackDeps): void {
+  handle(app, deps, ActionId.lockdownApprove, 'lockdown:approve', decide(deps, 'approve'));
+  handle(app, deps, ActionId.lockdownDeny, 'lockdown:approve', decide(deps, 'deny'));
+  handle(app, deps, ActionId.lockdownUnlock, 'lockdown:edit', unlock(deps));
+  handle(app, deps, ActionId.lockdownExtend, 'lockdown:edit', extend(deps));
+  handle(app, deps, ActionId.hostLock, 'lockdown:edit', lockHost(deps));
 }

@@ -4,7 +4,7 @@ import { truncateMrkdwn } from '../../core/mrkdwn.js';
 import { PERMISSIONS, type Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
 import { codeLiteral, mrkdwnLink } from './format.js';
-import { isolationText } from './host-card.js';
+import { isolationText } from './host-status.js';
 
 /** Home views hold at most 100 blocks (slack.md §6); 40 rows leave room for everything around them. */
 const HOSTS_SHOWN = 40;

@@ -11,8 +11,9 @@ import {
   TOKEN_NAME_MAX,
 } from '../../core/api-tokens/tokens.js';
 import { codeSafe, truncateMrkdwn, who } from '../../core/mrkdwn.js';
+import type { SlackActor } from '../actor.js';
 import { refusalText, type SlackDeps } from '../deps.js';
-import type { Subcommand } from './registry.js';
+import type { CommandOutcome, Subcommand } from './registry.js';
 
 const SCOPE_LIST = API_SCOPES.map((s) => `\`${s}\``).join(', ');
 // `&lt;`/`&gt;`: a literal `<name>` would be read as a Slack control sequence.
@@ -107,6 +108,65 @@ function parseScopes(words: readonly string[]): { scopes: ApiScope[]; unknown: s
   return { scopes: typed.filter(isApiScope), unknown: typed.filter((s) => !isApiScope(s)) };
 }
 
+/** `token revoke <name>`: one token, by its (lower-cased, valid) name. */
+async function revoke(
+  deps: SlackDeps,
+  actor: SlackActor,
+  name: string,
+  extraWords: readonly string[],
+): Promise<CommandOutcome> {
+  if (extraWords.length > 0) {
+    return { reply: ephemeral(`Revoke one token at a time: ${REVOKE_USAGE}.`) };
+  }
+  const r = await revokeToken(deps, { actor, name });
+  deps.log.info({ userId: actor.userId, name, outcome: r.ok ? 'revoked' : r.error }, 'api_token.revoke');
+  if (!r.ok && r.error === 'forbidden') {
+    return { reply: ephemeral(refusalText('settings:edit')) };
+  }
+  return {
+    reply: ephemeral(
+      r.ok
+        ? `Revoked API token \`${name}\`: requests using it are refused from now on.`
+        : `No active API token is named \`${name}\`; nothing changed. See \`/hostlock token list\`.`,
+    ),
+  };
+}
+
+/** `token create <name> <scope…>`: the new token is in the reply and nowhere else. */
+async function create(
+  deps: SlackDeps,
+  actor: SlackActor,
+  name: string,
+  scopeWords: readonly string[],
+): Promise<CommandOutcome> {
+  const { scopes, unknown } = parseScopes(scopeWords);
+  if (unknown.length > 0) {
+    const list = unknown.slice(0, 5).map((s) => shown(s));
+    const what = unknown.length === 1 ? 'is not a scope' : 'are not scopes';
+    return { reply: ephemeral(`${list.join(', ')} ${what}. Scopes are ${SCOPE_LIST}: ${CREATE_USAGE}.`) };
+  }
+  if (scopes.length === 0) {
+    return { reply: ephemeral(`Give the token at least one scope (${SCOPE_LIST}): ${CREATE_USAGE}.`) };
+  }
+  const r = await createToken(deps, { actor, name, scopes });
+  if (!r.ok && r.error === 'forbidden') {
+    return { reply: ephemeral(refusalText('settings:edit')) };
+  }
+  if (!r.ok && r.error !== 'name_taken') {
+    return { reply: ephemeral(`Name the token with ${NAME_RULE} and give it a scope: ${CREATE_USAGE}.`) };
+  }
+  if (!r.ok) {
+    return {
+      reply: ephemeral(
+        `An active API token is already named \`${name}\`; nothing changed. Pick another name, or revoke that one first with \`/hostlock token revoke ${name}\`.`,
+      ),
+    };
+  }
+  // The id, name and scopes only: the token itself must never reach a log line.
+  deps.log.info({ userId: actor.userId, tokenId: r.value.id, name, scopes }, 'api_token.created');
+  return { reply: created(name, scopes, r.value.token) };
+}
+
 /**
  * `/hostlock token [list] | create <name> <scope…> | revoke <name>`: REST API tokens, all three
  * needing `settings:edit` (DESIGN §3.3). A created token is shown once, in the ephemeral reply only;
@@ -143,54 +203,9 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
         };
       }
       const name = nameRaw.toLowerCase();
-
-      if (verb === 'revoke') {
-        if (scopeWords.length > 0) {
-          return { reply: ephemeral(`Revoke one token at a time: ${REVOKE_USAGE}.`) };
-        }
-        const r = await revokeToken(deps, { actor, name });
-        deps.log.info(
-          { userId: actor.userId, name, outcome: r.ok ? 'revoked' : r.error },
-          'api_token.revoke',
-        );
-        if (!r.ok && r.error === 'forbidden') {
-          return { reply: ephemeral(refusalText('settings:edit')) };
-        }
-        return {
-          reply: ephemeral(
-            r.ok
-              ? `Revoked API token \`${name}\`: requests using it are refused from now on.`
-              : `No active API token is named \`${name}\`; nothing changed. See \`/hostlock token list\`.`,
-          ),
-        };
-      }
-
-      const { scopes, unknown } = parseScopes(scopeWords);
-      if (unknown.length > 0) {
-        const list = unknown.slice(0, 5).map((s) => shown(s));
-        const what = unknown.length === 1 ? 'is not a scope' : 'are not scopes';
-        return { reply: ephemeral(`${list.join(', ')} ${what}. Scopes are ${SCOPE_LIST}: ${CREATE_USAGE}.`) };
-      }
-      if (scopes.length === 0) {
-        return { reply: ephemeral(`Give the token at least one scope (${SCOPE_LIST}): ${CREATE_USAGE}.`) };
-      }
-      const r = await createToken(deps, { actor, name, scopes });
-      if (!r.ok && r.error === 'forbidden') {
-        return { reply: ephemeral(refusalText('settings:edit')) };
-      }
-      if (!r.ok && r.error !== 'name_taken') {
-        return { reply: ephemeral(`Name the token with ${NAME_RULE} and give it a scope: ${CREATE_USAGE}.`) };
-      }
-      if (!r.ok) {
-        return {
-          reply: ephemeral(
-            `An active API token is already named \`${name}\`; nothing changed. Pick another name, or revoke that one first with \`/hostlock token revoke ${name}\`.`,
-          ),
-        };
-      }
-      // The id, name and scopes only: the token itself must never reach a log line.
-      deps.log.info({ userId: actor.userId, tokenId: r.value.id, name, scopes }, 'api_token.created');
-      return { reply: created(name, scopes, r.value.token) };
+      return verb === 'revoke'
+        ? revoke(deps, actor, name, scopeWords)
+        : create(deps, actor, name, scopeWords);
     },
   };
 }

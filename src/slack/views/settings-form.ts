@@ -43,14 +43,15 @@ function int(text: string | null | undefined, min: number, max: number): number 
   return n < min || n > max ? `Enter a whole number from ${min} to ${max}.` : n;
 }
 
-/** Parses a submission; `errors` (block id → message) is non-empty when anything is wrong. */
-export function parseSettingsForm(
-  values: Values,
-): { ok: true; value: ParsedSettings } | { ok: false; errors: Record<string, string> } {
-  const errors: Record<string, string> = {};
-  const patch: Record<string, unknown> = {};
-  const credentials: ParsedSettings['credentials'] = {};
+/** What the field parsers fill in: a message per bad block, a stored value per good one. */
+interface Parsing {
+  errors: Record<string, string>;
+  patch: Record<string, unknown>;
+}
 
+/** Tenant, app id and secret: checked for shape only; Defender verifies them before they are sealed. */
+function parseCredentials(values: Values, errors: Parsing['errors']): ParsedSettings['credentials'] {
+  const credentials: ParsedSettings['credentials'] = {};
   const tenant = pick(values, 'mde_tenant_id', str)?.value?.trim() ?? '';
   const client = pick(values, 'mde_client_id', str)?.value?.trim() ?? '';
   const secret = pick(values, 'mde_client_secret', str)?.value ?? '';
@@ -73,7 +74,10 @@ export function parseSettingsForm(
   if (secret) {
     credentials.mde_client_secret = secret;
   }
+  return credentials;
+}
 
+function parseApiUrl(values: Values, { errors, patch }: Parsing): void {
   const apiUrl = pick(values, 'mde_api_url', str)?.value?.trim() ?? '';
   if (apiUrl) {
     const u = z.url({ protocol: /^https$/ }).safeParse(apiUrl);
@@ -86,7 +90,9 @@ export function parseSettingsForm(
   } else {
     patch.mde_api_url = null;
   }
+}
 
+function parseNumbers(values: Values, { errors, patch }: Parsing): void {
   const numbers: Array<[string, number, number]> = [
     ['poll_minutes', MIN_POLL_MINUTES, 1440],
     ['approval_timeout_minutes', 1, 1440],
@@ -103,7 +109,10 @@ export function parseSettingsForm(
       patch[block] = n;
     }
   }
+}
 
+/** Selects, checkboxes and channel pickers: Slack limits these to their options. */
+function parseChoices(values: Values, { errors, patch }: Parsing): void {
   const isolation = pick(values, 'isolation_type', sel)?.selected_option?.value;
   if (isolation === 'Full' || isolation === 'Selective') {
     patch.isolation_type = isolation;
@@ -121,24 +130,29 @@ export function parseSettingsForm(
   }
   patch.approver_channel = pick(values, 'approver_channel', conv)?.selected_conversation ?? null;
   patch.alert_channels = pick(values, 'alert_channels', convs)?.selected_conversations ?? [];
+}
 
-  const exclusions = (pick(values, 'auto_exclusions', str)?.value ?? '')
+/** The non-empty, trimmed lines of a multi-line text input. */
+const linesOf = (values: Values, block: string): string[] =>
+  (pick(values, block, str)?.value ?? '')
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
+
+function parseExclusions(values: Values, { errors, patch }: Parsing): void {
+  const exclusions = linesOf(values, 'auto_exclusions');
   const badExclusion = exclusions.find((e) => e.length > 255 || !/^(tag:.+|[A-Za-z0-9*?._-]+)$/.test(e));
   if (badExclusion) {
     errors.auto_exclusions = `\`${badExclusion.slice(0, 60)}\` is not a host-name glob (e.g. dc-*) or tag:<Defender tag>.`;
   } else {
     patch.auto_exclusions = exclusions;
   }
+}
 
+/** One target per line; the first bad line's message is the field's error. */
+function parseSyslogTargets(values: Values, { errors, patch }: Parsing): void {
   const targets: SyslogTarget[] = [];
-  const lines = (pick(values, 'syslog_targets', str)?.value ?? '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  for (const line of lines) {
+  for (const line of linesOf(values, 'syslog_targets')) {
     const target = parseSyslogTarget(line);
     if (typeof target === 'string') {
       errors.syslog_targets = target;
@@ -147,6 +161,20 @@ export function parseSettingsForm(
     targets.push(target);
   }
   patch.syslog_targets = targets;
+}
 
+/** Parses a submission; `errors` (block id → message) is non-empty when anything is wrong. */
+export function parseSettingsForm(
+  values: Values,
+): { ok: true; value: ParsedSettings } | { ok: false; errors: Record<string, string> } {
+  const parsing: Parsing = { errors: {}, patch: {} };
+  const { errors, patch } = parsing;
+  // in the form's order, so the keys of `patch` and `errors` keep that order
+  const credentials = parseCredentials(values, errors);
+  parseApiUrl(values, parsing);
+  parseNumbers(values, parsing);
+  parseChoices(values, parsing);
+  parseExclusions(values, parsing);
+  parseSyslogTargets(values, parsing);
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, value: { patch, credentials } };
 }

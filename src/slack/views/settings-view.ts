@@ -99,12 +99,110 @@ function select(block: string, label: string, options: string[], initial: string
 
 const header = (t: string): types.KnownBlock => ({ type: 'header', text: pt(t) });
 
-/** The settings modal: inputs for editors, a read-only summary (no submit) for viewers. */
-export function settingsView(i: SettingsViewInput): types.ModalView {
-  const s = i.settings;
-  const secretLine = i.secretSetAt
+/** When and by whom the secret was set, or `not set`. */
+function secretLine(i: SettingsViewInput): string {
+  return i.secretSetAt
     ? `set on ${i.secretSetAt.toISOString().slice(0, 16).replace('T', ' ')} UTC by ${escapeMrkdwn(i.secretSetBy ?? 'unknown')}`
     : 'not set';
+}
+
+/** The viewer's read-only summary, one line per section of the form. */
+function summary(i: SettingsViewInput): types.KnownBlock {
+  const s = i.settings;
+  const lines = [
+    `*Defender*: ${s.mdeState}; tenant \`${codeSafe(i.tenantId ?? 'not set')}\`; app \`${codeSafe(i.clientId ?? 'not set')}\`; secret ${secretLine(i)}`,
+    `API base: ${escapeMrkdwn(s.mdeApiUrl ?? 'default')} · poll every ${s.pollMinutes} min · isolation ${s.isolationType}`,
+    `*Approvals*: ${s.approvalRequired ? 'required' : 'off'}, timeout ${s.approvalTimeoutMinutes} min, channel ${s.approverChannel ? `<#${s.approverChannel}>` : 'where requested'}`,
+    `*Automatic lockdown*: ${s.autoEnabled ? 'on' : 'off'}${s.autoDryRun ? ' (dry run)' : ''}, ${s.autoMinutes / 60} h, thresholds threat ${s.thresholdThreat} / certainty ${s.thresholdCertainty} / privilege ${s.thresholdPrivilege}, cap ${s.autoHourlyCap}/h, ${s.autoExclusions.length} exclusions`,
+    `*Notifications*: ${s.alertChannels.length} alert channels, ${s.syslogTargets.length} syslog targets`,
+    '_You can view settings; changing them needs `settings:edit`._',
+  ];
+  return { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } };
+}
+
+function defenderSection(i: SettingsViewInput): types.KnownBlock[] {
+  const s = i.settings;
+  return [
+    header('Defender connection'),
+    ...defenderControls(s, i.secretSetAt !== null),
+    text('mde_tenant_id', 'Directory (tenant) ID', i.tenantId, {
+      placeholder: '00000000-0000-0000-0000-000000000000',
+    }),
+    text('mde_client_id', 'Application (client) ID', i.clientId),
+    text('mde_client_secret', 'Client secret value', null, {
+      hint: `Write-only: ${i.secretSetAt ? `${secretLine(i)}; leave empty to keep it.` : 'not set yet.'}`,
+    }),
+    text('mde_api_url', 'API base (geo host or government cloud)', s.mdeApiUrl, {
+      placeholder: 'https://api.security.microsoft.com',
+    }),
+    number('poll_minutes', 'Inventory poll interval (minutes, at least 5)', s.pollMinutes, 5, 1440),
+    select('isolation_type', 'Isolation type', ['Full', 'Selective'], s.isolationType),
+  ];
+}
+
+function approvalsSection(s: Settings): types.KnownBlock[] {
+  return [
+    header('Approvals'),
+    checkbox('approval_required', 'Require approval', s.approvalRequired),
+    number('approval_timeout_minutes', 'Approval timeout (minutes)', s.approvalTimeoutMinutes, 1, 1440),
+    {
+      type: 'input',
+      block_id: 'approver_channel',
+      optional: true,
+      label: pt('Approver channel'),
+      element: {
+        type: 'conversations_select',
+        action_id: 'value',
+        ...(s.approverChannel ? { initial_conversation: s.approverChannel } : {}),
+      },
+    },
+  ];
+}
+
+function automationSection(s: Settings): types.KnownBlock[] {
+  return [
+    header('Automatic lockdown'),
+    checkbox('auto_enabled', 'Enabled', s.autoEnabled),
+    checkbox('auto_dry_run', 'Dry run (announce, do not lock)', s.autoDryRun),
+    select('auto_minutes', 'Lockdown period', HOURS, `${s.autoMinutes / 60}h`),
+    number('threshold_threat', 'Threat threshold (0–99)', s.thresholdThreat, 0, 99),
+    number('threshold_certainty', 'Certainty threshold (0–99)', s.thresholdCertainty, 0, 99),
+    number('threshold_privilege', 'Privilege threshold (1–10)', s.thresholdPrivilege, 1, 10),
+    text(
+      'auto_exclusions',
+      'Exclusions (one per line: dc-* or tag:<tag>)',
+      s.autoExclusions.join('\n') || null,
+      { multiline: true },
+    ),
+    number('auto_hourly_cap', 'Automatic lockdowns per hour at most', s.autoHourlyCap, 0, 1000),
+  ];
+}
+
+function notificationsSection(s: Settings): types.KnownBlock[] {
+  return [
+    header('Notifications'),
+    {
+      type: 'input',
+      block_id: 'alert_channels',
+      optional: true,
+      label: pt('Alert channels'),
+      element: {
+        type: 'multi_conversations_select',
+        action_id: 'value',
+        ...(s.alertChannels.length ? { initial_conversations: s.alertChannels } : {}),
+      },
+    },
+    text(
+      'syslog_targets',
+      'Syslog targets (one per line)',
+      s.syslogTargets.map(formatSyslogTarget).join('\n') || null,
+      { multiline: true, placeholder: 'tcp://siem.example.com:514 cef' },
+    ),
+  ];
+}
+
+/** The settings modal: inputs for editors, a read-only summary (no submit) for viewers. */
+export function settingsView(i: SettingsViewInput): types.ModalView {
   const notice: types.KnownBlock[] = i.notice
     ? [{ type: 'section', text: { type: 'mrkdwn', text: i.notice } }]
     : [];
@@ -116,84 +214,17 @@ export function settingsView(i: SettingsViewInput): types.ModalView {
     private_metadata: JSON.stringify({ version: i.version }),
   };
   if (!i.editable) {
-    const lines = [
-      `*Defender*: ${s.mdeState}; tenant \`${codeSafe(i.tenantId ?? 'not set')}\`; app \`${codeSafe(i.clientId ?? 'not set')}\`; secret ${secretLine}`,
-      `API base: ${escapeMrkdwn(s.mdeApiUrl ?? 'default')} · poll every ${s.pollMinutes} min · isolation ${s.isolationType}`,
-      `*Approvals*: ${s.approvalRequired ? 'required' : 'off'}, timeout ${s.approvalTimeoutMinutes} min, channel ${s.approverChannel ? `<#${s.approverChannel}>` : 'where requested'}`,
-      `*Automatic lockdown*: ${s.autoEnabled ? 'on' : 'off'}${s.autoDryRun ? ' (dry run)' : ''}, ${s.autoMinutes / 60} h, thresholds threat ${s.thresholdThreat} / certainty ${s.thresholdCertainty} / privilege ${s.thresholdPrivilege}, cap ${s.autoHourlyCap}/h, ${s.autoExclusions.length} exclusions`,
-      `*Notifications*: ${s.alertChannels.length} alert channels, ${s.syslogTargets.length} syslog targets`,
-      '_You can view settings; changing them needs `settings:edit`._',
-    ];
-    return {
-      ...base,
-      blocks: [...notice, { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } }],
-    };
+    return { ...base, blocks: [...notice, summary(i)] };
   }
   return {
     ...base,
     submit: pt('Verify and save'),
     blocks: [
       ...notice,
-      header('Defender connection'),
-      ...defenderControls(s, i.secretSetAt !== null),
-      text('mde_tenant_id', 'Directory (tenant) ID', i.tenantId, {
-        placeholder: '00000000-0000-0000-0000-000000000000',
-      }),
-      text('mde_client_id', 'Application (client) ID', i.clientId),
-      text('mde_client_secret', 'Client secret value', null, {
-        hint: `Write-only: ${i.secretSetAt ? `${secretLine}; leave empty to keep it.` : 'not set yet.'}`,
-      }),
-      text('mde_api_url', 'API base (geo host or government cloud)', s.mdeApiUrl, {
-        placeholder: 'https://api.security.microsoft.com',
-      }),
-      number('poll_minutes', 'Inventory poll interval (minutes, at least 5)', s.pollMinutes, 5, 1440),
-      select('isolation_type', 'Isolation type', ['Full', 'Selective'], s.isolationType),
-      header('Approvals'),
-      checkbox('approval_required', 'Require approval', s.approvalRequired),
-      number('approval_timeout_minutes', 'Approval timeout (minutes)', s.approvalTimeoutMinutes, 1, 1440),
-      {
-        type: 'input',
-        block_id: 'approver_channel',
-        optional: true,
-        label: pt('Approver channel'),
-        element: {
-          type: 'conversations_select',
-          action_id: 'value',
-          ...(s.approverChannel ? { initial_conversation: s.approverChannel } : {}),
-        },
-      },
-      header('Automatic lockdown'),
-      checkbox('auto_enabled', 'Enabled', s.autoEnabled),
-      checkbox('auto_dry_run', 'Dry run (announce, do not lock)', s.autoDryRun),
-      select('auto_minutes', 'Lockdown period', HOURS, `${s.autoMinutes / 60}h`),
-      number('threshold_threat', 'Threat threshold (0–99)', s.thresholdThreat, 0, 99),
-      number('threshold_certainty', 'Certainty threshold (0–99)', s.thresholdCertainty, 0, 99),
-      number('threshold_privilege', 'Privilege threshold (1–10)', s.thresholdPrivilege, 1, 10),
-      text(
-        'auto_exclusions',
-        'Exclusions (one per line: dc-* or tag:<tag>)',
-        s.autoExclusions.join('\n') || null,
-        { multiline: true },
-      ),
-      number('auto_hourly_cap', 'Automatic lockdowns per hour at most', s.autoHourlyCap, 0, 1000),
-      header('Notifications'),
-      {
-        type: 'input',
-        block_id: 'alert_channels',
-        optional: true,
-        label: pt('Alert channels'),
-        element: {
-          type: 'multi_conversations_select',
-          action_id: 'value',
-          ...(s.alertChannels.length ? { initial_conversations: s.alertChannels } : {}),
-        },
-      },
-      text(
-        'syslog_targets',
-        'Syslog targets (one per line)',
-        s.syslogTargets.map(formatSyslogTarget).join('\n') || null,
-        { multiline: true, placeholder: 'tcp://siem.example.com:514 cef' },
-      ),
+      ...defenderSection(i),
+      ...approvalsSection(i.settings),
+      ...automationSection(i.settings),
+      ...notificationsSection(i.settings),
     ],
   };
 }
