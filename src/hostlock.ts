@@ -8,13 +8,13 @@ import type { Config } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { FaultHook } from './core/faults.js';
 import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
+import { recordSuppression } from './core/lockdown/record-suppression.js';
 import { bootstrapAdmins } from './core/roles/bootstrap-admins.js';
 import { bootstrapDefender } from './core/settings/bootstrap-defender.js';
 import { type Credentials, MDE_SECRET_NAMES } from './core/settings/ports.js';
 import type { Store } from './core/store.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
-import { autoSuppressor } from './db/repos/auto.js';
 import { defenderReadiness } from './db/repos/defender-state.js';
 import { hostStore } from './db/repos/hosts.js';
 import { lockdownStore } from './db/repos/lockdowns.js';
@@ -322,7 +322,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       api: createApiRouter({
         store,
         lockdown,
-        auto: { ...lockdown, suppress: autoSuppressor(database.db) },
+        auto: { ...lockdown, suppress: (s) => recordSuppression({ store, clock }, s) },
         log: log.child({ component: 'api' }),
         ...(opts.apiRatePerMinute ? { ratePerMinute: opts.apiRatePerMinute } : {}),
       }),

@@ -18,6 +18,16 @@ export interface AuditEntry {
 
 export interface AuditLog {
   append(e: AuditEntry): Promise<void>;
+  /** Holds `key` until the transaction ends: serialises a look-back and the write that follows it. */
+  serialize(key: string): Promise<void>;
+  /** Whether an entry like this, with `details.why` and `details.announced`, was written since `since`. */
+  recentlyAnnounced(q: {
+    targetType: string;
+    targetId: string;
+    action: string;
+    why: string;
+    since: Date;
+  }): Promise<boolean>;
 }
 
 /** Notifications queued with the change they report (src/db/repos/outbox.ts). */

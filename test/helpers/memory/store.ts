@@ -39,7 +39,19 @@ const same = (a: RoleBinding, b: RoleBinding) =>
 
 function reposOver(s: () => MemoryState, now: () => Date): Repos {
   return {
-    audit: { append: async (e) => void s().audit.push(structuredClone(e)) },
+    audit: {
+      append: async (e) => void s().audit.push(structuredClone(e)),
+      serialize: async () => {},
+      recentlyAnnounced: async (q) =>
+        s().audit.some(
+          (a) =>
+            a.targetType === q.targetType &&
+            a.targetId === q.targetId &&
+            a.action === q.action &&
+            a.details?.why === q.why &&
+            a.details?.announced === true,
+        ),
+    },
     outbox: {
       enqueue: async (events) => {
         s().outbox.push(...events);

@@ -33,7 +33,11 @@ export function lockdownDeps(o: { hosts?: Host[]; settings?: Partial<Settings> }
       requested: async () => null,
       event: async (name) => void announced.push(name),
     },
-    audit: { append: async (e) => void denials.push(e) },
+    audit: {
+      append: async (e) => void denials.push(e),
+      serialize: async () => {},
+      recentlyAnnounced: async () => false,
+    },
     wake: async (id, at) => void woken.push({ id, at }),
     timing: DEFAULT_TIMING,
     suppress: async (s) => void suppressed.push(s),
