@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { CRASH_POINTS, type CrashPoint } from './core/faults.js';
+import { CRASH_POINTS, type CrashPoint, type FaultHook } from './core/faults.js';
 
 /** Typed configuration read once from the environment (DESIGN §3.2). The only reader of process.env. */
 export interface Config {
@@ -197,5 +197,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     logLevel: e.LOG_LEVEL,
     crashAt: e.HOSTLOCK_CRASH_AT,
+  };
+}
+
+/** Tests only (`HOSTLOCK_CRASH_AT`): dies by SIGKILL at the named crash point, as `kill -9` would. */
+export function faultHookOf(config: Pick<Config, 'crashAt'>): { faults?: FaultHook } {
+  const at = config.crashAt;
+  if (!at) {
+    return {};
+  }
+  return {
+    faults: (point) => {
+      if (point === at) {
+        // written synchronously: pino writes stdout asynchronously, so its line would die with us
+        const line = {
+          level: 40,
+          time: new Date().toISOString(),
+          service: 'hostlock',
+          point,
+          msg: 'fault.crash',
+        };
+        process.stderr.write(`${JSON.stringify(line)}\n`);
+        process.kill(process.pid, 'SIGKILL');
+      }
+    },
   };
 }

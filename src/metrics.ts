@@ -1,7 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from './db/client.js';
+import type { Readiness } from './api/server.js';
+import type { Clock } from './core/clock.js';
+import type { Database, DatabaseHandle } from './db/client.js';
+import { defenderReadiness } from './db/repos/defender-state.js';
+import { outboxStats } from './db/repos/outbox.js';
+import { inventoryReadiness } from './jobs/hosts-sync.js';
+import type { SlackStatus } from './slack/identity.js';
 
+// Mostly metric declarations, one per statement; the scrape-time reads are the only logic.
 /**
  * Prometheus metrics (issue #9), one registry per hostlock instance. Counters and histograms are
  * fed where things happen (Defender calls, Slack acks); gauges about rows (lockdowns by state,
@@ -125,3 +132,29 @@ export function createMetrics(db: Database) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** /readyz: the database, Slack, Defender and the inventory; a SIEM that is down is reported, not counted. */
+export function readinessOf(o: {
+  database: DatabaseHandle;
+  slack: { status(): SlackStatus };
+  clock: Clock;
+  /** undelivered this long, an outbox row is reported */
+  staleAfterMs: number;
+}): () => Promise<Readiness> {
+  const { database, slack, clock } = o;
+  return async () => {
+    const db = await database.ping();
+    const s = slack.status();
+    const mde = db ? await defenderReadiness(database.db) : { ok: false, state: 'unknown' };
+    const inventory = db ? await inventoryReadiness(database) : { ok: false, lastSuccessAt: null };
+    const staleMs = o.staleAfterMs;
+    const backlog = db ? await outboxStats(database.db, clock.now(), staleMs) : null;
+    const notifications = backlog
+      ? { ok: Object.keys(backlog.stale).length === 0, ...backlog, staleAfterHours: staleMs / 3_600_000 }
+      : { ok: false };
+    return {
+      ready: db && s.ok && mde.ok && inventory.ok,
+      checks: { database: { ok: db }, slack: s, defender: mde, inventory, notifications },
+    };
+  };
+}

@@ -32,6 +32,7 @@ const refusals = {
   '500': error('an unexpected failure on the server (logged); try again later'),
 };
 
+// One data literal: the document reads top to bottom like the OpenAPI it produces.
 /**
  * The OpenAPI 3.1 document of the REST API (DESIGN §3.7), built from the same zod schemas the
  * routes validate and answer with, so the two cannot drift.

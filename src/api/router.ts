@@ -31,48 +31,42 @@ const LOCKDOWN_HOST_ID = /^\/api\/v2\.1\/lockdown\/host\/([A-Za-z0-9_-]{1,64})$/
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-/**
- * The REST API (DESIGN §3.7) as a handler for the HTTP server: true when it took the request.
- * Every route authenticates first (401), then checks its scope (403); a failure is logged once here
- * and answered 500 without details.
- */
-export function createApiRouter(
-  deps: ApiDeps,
-): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
-  const log = deps.log;
-  const limiter = createRateLimiter({ perMinute: deps.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
-  const guarded =
-    (
-      scope: ApiScope,
-      fn: (caller: ApiCaller, req: IncomingMessage, res: ServerResponse) => Promise<void>,
-    ): Handler =>
-    async (req, res) => {
-      const caller = await authenticate(deps, req, res);
-      if (!caller) {
-        return;
-      }
-      const waitMs = limiter.take(caller.actor.tokenId);
-      if (waitMs > 0) {
-        req.resume();
-        res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
-        apiError(
-          res,
-          429,
-          'rate_limited',
-          `Too many requests with this token; retry after ${Math.ceil(waitMs / 1000)} s.`,
-        );
-        return;
-      }
-      if (requireScope(caller, scope, req, res)) {
-        await fn(caller, req, res);
-      }
-    };
-  const openapi = JSON.stringify(openApiDocument());
+type Guard = (
+  scope: ApiScope,
+  fn: (caller: ApiCaller, req: IncomingMessage, res: ServerResponse) => Promise<void>,
+) => Handler;
 
-  const route = (
-    req: IncomingMessage,
-    url: URL,
-  ): { handler: Handler; allow: string } | { allow: string } | null => {
+/** Wraps a route: authenticate (401), the token's rate (429), then its scope (403). */
+function guard(deps: ApiDeps): Guard {
+  const limiter = createRateLimiter({ perMinute: deps.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
+  return (scope, fn) => async (req, res) => {
+    const caller = await authenticate(deps, req, res);
+    if (!caller) {
+      return;
+    }
+    const waitMs = limiter.take(caller.actor.tokenId);
+    if (waitMs > 0) {
+      req.resume();
+      res.setHeader('retry-after', String(Math.ceil(waitMs / 1000)));
+      apiError(
+        res,
+        429,
+        'rate_limited',
+        `Too many requests with this token; retry after ${Math.ceil(waitMs / 1000)} s.`,
+      );
+      return;
+    }
+    if (requireScope(caller, scope, req, res)) {
+      await fn(caller, req, res);
+    }
+  };
+}
+
+type Route = { handler: Handler; allow: string } | { allow: string } | null;
+
+/** The route table: which handler answers a method on a path, and what the path allows. */
+function routeOf(deps: ApiDeps, guarded: Guard, openapi: string): (req: IncomingMessage, url: URL) => Route {
+  return (req, url) => {
     if (url.pathname === OPENAPI_PATH) {
       return req.method === 'GET'
         ? {
@@ -112,7 +106,18 @@ export function createApiRouter(
     }
     return null;
   };
+}
 
+/**
+ * The REST API (DESIGN §3.7) as a handler for the HTTP server: true when it took the request.
+ * Every route authenticates first (401), then checks its scope (403); a failure is logged once here
+ * and answered 500 without details.
+ */
+export function createApiRouter(
+  deps: ApiDeps,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
+  const log = deps.log;
+  const route = routeOf(deps, guard(deps), JSON.stringify(openApiDocument()));
   return (req, res, url) => {
     const found = route(req, url);
     if (!found) {

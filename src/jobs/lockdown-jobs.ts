@@ -10,6 +10,7 @@ const AdvanceData = z.object({ lockdownId: z.string().regex(/^lck_[a-z0-9]+$/), 
 /** How many due lockdowns one sweep advances (the rest on the next sweep). */
 const SWEEP_BATCH = 200;
 
+// One closure over the Agenda instance and the ticker's state; each returned function is short.
 /**
  * Lockdown timers on Agenda. `lockdown.advance` is a one-shot trigger per wake-up time (removed
  * when done); the lockdown row's next_check_at decides whether anything is due, so duplicate,

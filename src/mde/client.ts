@@ -69,6 +69,7 @@ const query = (params: Record<string, string | number | undefined>) =>
     .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
     .join('&');
 
+// One closure over the shared HTTP client, token and budget; each method is a short call of its own.
 /**
  * Defender for Endpoint over its REST API. Each method names the Microsoft page it implements;
  * every failure is an MdeApiError / MdeNetworkError / MdeAuthError / MdeResponseError.

@@ -83,6 +83,7 @@ function parseRetryAfter(h: string | string[] | undefined, now: number): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+// One closure over the undici pool, token cache and budget; its request, retry and paging steps are short.
 export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
   const policy = { ...DEFAULT_RETRY, ...opts.retry };
   const now = opts.now ?? Date.now;

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Defender } from '../core/defender.js';
 import type { DefenderUnavailable } from '../core/hosts/ports.js';
+import { MDE_SECRET_NAMES, type SecretRepo } from '../core/settings/ports.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import type { Credentials } from './auth.js';
 import { createDefenderClient, type DefenderClient, type DefenderClientOptions } from './client.js';
 
 export interface DefenderProviderDeps {
-  /** the three sealed credentials, or null when not all are stored */
-  credentials: () => Promise<Credentials | null>;
+  /** where the three credentials are sealed */
+  secrets: Pick<SecretRepo, 'getAll'>;
   settings: () => Promise<Settings>;
   apiUrl: string;
   loginUrl: string;
@@ -33,7 +34,7 @@ export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProv
   let current: { key: string; client: DefenderClient } | undefined;
   return {
     async get(opts = {}) {
-      const [settings, creds] = await Promise.all([deps.settings(), deps.credentials()]);
+      const [settings, creds] = await Promise.all([deps.settings(), storedCredentials(deps.secrets)]);
       if (!creds) {
         return 'not_configured';
       }
@@ -65,4 +66,12 @@ export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProv
       current = undefined;
     },
   };
+}
+
+/** The three stored credentials, or null while any is missing. */
+async function storedCredentials(secrets: Pick<SecretRepo, 'getAll'>): Promise<Credentials | null> {
+  const v = await secrets.getAll(MDE_SECRET_NAMES);
+  return v.mde_tenant_id && v.mde_client_id && v.mde_client_secret
+    ? { tenantId: v.mde_tenant_id, clientId: v.mde_client_id, clientSecret: v.mde_client_secret }
+    : null;
 }

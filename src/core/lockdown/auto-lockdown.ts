@@ -1,5 +1,6 @@
 import type { Host } from '../hosts/types.js';
 import type { Actor } from '../permissions.js';
+import type { Settings } from '../settings/settings.js';
 import { isExcluded } from './exclusions.js';
 import type { LockdownDeps } from './ports.js';
 import { requestLockdown } from './request-lockdown.js';
@@ -112,6 +113,15 @@ export async function judgeScore(
     });
     return { outcome: 'dry_run' };
   }
+  return lockFor(deps, { host, trigger, rule, hours, settings: s });
+}
+
+/** The automatic request itself, through the same verb as a person's, under the hourly cap. */
+async function lockFor(
+  deps: AutoDeps,
+  o: { host: Host; trigger: AutoTrigger; rule: string; hours: number; settings: Settings },
+): Promise<{ outcome: AutoOutcome; lockdownId?: string; detail?: string }> {
+  const { host, trigger, rule, hours, settings: s } = o;
   const result = await requestLockdown(deps, {
     actor: AUTO_ACTOR,
     query: { kind: 'machine_id', value: host.machineId },

@@ -38,6 +38,7 @@ export function toHost(r: HostRow): Host {
 /** `like` pattern text: `_` is legal in host names and must not act as a wildcard. */
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+// One object of short repository methods over `db` (the HostStore port), not one long procedure.
 export function hostStore(db: Database): HostStore {
   return {
     async search(q: HostQuery, limit: number) {

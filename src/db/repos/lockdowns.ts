@@ -62,6 +62,7 @@ async function casUpdate(
   return row ? toLockdown(row) : null;
 }
 
+// One object of short repository methods over `db` (the LockdownStore port), not one long procedure.
 /** LockdownStore over drizzle; `db` may be a transaction. */
 export function lockdownStore(db: Database): LockdownStore {
   const store: LockdownStore = {

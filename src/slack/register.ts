@@ -1,0 +1,101 @@
+import type { webApi } from '@slack/bolt';
+import type { Config } from '../config.js';
+import type { Clock } from '../core/clock.js';
+import type { Defender } from '../core/defender.js';
+import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
+import type { LockdownDeps } from '../core/lockdown/ports.js';
+import type { SettingsDeps as CoreSettingsDeps } from '../core/settings/save-settings.js';
+import type { Settings } from '../core/settings/settings.js';
+import type { Store } from '../core/store.js';
+import type { Logger } from '../log.js';
+import { registerLockdownActions } from './actions/lockdown-actions.js';
+import { createActorResolver } from './actor.js';
+import { createSlack, type SlackSurface } from './app.js';
+import { historySubcommand, listSubcommand } from './commands/list.js';
+import { lockSubcommand, unlockSubcommand } from './commands/lock.js';
+import { lookupSubcommand } from './commands/lookup.js';
+import { rolesSubcommand } from './commands/roles.js';
+import { tokenSubcommand } from './commands/token.js';
+import type { SlackDeps } from './deps.js';
+import { registerAppHomeOpened } from './events/app-home-opened.js';
+import { ActionId } from './ids.js';
+import type { ClaimDelivery } from './middleware.js';
+import {
+  registerSettingsActions,
+  registerSettingsView,
+  type SettingsDeps,
+  settingsSubcommand,
+} from './views/settings.js';
+import { SETTINGS_CALLBACK_ID } from './views/settings-form.js';
+import { SettingsAction } from './views/settings-view.js';
+
+export interface SlackSurfaceOptions {
+  config: Config['slack'];
+  log: Logger;
+  /** the Web API client listeners answer with (fails fast: the outbox has its own) */
+  client: webApi.WebClient;
+  /** core's ports: the verbs' store, the lockdown engine's ports, the inventory, Defender */
+  store: Store;
+  lockdown: LockdownDeps;
+  hosts: HostStore;
+  defender: () => Promise<Defender | DefenderUnavailable>;
+  settings: () => Promise<Settings>;
+  /** the settings verbs' ports (verifier, what a save reschedules) */
+  settingsCore: CoreSettingsDeps;
+  portalUrl: (machineId: string) => string;
+  clock: Clock;
+  /** takes a Slack delivery once across replicas (replays and retries are dropped) */
+  claimDelivery: ClaimDelivery;
+  verifyInlineMs?: number;
+}
+
+/**
+ * Every Slack surface of hostlock on one Bolt app: the `/hostlock` subcommands, the lockdown and
+ * settings actions, the settings modal and App Home. Returns the surface and the listeners' deps.
+ */
+export function createSlackSurface(o: SlackSurfaceOptions): { surface: SlackSurface; deps: SlackDeps } {
+  const log = o.log.child({ component: 'slack' });
+  const deps: SlackDeps = {
+    lockdown: o.lockdown,
+    store: o.store,
+    actors: createActorResolver({ bindings: () => o.store.roles.list(), client: o.client, log }),
+    hosts: o.hosts,
+    defender: o.defender,
+    settings: o.settings,
+    portalUrl: o.portalUrl,
+    clock: o.clock,
+    log,
+  };
+  const settings: SettingsDeps = {
+    slack: deps,
+    client: o.client,
+    core: o.settingsCore,
+    ...(o.verifyInlineMs ? { verifyInlineMs: o.verifyInlineMs } : {}),
+  };
+  const surface = createSlack({
+    config: o.config,
+    log: o.log,
+    subcommands: [
+      lookupSubcommand(deps),
+      lockSubcommand(deps),
+      unlockSubcommand(deps),
+      listSubcommand(deps),
+      historySubcommand(deps),
+      rolesSubcommand(deps),
+      tokenSubcommand(deps),
+      settingsSubcommand(settings),
+    ],
+    claimDelivery: o.claimDelivery,
+    routes: {
+      views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id' },
+      actions: [...Object.values(ActionId), ...Object.values(SettingsAction)],
+    },
+    register: (app) => {
+      registerAppHomeOpened(app, deps);
+      registerLockdownActions(app, deps);
+      registerSettingsView(app, settings);
+      registerSettingsActions(app, settings);
+    },
+  });
+  return { surface, deps };
+}
