@@ -1,6 +1,7 @@
 import type { EventName, NotificationEvent } from '../events.js';
 import { newId } from '../ids.js';
-import type { AuditRecord, Lockdown } from './types.js';
+import { TRANSITIONS, type Trigger } from './machine.js';
+import type { AuditRecord, Lockdown, TransitionBy } from './types.js';
 
 const OUTCOME: Partial<Record<EventName, NotificationEvent['outcome']>> = {
   'lockdown.failed': 'failed',
@@ -89,4 +90,23 @@ export function lockdownEvents(
       at,
     ),
   );
+}
+
+/**
+ * What a transition records beside the row, as the table says: its audit action and the event it
+ * sends; null for a transition the table does not audit (the engine's own start of an isolation).
+ */
+export function transitionRecord(trigger: Trigger, by: TransitionBy): AuditRecord | null {
+  const tr = TRANSITIONS[trigger];
+  if (!tr.audit) {
+    return null;
+  }
+  return {
+    actor: by.actor,
+    action: tr.audit,
+    outcome: 'ok',
+    ...(by.details ? { details: by.details } : {}),
+    ...(by.note ? { note: by.note } : {}),
+    events: tr.event ? [tr.event] : [],
+  };
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import { lockdownEvents } from '../../core/lockdown/lockdown-event.js';
+import { lockdownEvents, transitionRecord } from '../../core/lockdown/lockdown-event.js';
 import { type LockdownState, OPEN_LOCKDOWN_STATES, TRANSITIONS } from '../../core/lockdown/machine.js';
 import type {
   AuditRecord,
@@ -105,15 +105,9 @@ export function lockdownStore(db: Database): LockdownStore {
       const tr = TRANSITIONS[trigger];
       return db.transaction(async (tx) => {
         const next = await casUpdate(tx, id, tr.from, { ...patch, state: tr.to });
-        if (next && tr.audit) {
-          await writeAudit(tx, next, {
-            actor: by.actor,
-            action: tr.audit,
-            outcome: 'ok',
-            ...(by.details ? { details: by.details } : {}),
-            ...(by.note ? { note: by.note } : {}),
-            events: tr.event ? [tr.event] : [],
-          });
+        const record = transitionRecord(trigger, by);
+        if (next && record) {
+          await writeAudit(tx, next, record);
         }
         return next;
       });

@@ -1,7 +1,7 @@
 import type { NotificationEvent } from '../../../src/core/events.js';
 import type { HostStore } from '../../../src/core/hosts/ports.js';
 import type { Host } from '../../../src/core/hosts/types.js';
-import { lockdownEvents } from '../../../src/core/lockdown/lockdown-event.js';
+import { lockdownEvents, transitionRecord } from '../../../src/core/lockdown/lockdown-event.js';
 import { isOpen, TRANSITIONS } from '../../../src/core/lockdown/machine.js';
 import type { AuditRecord, Lockdown, LockdownStore } from '../../../src/core/lockdown/types.js';
 
@@ -79,15 +79,9 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
     async transition(id, trigger, patch, by) {
       const tr = TRANSITIONS[trigger];
       const next = cas(id, tr.from, { ...patch, state: tr.to });
-      if (next && tr.audit) {
-        record(next, {
-          actor: by.actor,
-          action: tr.audit,
-          outcome: 'ok',
-          ...(by.details ? { details: by.details } : {}),
-          ...(by.note ? { note: by.note } : {}),
-          events: tr.event ? [tr.event] : [],
-        });
+      const audit = transitionRecord(trigger, by);
+      if (next && audit) {
+        record(next, audit);
       }
       return next;
     },

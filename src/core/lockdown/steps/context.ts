@@ -1,5 +1,6 @@
 import type { Defender, DefenderAction } from '../../defender.js';
 import type { EventName, ThreadNote } from '../../events.js';
+import type { CrashPoint } from '../../faults.js';
 import type { Isolation } from '../../hosts/derive-isolation.js';
 import type { DefenderUnavailable } from '../../hosts/ports.js';
 import type { Settings } from '../../settings/settings.js';
@@ -130,4 +131,41 @@ export async function retryOrFail(
     return l.state;
   }
   return fail(c, l, `${what} failed: ${message}`, clear);
+}
+
+/** Someone else's action is in flight on the machine: never send a second one; look again soon. */
+export async function waitForOtherAction(c: StepContext, l: Lockdown): Promise<LockdownState> {
+  await update(c, l, {
+    nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+    lastError: 'another Defender action is in progress',
+  });
+  return l.state;
+}
+
+/**
+ * Sends the isolate or release to Defender and records its action id, to be followed from the
+ * next step on; a failure is retried or ends the lockdown (`retryOrFail`).
+ */
+export async function submit(
+  c: StepContext,
+  l: Lockdown,
+  what: 'isolate' | 'release',
+  send: () => Promise<DefenderAction>,
+): Promise<LockdownState> {
+  const after: Record<typeof what, CrashPoint> = {
+    isolate: 'after_isolate_submit',
+    release: 'after_release_submit',
+  };
+  try {
+    const action = await send();
+    c.deps.faults?.(after[what]);
+    await update(c, l, {
+      ...(what === 'isolate' ? { mdeActionId: action.id } : { mdeReleaseActionId: action.id }),
+      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+      lastError: null,
+    });
+    return what === 'isolate' ? 'isolating' : 'releasing';
+  } catch (e) {
+    return retryOrFail(c, l, e, what);
+  }
 }

@@ -12,8 +12,10 @@ import {
   now,
   retryOrFail,
   type Step,
+  submit,
   update,
   usableDefender,
+  waitForOtherAction,
 } from './context.js';
 
 // The isolation half of the engine: expire an undecided request, isolate, follow the isolation
@@ -46,30 +48,16 @@ export const stepIsolate: Step = async (c, l) => {
   }
   const newest = actions[0];
   if (newest && ACTIVE.has(newest.status)) {
-    // someone else's action is in flight: never send a second one
-    await update(c, row, {
-      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
-      lastError: 'another Defender action is in progress',
-    });
-    return row.state;
+    return waitForOtherAction(c, row);
   }
   if (newest?.type === 'Isolate' && newest.status === 'Succeeded') {
     return fail(c, row, 'the host was isolated outside hostlock meanwhile; hostlock will not take it over');
   }
   // committed so far: `approved` (or `isolating` with no action); this step's writes are not
   c.deps.faults?.('after_approve_commit');
-  try {
-    const action = await d.isolate(row.machineId, isolationComment(row), c.settings.isolationType);
-    c.deps.faults?.('after_isolate_submit');
-    await update(c, row, {
-      mdeActionId: action.id,
-      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
-      lastError: null,
-    });
-    return 'isolating';
-  } catch (e) {
-    return retryOrFail(c, row, e, 'isolate');
-  }
+  return submit(c, row, 'isolate', () =>
+    d.isolate(row.machineId, isolationComment(row), c.settings.isolationType),
+  );
 };
 
 /** isolating with an action: active once Defender reports Succeeded. */

@@ -15,8 +15,10 @@ import {
   type Step,
   type StepContext,
   SYSTEM,
+  submit,
   update,
   usableDefender,
+  waitForOtherAction,
 } from './context.js';
 
 // The release half of the engine: remind, release at expiry, follow the release, and notice a
@@ -81,11 +83,7 @@ export const stepRelease: Step = async (c, l) => {
   }
   const newest = actions[0];
   if (newest && ACTIVE.has(newest.status)) {
-    await update(c, l, {
-      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
-      lastError: 'another Defender action is in progress',
-    });
-    return l.state;
+    return waitForOtherAction(c, l);
   }
   const decided = actions.find((a) => a.status === 'Succeeded');
   if (decided && decided.id !== l.mdeActionId) {
@@ -96,18 +94,7 @@ export const stepRelease: Step = async (c, l) => {
       decided.type === 'Unisolate' ? 'released outside hostlock' : 'isolated again outside hostlock',
     );
   }
-  try {
-    const action = await d.release(l.machineId, releaseComment(l));
-    c.deps.faults?.('after_release_submit');
-    await update(c, l, {
-      mdeReleaseActionId: action.id,
-      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
-      lastError: null,
-    });
-    return 'releasing';
-  } catch (e) {
-    return retryOrFail(c, l, e, 'release');
-  }
+  return submit(c, l, 'release', () => d.release(l.machineId, releaseComment(l)));
 };
 
 /** releasing with an action: released once Defender reports Succeeded. */
