@@ -108,9 +108,13 @@ describe('a lockdown told in the alert channel', () => {
       // the reason's line break is folded: it cannot pose as the ids line
       expect(t.split('\n').filter((line) => line.startsWith('outcome'))).toHaveLength(1);
     }
-    const rows = await h.db.sql<{ event_id: string; event: string; delivered: boolean }[]>`
-      select event_id, event, delivered_at is not null as delivered from outbox
-      where payload->'lockdown'->>'id' = ${l.id} order by id`;
+    // Slack has the fourth message a moment before its row is marked delivered: wait for the mark.
+    const rows = await until(async () => {
+      const r = await h.db.sql<{ event_id: string; event: string; delivered: boolean }[]>`
+        select event_id, event, delivered_at is not null as delivered from outbox
+        where payload->'lockdown'->>'id' = ${l.id} order by id`;
+      return r.length === 4 && r.every((x) => x.delivered) ? r : null;
+    }, 'four rows marked delivered');
     expect(rows.map((r) => r.event)).toEqual([
       'lockdown.requested',
       'lockdown.approved',
