@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { CRASH_POINTS, type CrashPoint, type FaultHook } from './core/faults.js';
+import { endpointProblem, MDE_CLOUD_NAMES, MDE_CLOUDS, type MdeCloud } from './mde/clouds.js';
 
 /** Typed configuration read once from the environment (DESIGN §3.2). The only reader of process.env. */
 export interface Config {
@@ -20,8 +21,12 @@ export interface Config {
   /** PEM file of extra CA certificates trusted for TLS syslog targets (on top of Node's roots) */
   syslogCaFile: string | undefined;
   mde: {
+    /** which Microsoft cloud: picks the login host, token scope and API hosts (mde/clouds.ts) */
+    cloud: MdeCloud;
     apiUrl: string;
     loginUrl: string;
+    /** the OAuth scope of the MDE API in this cloud */
+    scope: string;
     bootstrap: { tenantId: string; clientId: string; clientSecret: string } | undefined;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -45,8 +50,10 @@ const HOW_TO_FIX: Record<string, string> = {
   HOSTLOCK_MASTER_KEY_PREVIOUS:
     'the master key being rotated out (base64 32 bytes); remove it once hostlock has started with the new key',
   HOSTLOCK_ADMINS: 'comma-separated Slack user ids such as U012ABCDEF,W0456',
-  MDE_API_URL: 'the Defender API base, e.g. https://api.security.microsoft.com',
-  MDE_LOGIN_URL: 'the Entra ID authority host, e.g. https://login.microsoftonline.com',
+  MDE_CLOUD: `one of ${MDE_CLOUD_NAMES.join(', ')} (the Microsoft cloud of your tenant)`,
+  MDE_API_URL: 'leave unset for the cloud\'s default, or name one of its geo hosts, e.g. https://eu.api.security.microsoft.com',
+  MDE_LOGIN_URL: 'leave unset: the cloud\'s Entra ID login host is used',
+  HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: 'tests only: 1 lets MDE_API_URL and MDE_LOGIN_URL name a loopback peer; leave unset in production',
   MDE_TENANT_ID: 'set MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET together, or none of them',
   LOG_LEVEL: 'one of debug, info, warn, error',
   HOSTLOCK_SYSLOG_CA_FILE: 'the path of a PEM file with the CA certificate(s) of your TLS syslog receiver',
@@ -106,8 +113,10 @@ const Env = z.object({
     z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'each entry must be a Slack user id (U… or W…)')),
   ),
   HOSTLOCK_SYSLOG_CA_FILE: optionalString,
-  MDE_API_URL: httpUrl.default('https://api.security.microsoft.com'),
-  MDE_LOGIN_URL: httpUrl.default('https://login.microsoftonline.com'),
+  MDE_CLOUD: z.preprocess(emptyToUndefined, z.enum(MDE_CLOUD_NAMES).default('commercial')),
+  MDE_API_URL: z.preprocess(emptyToUndefined, z.string().optional()),
+  MDE_LOGIN_URL: z.preprocess(emptyToUndefined, z.string().optional()),
+  HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: z.preprocess(emptyToUndefined, z.enum(['1', '0']).default('0')),
   MDE_TENANT_ID: optionalString,
   MDE_CLIENT_ID: optionalString,
   MDE_CLIENT_SECRET: optionalString,
@@ -137,7 +146,37 @@ function crossProblems(env: NodeJS.ProcessEnv): z.core.$ZodIssue[] {
       input: undefined,
     });
   }
+  issues.push(...endpointIssues(env));
   return issues;
+}
+
+/** The Defender endpoints of the configured cloud: defaults, or Microsoft's published hosts only. */
+function mdeEndpoints(env: NodeJS.ProcessEnv): { cloud: MdeCloud; apiUrl: string; loginUrl: string } {
+  const named = (env.MDE_CLOUD ?? '').trim();
+  const cloud = (MDE_CLOUD_NAMES as string[]).includes(named) ? (named as MdeCloud) : 'commercial';
+  const trim = (v: string | undefined) => (v?.trim() ? v.trim().replace(/\/+$/, '') : undefined);
+  return {
+    cloud,
+    apiUrl: trim(env.MDE_API_URL) ?? MDE_CLOUDS[cloud].api[0],
+    loginUrl: trim(env.MDE_LOGIN_URL) ?? MDE_CLOUDS[cloud].login,
+  };
+}
+
+/**
+ * The bearer token may only go to Microsoft (issue #14): MDE_API_URL and MDE_LOGIN_URL must be
+ * published hosts of MDE_CLOUD over https; a loopback peer only with the tests' flag.
+ */
+function endpointIssues(env: NodeJS.ProcessEnv): z.core.$ZodIssue[] {
+  const { cloud, apiUrl, loginUrl } = mdeEndpoints(env);
+  const loopback = env.HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS === '1';
+  return (
+    [
+      ['MDE_API_URL', endpointProblem(apiUrl, cloud, 'api', loopback)],
+      ['MDE_LOGIN_URL', endpointProblem(loginUrl, cloud, 'login', loopback)],
+    ] as const
+  ).flatMap(([name, problem]) =>
+    problem ? [{ code: 'custom' as const, path: [name], message: problem, input: undefined }] : [],
+  );
 }
 
 /** Thrown by {@link loadConfig}; `message` lists every problem with what to set. */
@@ -188,8 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admins: e.HOSTLOCK_ADMINS,
     syslogCaFile: e.HOSTLOCK_SYSLOG_CA_FILE ? path.resolve(e.HOSTLOCK_SYSLOG_CA_FILE) : undefined,
     mde: {
-      apiUrl: e.MDE_API_URL,
-      loginUrl: e.MDE_LOGIN_URL,
+      ...mdeEndpoints(env),
+      scope: MDE_CLOUDS[e.MDE_CLOUD].scope,
       bootstrap:
         e.MDE_TENANT_ID && e.MDE_CLIENT_ID && e.MDE_CLIENT_SECRET
           ? { tenantId: e.MDE_TENANT_ID, clientId: e.MDE_CLIENT_ID, clientSecret: e.MDE_CLIENT_SECRET }

@@ -8,6 +8,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
 import { recordSuppression } from './core/lockdown/record-suppression.js';
 import { bootstrapAdmins } from './core/roles/bootstrap-admins.js';
+import { bindDefenderEndpoint } from './core/settings/bind-endpoint.js';
 import { bootstrapDefender } from './core/settings/bootstrap-defender.js';
 import type { DefenderVerifier } from './core/settings/ports.js';
 import type { Store } from './core/store.js';
@@ -25,6 +26,7 @@ import { createScheduler, type Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './log.js';
 import { defenderVerifier } from './mde/bootstrap.js';
 import type { DefenderClientOptions } from './mde/client.js';
+import { endpointId } from './mde/clouds.js';
 import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
 import { createMetrics, readinessOf } from './metrics.js';
@@ -117,6 +119,8 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       settings,
       apiUrl: config.mde.apiUrl,
       loginUrl: config.mde.loginUrl,
+      scope: config.mde.scope,
+      endpoint: endpointId(config.mde),
       log: log.child({ component: 'mde' }),
       clientOptions: { observe: metrics.defenderCall, ...opts.defenderClient },
     });
@@ -136,6 +140,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         store,
         verifier,
         clock,
+        endpoint: endpointId(config.mde),
         onSaved: async (s, o) => {
           await scheduleHostsSync(engine.scheduler.agenda, s.pollMinutes, { skipImmediate: true });
           if (o.syncNow) {
@@ -143,7 +148,8 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
           }
         },
       },
-      portalUrl: portalLinkFor(config.mde.apiUrl),
+      portalUrl: portalLinkFor(config.mde.cloud),
+      endpoint: { cloud: config.mde.cloud, apiUrl: config.mde.apiUrl },
       clock,
       claimDelivery: (key) => claimSlackDelivery(database.db, key),
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
@@ -221,10 +227,18 @@ async function openStore(
   for (const userId of await bootstrapAdmins({ store }, config.admins)) {
     log.info({ userId, role: 'admin' }, 'roles.bootstrap_granted');
   }
-  const verifier = defenderVerifier({ apiUrl: config.mde.apiUrl, loginUrl: config.mde.loginUrl });
+  const verifier = defenderVerifier(config.mde);
+  const endpoint = endpointId(config.mde);
+  const binding = await bindDefenderEndpoint({ store }, endpoint);
+  if (binding === 'moved') {
+    // never sent elsewhere: an admin must enter the secret again for this endpoint
+    log.error({ endpoint }, 'mde.endpoint_changed');
+  } else if (binding === 'bound') {
+    log.info({ endpoint }, 'mde.endpoint_bound');
+  }
   if (config.mde.bootstrap) {
     // MDE_* credentials from the environment: verified and stored once, as if saved from the modal
-    const r = await bootstrapDefender({ store, verifier, clock }, config.mde.bootstrap);
+    const r = await bootstrapDefender({ store, verifier, clock, endpoint }, config.mde.bootstrap);
     const mdeLog = log.child({ component: 'mde' });
     if (r.outcome === 'failed') {
       mdeLog.error({ code: r.code, reason: r.message }, 'mde.bootstrap_failed');

@@ -131,7 +131,7 @@ const RENEW_BEFORE_MS = 5 * 60_000;
  */
 export function createTokenProvider(
   creds: Credentials,
-  opts: { loginUrl: string; now?: () => number; onRefresh?: () => void },
+  opts: { loginUrl: string; scope?: string; now?: () => number; onRefresh?: () => void },
 ): TokenProvider {
   const now = opts.now ?? Date.now;
   if (!TENANT.test(creds.tenantId)) {
@@ -166,7 +166,7 @@ export function createTokenProvider(
 
   async function fetchToken(force: boolean): Promise<string> {
     try {
-      const r = await app.acquireTokenByClientCredential({ scopes: [MDE_SCOPE], skipCache: force });
+      const r = await app.acquireTokenByClientCredential({ scopes: [opts.scope ?? MDE_SCOPE], skipCache: force });
       if (!r?.accessToken) {
         throw new MdeAuthError('unknown', undefined, 'Defender sign-in returned no access token.');
       }

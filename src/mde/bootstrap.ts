@@ -10,7 +10,7 @@ export const REQUIRED_ROLES = [['Machine.Read.All', 'Machine.ReadWrite.All'], ['
  */
 export async function verifyDefenderCredentials(
   credentials: Credentials,
-  at: { apiUrl: string; loginUrl: string },
+  at: { apiUrl: string; loginUrl: string; scope?: string },
 ): Promise<VerifyOutcome> {
   let client: ReturnType<typeof createDefenderClient> | undefined;
   try {
@@ -39,13 +39,7 @@ export async function verifyDefenderCredentials(
   }
 }
 
-/** The DefenderVerifier port: the configured API base unless the settings name another, and the login host. */
-export function defenderVerifier(defaults: { apiUrl: string; loginUrl: string }): DefenderVerifier {
-  return {
-    verify: (credentials, at) =>
-      verifyDefenderCredentials(credentials, {
-        apiUrl: at.apiUrl ?? defaults.apiUrl,
-        loginUrl: defaults.loginUrl,
-      }),
-  };
+/** The DefenderVerifier port, always against the configured endpoint (operator configuration only). */
+export function defenderVerifier(at: { apiUrl: string; loginUrl: string; scope: string }): DefenderVerifier {
+  return { verify: (credentials) => verifyDefenderCredentials(credentials, at) };
 }

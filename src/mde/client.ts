@@ -23,6 +23,8 @@ export interface DefenderClientOptions {
   credentials: Credentials;
   apiUrl: string;
   loginUrl: string;
+  /** the MDE API's OAuth scope in this cloud (mde/clouds.ts); default the commercial one */
+  scope?: string;
   budget?: BudgetOptions;
   retry?: Partial<RetryPolicy>;
   now?: () => number;
@@ -78,6 +80,7 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
   const now = opts.now ?? Date.now;
   const tokens = createTokenProvider(opts.credentials, {
     loginUrl: opts.loginUrl,
+    ...(opts.scope ? { scope: opts.scope } : {}),
     now,
     ...(opts.onTokenRefresh ? { onRefresh: opts.onTokenRefresh } : {}),
   });

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { TokenProvider } from './auth.js';
 import type { CallBudget } from './budget.js';
 import { MdeApiError, MdeNetworkError, MdeResponseError } from './errors.js';
@@ -36,6 +36,30 @@ export interface MdeHttpOptions {
   random?: () => number;
   /** told about every attempt: its method, HTTP status (or `network` when none came) and duration */
   observe?: (o: { method: string; status: number | 'network'; ms: number }) => void;
+  /** the largest answer read (default {@link MAX_RESPONSE_BYTES}) */
+  maxResponseBytes?: number;
+}
+
+/**
+ * The largest Defender answer hostlock reads: a page of 10 000 machines is about 15 MB. A larger
+ * (or endless) answer is cut off and refused, never buffered whole. Error bodies are read to 64 KiB.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/** The body as text, or null when it is longer than `limit` (the rest is not read). */
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface MdeResponse {
@@ -147,9 +171,15 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
         }
         throw new MdeNetworkError(method, path, e);
       }
-      const text = await res.body.text().catch(() => '');
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const limit = ok ? (opts.maxResponseBytes ?? MAX_RESPONSE_BYTES) : MAX_ERROR_BYTES;
+      const read = await readCapped(res.body, limit).catch(() => '');
       opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
-      if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (ok && read === null) {
+        throw new MdeResponseError(method, path, `status ${res.statusCode} with an answer over ${limit} bytes`);
+      }
+      const text = read ?? '';
+      if (ok) {
         try {
           return { status: res.statusCode, body: text ? JSON.parse(text) : null };
         } catch {

@@ -1,13 +1,7 @@
-/**
- * The Defender portal page of a machine. Government clouds have their own portal (mde-api.md §1.4):
- * an API base under `.us` means security.microsoft.us (GCC High; DoD's security.apps.mil is not
- * told apart by the API host, and GCC uses the commercial portal).
- */
-export function portalLinkFor(apiUrl: string): (machineId: string) => string {
-  const host = new URL(apiUrl).hostname;
-  const portal =
-    host.endsWith('.us') && !host.startsWith('api-gcc')
-      ? 'https://security.microsoft.us'
-      : 'https://security.microsoft.com';
+import { MDE_CLOUDS, type MdeCloud } from './clouds.js';
+
+/** The Defender portal page of a machine, in the configured cloud's portal (mde/clouds.ts). */
+export function portalLinkFor(cloud: MdeCloud): (machineId: string) => string {
+  const portal = MDE_CLOUDS[cloud].portal;
   return (machineId) => `${portal}/machines/${encodeURIComponent(machineId)}`;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Defender } from '../core/defender.js';
 import type { DefenderUnavailable } from '../core/hosts/ports.js';
-import { MDE_SECRET_NAMES, type SecretRepo } from '../core/settings/ports.js';
+import { MDE_ENDPOINT_SECRET, MDE_SECRET_NAMES, type SecretRepo } from '../core/settings/ports.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import type { Credentials } from './auth.js';
@@ -13,6 +13,12 @@ export interface DefenderProviderDeps {
   settings: () => Promise<Settings>;
   apiUrl: string;
   loginUrl: string;
+  scope: string;
+  /**
+   * The endpoint the credentials are bound to (mde/clouds.ts endpointId): credentials saved for
+   * another endpoint are not sent here until an admin enters the secret again.
+   */
+  endpoint: string;
   log: Logger;
   clientOptions?: Partial<DefenderClientOptions>;
 }
@@ -32,16 +38,24 @@ export interface DefenderProvider {
  */
 export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProvider {
   let current: { key: string; client: DefenderClient } | undefined;
+  let warnedEndpoint = false;
   return {
     async get(opts = {}) {
       const [settings, creds] = await Promise.all([deps.settings(), storedCredentials(deps.secrets)]);
       if (!creds) {
         return 'not_configured';
       }
+      if (creds.boundTo !== null && creds.boundTo !== deps.endpoint) {
+        if (!warnedEndpoint) {
+          deps.log.error({ boundTo: creds.boundTo, endpoint: deps.endpoint }, 'mde.endpoint_changed');
+          warnedEndpoint = true;
+        }
+        return 'not_configured';
+      }
       if (settings.mdeState === 'paused' && !opts.evenIfPaused) {
         return 'paused';
       }
-      const apiUrl = settings.mdeApiUrl ?? deps.apiUrl;
+      const apiUrl = deps.apiUrl;
       const key = createHash('sha256')
         .update(JSON.stringify([creds.tenantId, creds.clientId, creds.clientSecret, apiUrl, deps.loginUrl]))
         .digest('hex');
@@ -53,6 +67,7 @@ export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProv
             credentials: creds,
             apiUrl,
             loginUrl: deps.loginUrl,
+            scope: deps.scope,
             onInvalidRecord: (d) => deps.log.warn(d, 'mde.invalid_record_skipped'),
             ...deps.clientOptions,
           }),
@@ -68,10 +83,17 @@ export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProv
   };
 }
 
-/** The three stored credentials, or null while any is missing. */
-async function storedCredentials(secrets: Pick<SecretRepo, 'getAll'>): Promise<Credentials | null> {
-  const v = await secrets.getAll(MDE_SECRET_NAMES);
+/** The three stored credentials and the endpoint they were saved for, or null while any is missing. */
+async function storedCredentials(
+  secrets: Pick<SecretRepo, 'getAll'>,
+): Promise<(Credentials & { boundTo: string | null }) | null> {
+  const v = await secrets.getAll([...MDE_SECRET_NAMES, MDE_ENDPOINT_SECRET]);
   return v.mde_tenant_id && v.mde_client_id && v.mde_client_secret
-    ? { tenantId: v.mde_tenant_id, clientId: v.mde_client_id, clientSecret: v.mde_client_secret }
+    ? {
+        tenantId: v.mde_tenant_id,
+        clientId: v.mde_client_id,
+        clientSecret: v.mde_client_secret,
+        boundTo: v[MDE_ENDPOINT_SECRET] ?? null,
+      }
     : null;
 }

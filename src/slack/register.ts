@@ -46,6 +46,8 @@ export interface SlackSurfaceOptions {
   clock: Clock;
   /** takes a Slack delivery once across replicas (replays and retries are dropped) */
   claimDelivery: ClaimDelivery;
+  /** the Defender cloud and API host (operator configuration), shown in the settings modal */
+  endpoint: { cloud: string; apiUrl: string };
   verifyInlineMs?: number;
 }
 
@@ -70,6 +72,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): { surface: SlackSurf
     slack: deps,
     client: o.client,
     core: o.settingsCore,
+    endpoint: o.endpoint,
     ...(o.verifyInlineMs ? { verifyInlineMs: o.verifyInlineMs } : {}),
   };
   const surface = createSlack({

@@ -629,6 +629,7 @@ async function bootSecondInstance() {
       HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
       MDE_API_URL: h.mde.url,
       MDE_LOGIN_URL: h.mde.url,
+      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
     }),
     databaseUrl: h.db.url,
     log: createLogger({ level: 'error', destination: { write: () => {} } }),

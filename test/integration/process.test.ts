@@ -217,6 +217,7 @@ describe('npm start', () => {
       DATABASE_URL: url,
       MDE_API_URL: mde.url,
       MDE_LOGIN_URL: mde.url,
+      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
       MDE_TENANT_ID: TENANT,
       MDE_CLIENT_ID: clientId,
       MDE_CLIENT_SECRET: secret,

@@ -50,5 +50,5 @@ it('answers "verifying…" within the ack, then shows the saved result', async (
     /Verified and saved/.test(allText(c.args.view)),
   );
   expect(done.args.view_id).toBe(viewId);
-  expect(await h.db.sql`select name from secrets order by name`).toHaveLength(3);
+  expect(await h.db.sql`select name from secrets order by name`).toHaveLength(4); // the credentials and the endpoint they are bound to
 });

@@ -9,58 +9,14 @@ import {
   TENANT,
   until,
 } from '../helpers/harness.js';
+import { settingsForm, submitSettings, type Values } from '../helpers/settings-form.js';
 
 const ADMIN = 'U0SETADMIN';
 const VIEWER = 'U0SETVIEW1';
 let h: Harness;
 
-type Values = Record<string, Record<string, unknown>>;
-
-/** A complete, valid submission; `o` overrides plain-text fields by block id. */
-function form(o: Record<string, string | null> = {}): Values {
-  const textv = (v: string | null) => ({ value: { type: 'plain_text_input', value: v } });
-  const numv = (v: string) => ({ value: { type: 'number_input', value: v } });
-  const v: Values = {
-    mde_tenant_id: textv(null),
-    mde_client_id: textv(null),
-    mde_client_secret: textv(null),
-    mde_api_url: textv(h.mde.url),
-    poll_minutes: numv('15'),
-    isolation_type: { value: { type: 'static_select', selected_option: { value: 'Full' } } },
-    approval_required: { value: { type: 'checkboxes', selected_options: [{ value: 'on' }] } },
-    approval_timeout_minutes: numv('30'),
-    approver_channel: { value: { type: 'conversations_select', selected_conversation: null } },
-    auto_enabled: { value: { type: 'checkboxes', selected_options: [] } },
-    auto_dry_run: { value: { type: 'checkboxes', selected_options: [{ value: 'on' }] } },
-    auto_minutes: { value: { type: 'static_select', selected_option: { value: '4h' } } },
-    threshold_threat: numv('80'),
-    threshold_certainty: numv('80'),
-    threshold_privilege: numv('7'),
-    auto_exclusions: textv('dc-*\ntag:crown-jewels'),
-    auto_hourly_cap: numv('5'),
-    alert_channels: { value: { type: 'multi_conversations_select', selected_conversations: [] } },
-    syslog_targets: textv('tcp://siem.example.com:514 cef'),
-  };
-  for (const [k, val] of Object.entries(o)) {
-    v[k] =
-      k.startsWith('threshold_') || k.endsWith('_minutes') || k === 'auto_hourly_cap'
-        ? numv(val ?? '')
-        : textv(val);
-  }
-  return v;
-}
-
-async function submit(as: string, values: Values, version?: number) {
-  const v = version ?? (await readSettingsVersioned(h.db.db)).version;
-  const r = await h.signer.viewSubmission({
-    userId: as,
-    callbackId: 'settings',
-    values,
-    privateMetadata: JSON.stringify({ version: v }),
-  });
-  expect(r.status).toBe(200);
-  return r.text ? (r.json() as { response_action?: string; errors?: Record<string, string> }) : {};
-}
+const form = settingsForm;
+const submit = (as: string, values: Values, version?: number) => submitSettings(h, as, values, version);
 
 beforeAll(async () => {
   h = await bootHarness();
@@ -98,11 +54,9 @@ describe('/hostlock settings', () => {
         poll_minutes: '2',
         threshold_threat: '120',
         syslog_targets: 'siem:514',
-        mde_api_url: 'http://x',
       }),
     );
     expect(Object.keys(r.errors ?? {}).sort()).toEqual([
-      'mde_api_url',
       'poll_minutes',
       'syslog_targets',
       'threshold_threat',
@@ -144,7 +98,7 @@ describe('/hostlock settings', () => {
     expect(await h.db.sql`select name from secrets`).toEqual([]);
   });
 
-  it('names a missing permission on the app id, and an unreachable API on the API base', async () => {
+  it('names a missing permission on the app id, and an unreachable Defender on the tenant', async () => {
     h.mde.addApp({
       tenantId: TENANT,
       clientId: '0a1b2c3d-0000-4000-8000-00000000000f',
@@ -160,16 +114,13 @@ describe('/hostlock settings', () => {
       }),
     );
     expect(ro.errors?.mde_client_id).toMatch(/lacks Machine\.Isolate/);
+    // the verification tries twice (one retry); both answers are 503
+    h.mde.inject({ path: /^\/api\/machines/, status: 503, times: 2 });
     const down = await submit(
       ADMIN,
-      form({
-        mde_tenant_id: TENANT,
-        mde_client_id: CLIENT_ID,
-        mde_client_secret: CLIENT_SECRET,
-        mde_api_url: 'https://127.0.0.1:9',
-      }),
+      form({ mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, mde_client_secret: CLIENT_SECRET }),
     );
-    expect(down.errors?.mde_api_url).toMatch(/Defender API request failed|unreachable|127\.0\.0\.1/);
+    expect(down.errors?.mde_tenant_id).toMatch(/503|unavailable|Defender/);
     expect(await h.db.sql`select name from secrets`).toEqual([]);
   });
 
@@ -187,7 +138,13 @@ describe('/hostlock settings', () => {
     const rows = await h.db.sql<
       { name: string; sealed: string }[]
     >`select name, sealed from secrets order by name`;
-    expect(rows.map((x) => x.name)).toEqual(['mde_client_id', 'mde_client_secret', 'mde_tenant_id']);
+    // the three credentials, and the endpoint they were verified against (issue #14)
+    expect(rows.map((x) => x.name)).toEqual([
+      'mde_client_id',
+      'mde_client_secret',
+      'mde_endpoint',
+      'mde_tenant_id',
+    ]);
     expect(rows.every((x) => x.sealed.startsWith('v1:') && !x.sealed.includes('CANARY'))).toBe(true);
     const { settings } = await readSettingsVersioned(h.db.db);
     expect(settings.pollMinutes).toBe(30);
@@ -207,7 +164,7 @@ describe('/hostlock settings', () => {
     );
   });
 
-  it('announces a saved change in the alert channels, naming fields only', async () => {
+  it('announces a saved change in the alert channels, old value → new (issue #14)', async () => {
     await h.settings({ alert_channels: ['C0000CHAN'] });
     const values = form({ mde_tenant_id: TENANT, mde_client_id: CLIENT_ID, poll_minutes: '35' });
     values.alert_channels = {
@@ -218,7 +175,7 @@ describe('/hostlock settings', () => {
       /Settings changed/.test(String(c.args.text)),
     );
     expect(String(said.args.text)).toMatch(/poll_minutes/);
-    expect(String(said.args.text)).not.toContain('35');
+    expect(String(said.args.text)).toContain('poll_minutes 30 → 35');
   });
 
   it('keeps the stored secret when the field is left empty', async () => {
@@ -264,7 +221,7 @@ describe('/hostlock settings', () => {
     await h.slack.waitForCall('chat.postMessage', (c) => /Defender paused/.test(String(c.args.text)));
     expect((await readSettingsVersioned(h.db.db)).settings.mdeState).toBe('paused');
     expect((await h.app.hostsSync.run()).status).toBe('paused');
-    expect(await h.db.sql`select name from secrets`).toHaveLength(3);
+    expect(await h.db.sql`select name from secrets`).toHaveLength(4); // the credentials and their endpoint
 
     await h.signer.blockAction({
       userId: VIEWER,

@@ -285,7 +285,9 @@ export function fuzzArbitraries(u: FuzzUsers) {
       (t) => ['auto_minutes', input('static_select', 'selected_option', { value: `${t}x` })] as const,
     ),
     fuzzText(200).map((t) => ['syslog_targets', input('plain_text_input', 'value', `bogus ${t}`)] as const),
-    fuzzText(60).map((t) => ['mde_api_url', input('plain_text_input', 'value', `http://${t}`)] as const),
+    fc
+      .integer({ min: 100 })
+      .map((n) => ['threshold_threat', input('number_input', 'value', String(n))] as const),
   );
   const view = fc.record({
     userId: fc.oneof(

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../store.js';
-import type { Credentials, DefenderVerifier } from './ports.js';
+import { type Credentials, type DefenderVerifier, MDE_ENDPOINT_SECRET } from './ports.js';
 import { recordSettingsChange } from './record-settings-change.js';
 
 const ACTOR = 'system:env';
@@ -11,7 +11,7 @@ const ACTOR = 'system:env';
  * the same transaction); ignored once credentials are stored.
  */
 export async function bootstrapDefender(
-  deps: { store: Store; verifier: DefenderVerifier; clock: Clock },
+  deps: { store: Store; verifier: DefenderVerifier; clock: Clock; endpoint: string },
   credentials: Credentials,
 ): Promise<
   | { outcome: 'already_configured' }
@@ -21,7 +21,7 @@ export async function bootstrapDefender(
   if (await deps.store.secrets.has('mde_client_secret')) {
     return { outcome: 'already_configured' };
   }
-  const verified = await deps.verifier.verify(credentials, { apiUrl: null });
+  const verified = await deps.verifier.verify(credentials);
   if (!verified.ok) {
     return { outcome: 'failed', code: verified.code, message: verified.message };
   }
@@ -29,6 +29,7 @@ export async function bootstrapDefender(
     mde_tenant_id: credentials.tenantId,
     mde_client_id: credentials.clientId,
     mde_client_secret: credentials.clientSecret,
+    [MDE_ENDPOINT_SECRET]: deps.endpoint,
   };
   await deps.store.transaction(async (tx) => {
     await tx.secrets.putAll(values, ACTOR);
@@ -36,7 +37,7 @@ export async function bootstrapDefender(
       actor: ACTOR,
       targetId: 'defender',
       summary: 'Defender credentials stored from the MDE_* environment',
-      details: { fields: Object.keys(values), via: 'MDE_* environment' },
+      details: { fields: Object.keys(values).filter((k) => k !== MDE_ENDPOINT_SECRET), via: 'MDE_* environment' },
       at: deps.clock.now(),
     });
   });

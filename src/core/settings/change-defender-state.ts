@@ -1,7 +1,7 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
-import { MDE_SECRET_NAMES } from './ports.js';
+import { MDE_ENDPOINT_SECRET, MDE_SECRET_NAMES } from './ports.js';
 import { recordSettingsChange } from './record-settings-change.js';
 import type { SettingsDeps } from './save-settings.js';
 import type { Settings } from './settings.js';
@@ -34,7 +34,7 @@ export async function changeDefenderState(
       return false;
     }
     if (input.change === 'deleted') {
-      await tx.secrets.remove(MDE_SECRET_NAMES);
+      await tx.secrets.remove([...MDE_SECRET_NAMES, MDE_ENDPOINT_SECRET]);
     }
     await recordSettingsChange(tx, {
       actor: by,

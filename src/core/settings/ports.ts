@@ -4,6 +4,12 @@ import type { Settings } from './settings.js';
 export const MDE_SECRET_NAMES = ['mde_tenant_id', 'mde_client_id', 'mde_client_secret'] as const;
 export type MdeSecretName = (typeof MDE_SECRET_NAMES)[number];
 
+/**
+ * Sealed beside the credentials: the endpoint (login host, API host, scope) they were verified
+ * against. Credentials are sent nowhere else; a changed endpoint needs the secret entered again.
+ */
+export const MDE_ENDPOINT_SECRET = 'mde_endpoint';
+
 /** Defender's three credentials. */
 export interface Credentials {
   tenantId: string;
@@ -39,5 +45,5 @@ export type VerifyOutcome = { ok: true; roles: string[] } | { ok: false; code: s
  * checks the app's permissions. Never throws for a credential problem; the message says what to fix.
  */
 export interface DefenderVerifier {
-  verify(credentials: Credentials, at: { apiUrl: string | null }): Promise<VerifyOutcome>;
+  verify(credentials: Credentials): Promise<VerifyOutcome>;
 }

@@ -3,9 +3,11 @@ import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
 import type { Store } from '../store.js';
+import { changeSummary, describeChanges } from './describe-changes.js';
 import {
   type Credentials,
   type DefenderVerifier,
+  MDE_ENDPOINT_SECRET,
   MDE_SECRET_NAMES,
   type MdeSecretName,
   type VerifyOutcome,
@@ -17,6 +19,8 @@ export interface SettingsDeps {
   store: Store;
   verifier: DefenderVerifier;
   clock: Clock;
+  /** where credentials are sent (login host, API host, scope): operator configuration, never a setting */
+  endpoint: string;
   /** after a save: reschedule the sync; `syncNow` when Defender just became usable */
   onSaved: (s: Settings, o: { syncNow: boolean }) => Promise<void>;
 }
@@ -26,6 +30,7 @@ export type SaveRefusal =
   | 'invalid'
   | 'conflict'
   | 'incomplete_credentials'
+  | 'secret_required'
   | 'verification_failed';
 
 /**
@@ -53,41 +58,33 @@ export interface SaveInput {
   form: SettingsForm;
 }
 
-const refuse = (e: SaveRefusal, field: string, message?: string): SaveResult => ({
-  ...err(e, message),
-  field,
-});
+const refuse = (e: SaveRefusal, field: string, message?: string): SaveResult => ({ ...err(e, message), field });
 
 /** Which input a failed verification is about. */
-function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): MdeSecretName | 'mde_api_url' {
-  if (/tenant|other_cloud|defender_not_provisioned/.test(o.code)) {
-    return 'mde_tenant_id';
-  }
+function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): MdeSecretName {
   if (/secret/.test(o.code)) {
     return 'mde_client_secret';
   }
   if (/client_not_found|app_disabled|missing_permission|forbidden/.test(o.code)) {
     return 'mde_client_id';
   }
-  return 'mde_api_url';
+  // the tenant, another cloud, or Defender not answering: the connection as a whole
+  return 'mde_tenant_id';
 }
 
 /**
- * Saves the settings modal (`settings:edit`). New or changed Defender credentials (or API base)
- * are verified against Defender first and saved only when the connection works; the three
- * credentials go together. New thresholds, or automation switched on or out of dry run, judge
+ * Saves the settings modal (`settings:edit`). New or changed Defender credentials are verified
+ * against the configured Defender endpoint first and saved only when the connection works; the
+ * three go together, and credentials saved for another endpoint are not sent to this one unless
+ * the secret is typed again. New thresholds, or automation switched on or out of dry run, judge
  * only scores computed afterwards (`thresholds_saved_at`). The row (compare-and-set on its
- * version, so a concurrent save is a conflict), the sealed secrets, the audit row and the
- * `settings.changed` notifications commit in one transaction.
+ * version, so a concurrent save is a conflict), the sealed secrets, the audit row with every
+ * change old → new and the `settings.changed` notifications commit in one transaction.
  */
 export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promise<SaveResult> {
   if (!can(input.actor, 'settings:edit')) {
     // A forged submission from a viewer: refused server-side whatever the payload says.
-    await recordDenial(deps.store, {
-      actor: input.actor,
-      permission: 'settings:edit',
-      what: 'settings.save',
-    });
+    await recordDenial(deps.store, { actor: input.actor, permission: 'settings:edit', what: 'settings.save' });
     return refuse('forbidden', 'mde_tenant_id');
   }
   if (!input.form.ok) {
@@ -98,21 +95,19 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
   if (input.expectedVersion !== version) {
     return refuse('conflict', 'mde_tenant_id');
   }
-  const stored = await deps.store.secrets.getAll(MDE_SECRET_NAMES);
-  const refused = await verifyIfChanged(deps, form, stored, before);
+  const stored = await deps.store.secrets.getAll([...MDE_SECRET_NAMES, MDE_ENDPOINT_SECRET]);
+  const refused = await verifyIfChanged(deps, form, stored);
   if (refused) {
     return refused;
   }
   const now = deps.clock.now();
   const by = actorId(input.actor);
-  const fields = changedKeys(before, form.patch);
   const patch = { ...form.patch };
-  if (fields.some((f) => f.startsWith('threshold_') || f === 'auto_enabled' || f === 'auto_dry_run')) {
+  if (changedKeys(before, patch).some((f) => /^threshold_|^auto_enabled$|^auto_dry_run$/.test(f))) {
     patch.thresholds_saved_at = now.toISOString();
   }
-  const sealed = Object.fromEntries(
-    Object.entries(form.credentials).filter(([k, v]) => v !== undefined && v !== stored[k]),
-  ) as Record<string, string>;
+  const sealed = credentialsToSeal(deps, form, stored);
+  const changes = describeChanges(before, form.patch, { stored, saved: sealed });
   const saved = await deps.store.transaction(async (tx) => {
     if (!(await tx.settings.saveIfVersion(patch, by, version))) {
       return false;
@@ -120,12 +115,11 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
     if (Object.keys(sealed).length) {
       await tx.secrets.putAll(sealed, by);
     }
-    const names = [...fields, ...Object.keys(sealed)];
     await recordSettingsChange(tx, {
       actor: by,
       targetId: 'settings',
-      summary: `changed: ${names.join(', ') || 'nothing'}`,
-      details: { fields: names },
+      summary: changeSummary(changes),
+      details: { fields: changes.map((c) => c.field), changes },
       at: now,
     });
     return true;
@@ -138,28 +132,39 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
   return ok(after);
 }
 
+/** The typed credentials that differ from the stored ones, and with them the endpoint they are for. */
+function credentialsToSeal(
+  deps: SettingsDeps,
+  form: Extract<SettingsForm, { ok: true }>,
+  stored: Record<string, string>,
+): Record<string, string> {
+  const typed = Object.entries(form.credentials).filter(
+    (e): e is [string, string] => e[1] !== undefined && e[1] !== stored[e[0]],
+  );
+  return typed.length ? { ...Object.fromEntries(typed), [MDE_ENDPOINT_SECRET]: deps.endpoint } : {};
+}
+
 /**
- * Credentials (or the API base) that differ from what is stored must come as a set of three and
- * pass Defender's verification before anything is saved; returns the refusal, or null to go on.
+ * Credentials that differ from what is stored must come as a set of three and pass Defender's
+ * verification before anything is saved. The stored secret is only ever sent to the endpoint it
+ * was saved for: after an endpoint change the secret must be typed again. Returns the refusal, or
+ * null to go on.
  */
 async function verifyIfChanged(
   deps: SettingsDeps,
   form: Extract<SettingsForm, { ok: true }>,
   stored: Record<string, string>,
-  before: Settings,
 ): Promise<SaveResult | null> {
   const creds: Credentials = {
     tenantId: form.credentials.mde_tenant_id ?? stored.mde_tenant_id ?? '',
     clientId: form.credentials.mde_client_id ?? stored.mde_client_id ?? '',
     clientSecret: form.credentials.mde_client_secret ?? stored.mde_client_secret ?? '',
   };
-  const apiUrl = (form.patch.mde_api_url as string | null | undefined) ?? null;
-  const credsChanged =
+  const changed =
     creds.tenantId !== (stored.mde_tenant_id ?? '') ||
     creds.clientId !== (stored.mde_client_id ?? '') ||
-    creds.clientSecret !== (stored.mde_client_secret ?? '') ||
-    apiUrl !== before.mdeApiUrl;
-  if (!credsChanged || !(creds.tenantId || creds.clientId || creds.clientSecret)) {
+    creds.clientSecret !== (stored.mde_client_secret ?? '');
+  if (!changed) {
     return null;
   }
   const missing = !creds.tenantId
@@ -172,6 +177,14 @@ async function verifyIfChanged(
   if (missing) {
     return refuse('incomplete_credentials', missing);
   }
-  const verified = await deps.verifier.verify(creds, { apiUrl });
+  const boundTo = stored[MDE_ENDPOINT_SECRET];
+  if (form.credentials.mde_client_secret === undefined && boundTo !== undefined && boundTo !== deps.endpoint) {
+    return refuse(
+      'secret_required',
+      'mde_client_secret',
+      'The Defender endpoint changed since the client secret was saved: enter the secret again to use it there.',
+    );
+  }
+  const verified = await deps.verifier.verify(creds);
   return verified.ok ? null : refuse('verification_failed', fieldOf(verified), verified.message);
 }

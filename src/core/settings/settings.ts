@@ -16,8 +16,6 @@ export interface SyslogTarget {
 /** The settings row (DESIGN §3.9), as core uses it. Stored as JSON keyed by the modal's block ids. */
 export interface Settings {
   mdeState: 'enabled' | 'paused';
-  /** overrides MDE_API_URL (a geo host, a government cloud) */
-  mdeApiUrl: string | null;
   /** inventory poll interval, at least 5 */
   pollMinutes: number;
   isolationType: IsolationType;
@@ -42,7 +40,6 @@ export const MIN_POLL_MINUTES = 5;
 
 export const DEFAULT_SETTINGS: Settings = {
   mdeState: 'enabled',
-  mdeApiUrl: null,
   pollMinutes: 15,
   isolationType: 'Full',
   approvalRequired: true,
@@ -61,25 +58,29 @@ export const DEFAULT_SETTINGS: Settings = {
   syslogTargets: [],
 };
 
-/** The stored keys whose values differ, for the audit row (names only, never values). */
-export function changedKeys(before: Settings, patch: Record<string, unknown>): string[] {
-  const current: Record<string, unknown> = {
-    mde_api_url: before.mdeApiUrl,
-    poll_minutes: before.pollMinutes,
-    isolation_type: before.isolationType,
-    approval_required: before.approvalRequired,
-    approval_timeout_minutes: before.approvalTimeoutMinutes,
-    approver_channel: before.approverChannel,
-    alert_channels: before.alertChannels,
-    auto_enabled: before.autoEnabled,
-    auto_dry_run: before.autoDryRun,
-    auto_minutes: before.autoMinutes,
-    threshold_threat: before.thresholdThreat,
-    threshold_certainty: before.thresholdCertainty,
-    threshold_privilege: before.thresholdPrivilege,
-    auto_exclusions: before.autoExclusions,
-    auto_hourly_cap: before.autoHourlyCap,
-    syslog_targets: before.syslogTargets,
+/** The settings under their stored keys (the modal's block ids). */
+export function storedValues(s: Settings): Record<string, unknown> {
+  return {
+    poll_minutes: s.pollMinutes,
+    isolation_type: s.isolationType,
+    approval_required: s.approvalRequired,
+    approval_timeout_minutes: s.approvalTimeoutMinutes,
+    approver_channel: s.approverChannel,
+    alert_channels: s.alertChannels,
+    auto_enabled: s.autoEnabled,
+    auto_dry_run: s.autoDryRun,
+    auto_minutes: s.autoMinutes,
+    threshold_threat: s.thresholdThreat,
+    threshold_certainty: s.thresholdCertainty,
+    threshold_privilege: s.thresholdPrivilege,
+    auto_exclusions: s.autoExclusions,
+    auto_hourly_cap: s.autoHourlyCap,
+    syslog_targets: s.syslogTargets,
   };
+}
+
+/** The stored keys whose values differ, for the audit row and the change summary. */
+export function changedKeys(before: Settings, patch: Record<string, unknown>): string[] {
+  const current = storedValues(before);
   return Object.keys(patch).filter((k) => JSON.stringify(patch[k]) !== JSON.stringify(current[k]));
 }

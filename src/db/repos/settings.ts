@@ -10,10 +10,6 @@ const d = DEFAULT_SETTINGS;
 // default rather than taking the bot down; `issues` reports which.
 const Stored = z.object({
   mde_state: z.enum(['enabled', 'paused']).catch(d.mdeState),
-  mde_api_url: z
-    .url({ protocol: /^https?$/ })
-    .nullable()
-    .catch(d.mdeApiUrl),
   poll_minutes: z
     .number()
     .int()
@@ -65,7 +61,6 @@ export function parseSettings(data: unknown): Settings {
   const s = StoredPartial.parse(typeof data === 'object' && data !== null ? data : {});
   return {
     mdeState: s.mde_state ?? d.mdeState,
-    mdeApiUrl: s.mde_api_url ?? d.mdeApiUrl,
     pollMinutes: s.poll_minutes ?? d.pollMinutes,
     isolationType: s.isolation_type ?? d.isolationType,
     approvalRequired: s.approval_required ?? d.approvalRequired,

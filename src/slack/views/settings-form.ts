@@ -77,21 +77,6 @@ function parseCredentials(values: Values, errors: Parsing['errors']): ParsedSett
   return credentials;
 }
 
-function parseApiUrl(values: Values, { errors, patch }: Parsing): void {
-  const apiUrl = pick(values, 'mde_api_url', str)?.value?.trim() ?? '';
-  if (apiUrl) {
-    const u = z.url({ protocol: /^https$/ }).safeParse(apiUrl);
-    if (!u.success) {
-      errors.mde_api_url =
-        'Enter an https:// URL such as https://api.security.microsoft.com, or leave it empty.';
-    } else {
-      patch.mde_api_url = apiUrl.replace(/\/+$/, '');
-    }
-  } else {
-    patch.mde_api_url = null;
-  }
-}
-
 function parseNumbers(values: Values, { errors, patch }: Parsing): void {
   const numbers: Array<[string, number, number]> = [
     ['poll_minutes', MIN_POLL_MINUTES, 1440],
@@ -171,7 +156,6 @@ export function parseSettingsForm(
   const { errors, patch } = parsing;
   // in the form's order, so the keys of `patch` and `errors` keep that order
   const credentials = parseCredentials(values, errors);
-  parseApiUrl(values, parsing);
   parseNumbers(values, parsing);
   parseChoices(values, parsing);
   parseExclusions(values, parsing);

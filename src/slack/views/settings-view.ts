@@ -21,6 +21,8 @@ export interface SettingsViewInput {
   editable: boolean;
   /** the settings row version the form was built from (optimistic concurrency) */
   version: number;
+  /** the Defender cloud and API host the operator configured; shown, not editable */
+  endpoint: { cloud: string; apiUrl: string };
   /** a line shown at the top (a verification failure, "verifying…") */
   notice?: string;
 }
@@ -106,12 +108,17 @@ function secretLine(i: SettingsViewInput): string {
     : 'not set';
 }
 
+/** The cloud and API host: operator configuration (MDE_CLOUD, MDE_API_URL), never editable here. */
+function endpointLine(i: SettingsViewInput): string {
+  return `Cloud \`${codeSafe(i.endpoint.cloud)}\`, API \`${codeSafe(i.endpoint.apiUrl)}\``;
+}
+
 /** The viewer's read-only summary, one line per section of the form. */
 function summary(i: SettingsViewInput): types.KnownBlock {
   const s = i.settings;
   const lines = [
     `*Defender*: ${s.mdeState}; tenant \`${codeSafe(i.tenantId ?? 'not set')}\`; app \`${codeSafe(i.clientId ?? 'not set')}\`; secret ${secretLine(i)}`,
-    `API base: ${escapeMrkdwn(s.mdeApiUrl ?? 'default')} · poll every ${s.pollMinutes} min · isolation ${s.isolationType}`,
+    `${endpointLine(i)} · poll every ${s.pollMinutes} min · isolation ${s.isolationType}`,
     `*Approvals*: ${s.approvalRequired ? 'required' : 'off'}, timeout ${s.approvalTimeoutMinutes} min, channel ${s.approverChannel ? `<#${s.approverChannel}>` : 'where requested'}`,
     `*Automatic lockdown*: ${s.autoEnabled ? 'on' : 'off'}${s.autoDryRun ? ' (dry run)' : ''}, ${s.autoMinutes / 60} h, thresholds threat ${s.thresholdThreat} / certainty ${s.thresholdCertainty} / privilege ${s.thresholdPrivilege}, cap ${s.autoHourlyCap}/h, ${s.autoExclusions.length} exclusions`,
     `*Notifications*: ${s.alertChannels.length} alert channels, ${s.syslogTargets.length} syslog targets`,
@@ -125,15 +132,21 @@ function defenderSection(i: SettingsViewInput): types.KnownBlock[] {
   return [
     header('Defender connection'),
     ...defenderControls(s, i.secretSetAt !== null),
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `${endpointLine(i)}: set by the operator (MDE_CLOUD, MDE_API_URL), not from Slack.`,
+        },
+      ],
+    },
     text('mde_tenant_id', 'Directory (tenant) ID', i.tenantId, {
       placeholder: '00000000-0000-0000-0000-000000000000',
     }),
     text('mde_client_id', 'Application (client) ID', i.clientId),
     text('mde_client_secret', 'Client secret value', null, {
       hint: `Write-only: ${i.secretSetAt ? `${secretLine(i)}; leave empty to keep it.` : 'not set yet.'}`,
-    }),
-    text('mde_api_url', 'API base (geo host or government cloud)', s.mdeApiUrl, {
-      placeholder: 'https://api.security.microsoft.com',
     }),
     number('poll_minutes', 'Inventory poll interval (minutes, at least 5)', s.pollMinutes, 5, 1440),
     select('isolation_type', 'Isolation type', ['Full', 'Selective'], s.isolationType),

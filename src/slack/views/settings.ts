@@ -18,13 +18,15 @@ export interface SettingsDeps {
   client: webApi.WebClient;
   /** the settings verbs' ports: store, Defender verifier, clock, what to do after a save */
   core: CoreSettingsDeps;
+  /** the Defender cloud and API host (operator configuration), shown in the modal */
+  endpoint: { cloud: string; apiUrl: string };
   /** how long a submission may wait for Defender before answering "verifying…" (Slack allows 3 s) */
   verifyInlineMs?: number;
 }
 
 async function viewFor(d: SettingsDeps, editable: boolean, notice?: string) {
   const snapshot = await readSettingsSnapshot(d.core);
-  return settingsView({ ...snapshot, editable, ...(notice ? { notice } : {}) });
+  return settingsView({ ...snapshot, endpoint: d.endpoint, editable, ...(notice ? { notice } : {}) });
 }
 
 /** `/hostlock settings` (settings:view; editing needs settings:edit): opens the modal. */
@@ -85,6 +87,8 @@ function saveErrors(r: Extract<SaveResult, { ok: false }>, slack: SlackDeps): Re
       return {
         [field]: 'Someone else saved the settings meanwhile: close this and open /hostlock settings again.',
       };
+    case 'secret_required':
+      return { [field]: r.message ?? 'Enter the client secret again.' };
     case 'incomplete_credentials':
       return { [field]: 'Tenant ID, application ID and client secret are needed together.' };
     case 'verification_failed':

@@ -19,6 +19,7 @@ function deps(answer: VerifyOutcome = { ok: true, roles: ['Machine.Isolate'] }) 
   const d: SettingsDeps = {
     store,
     clock: { now: () => NOW },
+    endpoint: 'login=https://login.example api=https://api.example scope=s',
     verifier: {
       verify: async (c) => {
         verified.push(c);
@@ -99,7 +100,8 @@ describe('saveSettings', () => {
       form: form({ poll_minutes: 30 }, CREDS),
     });
     expect(r.ok).toBe(true);
-    expect(Object.keys(store.state.secrets).sort()).toEqual(Object.keys(CREDS).sort());
+    expect(Object.keys(store.state.secrets).sort()).toEqual([...Object.keys(CREDS), 'mde_endpoint'].sort());
+    expect(store.state.secrets.mde_endpoint?.value).toBe(d.endpoint);
     expect(store.state.audit).toMatchObject([
       { action: 'settings.changed', details: { fields: ['poll_minutes', ...Object.keys(CREDS)] } },
     ]);
@@ -139,7 +141,7 @@ describe('changeDefenderState', () => {
       ok: true,
       value: { mdeState: 'paused' },
     });
-    expect(Object.keys(store.state.secrets)).toHaveLength(3);
+    expect(Object.keys(store.state.secrets)).toHaveLength(4);
     await changeDefenderState(d, { actor: ADMIN, change: 'deleted' });
     expect(store.state.secrets).toEqual({});
     expect(store.state.audit.map((a) => a.details?.defender)).toEqual([undefined, 'paused', 'deleted']);
@@ -152,6 +154,6 @@ describe('changeDefenderState', () => {
     expect(await changeDefenderState(d, { actor: ANALYST, change: 'deleted' })).toMatchObject({
       error: 'forbidden',
     });
-    expect(Object.keys(store.state.secrets)).toHaveLength(3);
+    expect(Object.keys(store.state.secrets)).toHaveLength(4);
   });
 });

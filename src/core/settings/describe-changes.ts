@@ -1,0 +1,56 @@
+import { MDE_ENDPOINT_SECRET } from './ports.js';
+import { changedKeys, type Settings, storedValues } from './settings.js';
+
+/** One changed setting, old → new; secrets are never shown, only that they were replaced. */
+export interface SettingChange {
+  field: string;
+  from?: unknown;
+  to?: unknown;
+  secret?: true;
+}
+
+const SECRETS = new Set(['mde_client_secret', MDE_ENDPOINT_SECRET]);
+
+/**
+ * Every changed setting with its old and new value (issue #14: a settings editor's change is
+ * audited and announced in full), and each credential by name: tenant and app ids old → new, the
+ * secret as "replaced".
+ */
+export function describeChanges(
+  before: Settings,
+  patch: Record<string, unknown>,
+  credentials: { stored: Record<string, string>; saved: Record<string, string> },
+): SettingChange[] {
+  const old = storedValues(before);
+  const settings = changedKeys(before, patch).map((field) => ({ field, from: old[field], to: patch[field] }));
+  const creds = Object.entries(credentials.saved)
+    .filter(([name]) => name !== MDE_ENDPOINT_SECRET)
+    .map(([field, to]): SettingChange =>
+      SECRETS.has(field) ? { field, secret: true } : { field, from: credentials.stored[field] ?? null, to },
+    );
+  return [...settings, ...creds];
+}
+
+const MAX_VALUE = 80;
+
+function shown(v: unknown): string {
+  if (v === null || v === undefined || (Array.isArray(v) && v.length === 0)) {
+    return 'none';
+  }
+  const text = Array.isArray(v)
+    ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ')
+    : typeof v === 'object'
+      ? JSON.stringify(v)
+      : String(v);
+  return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+}
+
+/** The changes in one line for the notification: `poll_minutes 15 → 30, mde_client_secret replaced`. */
+export function changeSummary(changes: readonly SettingChange[]): string {
+  if (changes.length === 0) {
+    return 'changed: nothing';
+  }
+  return `changed: ${changes
+    .map((c) => (c.secret ? `${c.field} replaced` : `${c.field} ${shown(c.from)} → ${shown(c.to)}`))
+    .join('; ')}`;
+}
