@@ -74,6 +74,7 @@ export async function bootBench(o: {
       HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
       MDE_API_URL: mde.url,
       MDE_LOGIN_URL: mde.url,
+      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
       LOG_LEVEL: 'error',
     });
     const hostlock = await startHostlock({

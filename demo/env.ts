@@ -139,6 +139,7 @@ export async function bootDemo(dir: string, closer: Closer): Promise<DemoEnv> {
       HOSTLOCK_ADMINS: PEOPLE.carol.id,
       MDE_API_URL: mde.url,
       MDE_LOGIN_URL: mde.url,
+      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
       LOG_LEVEL: 'warn',
     });
     const logs: string[] = [];

@@ -51,9 +51,11 @@ const HOW_TO_FIX: Record<string, string> = {
     'the master key being rotated out (base64 32 bytes); remove it once hostlock has started with the new key',
   HOSTLOCK_ADMINS: 'comma-separated Slack user ids such as U012ABCDEF,W0456',
   MDE_CLOUD: `one of ${MDE_CLOUD_NAMES.join(', ')} (the Microsoft cloud of your tenant)`,
-  MDE_API_URL: 'leave unset for the cloud\'s default, or name one of its geo hosts, e.g. https://eu.api.security.microsoft.com',
-  MDE_LOGIN_URL: 'leave unset: the cloud\'s Entra ID login host is used',
-  HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: 'tests only: 1 lets MDE_API_URL and MDE_LOGIN_URL name a loopback peer; leave unset in production',
+  MDE_API_URL:
+    "leave unset for the cloud's default, or name one of its geo hosts, e.g. https://eu.api.security.microsoft.com",
+  MDE_LOGIN_URL: "leave unset: the cloud's Entra ID login host is used",
+  HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS:
+    'tests only: 1 lets MDE_API_URL and MDE_LOGIN_URL name a loopback peer; leave unset in production',
   MDE_TENANT_ID: 'set MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET together, or none of them',
   LOG_LEVEL: 'one of debug, info, warn, error',
   HOSTLOCK_SYSLOG_CA_FILE: 'the path of a PEM file with the CA certificate(s) of your TLS syslog receiver',

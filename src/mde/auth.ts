@@ -166,7 +166,10 @@ export function createTokenProvider(
 
   async function fetchToken(force: boolean): Promise<string> {
     try {
-      const r = await app.acquireTokenByClientCredential({ scopes: [opts.scope ?? MDE_SCOPE], skipCache: force });
+      const r = await app.acquireTokenByClientCredential({
+        scopes: [opts.scope ?? MDE_SCOPE],
+        skipCache: force,
+      });
       if (!r?.accessToken) {
         throw new MdeAuthError('unknown', undefined, 'Defender sign-in returned no access token.');
       }

@@ -176,7 +176,11 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
       const read = await readCapped(res.body, limit).catch(() => '');
       opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
       if (ok && read === null) {
-        throw new MdeResponseError(method, path, `status ${res.statusCode} with an answer over ${limit} bytes`);
+        throw new MdeResponseError(
+          method,
+          path,
+          `status ${res.statusCode} with an answer over ${limit} bytes`,
+        );
       }
       const text = read ?? '';
       if (ok) {

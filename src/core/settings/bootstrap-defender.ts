@@ -37,7 +37,10 @@ export async function bootstrapDefender(
       actor: ACTOR,
       targetId: 'defender',
       summary: 'Defender credentials stored from the MDE_* environment',
-      details: { fields: Object.keys(values).filter((k) => k !== MDE_ENDPOINT_SECRET), via: 'MDE_* environment' },
+      details: {
+        fields: Object.keys(values).filter((k) => k !== MDE_ENDPOINT_SECRET),
+        via: 'MDE_* environment',
+      },
       at: deps.clock.now(),
     });
   });

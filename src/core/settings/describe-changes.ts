@@ -25,8 +25,9 @@ export function describeChanges(
   const settings = changedKeys(before, patch).map((field) => ({ field, from: old[field], to: patch[field] }));
   const creds = Object.entries(credentials.saved)
     .filter(([name]) => name !== MDE_ENDPOINT_SECRET)
-    .map(([field, to]): SettingChange =>
-      SECRETS.has(field) ? { field, secret: true } : { field, from: credentials.stored[field] ?? null, to },
+    .map(
+      ([field, to]): SettingChange =>
+        SECRETS.has(field) ? { field, secret: true } : { field, from: credentials.stored[field] ?? null, to },
     );
   return [...settings, ...creds];
 }

@@ -58,7 +58,10 @@ export interface SaveInput {
   form: SettingsForm;
 }
 
-const refuse = (e: SaveRefusal, field: string, message?: string): SaveResult => ({ ...err(e, message), field });
+const refuse = (e: SaveRefusal, field: string, message?: string): SaveResult => ({
+  ...err(e, message),
+  field,
+});
 
 /** Which input a failed verification is about. */
 function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): MdeSecretName {
@@ -84,7 +87,11 @@ function fieldOf(o: Extract<VerifyOutcome, { ok: false }>): MdeSecretName {
 export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promise<SaveResult> {
   if (!can(input.actor, 'settings:edit')) {
     // A forged submission from a viewer: refused server-side whatever the payload says.
-    await recordDenial(deps.store, { actor: input.actor, permission: 'settings:edit', what: 'settings.save' });
+    await recordDenial(deps.store, {
+      actor: input.actor,
+      permission: 'settings:edit',
+      what: 'settings.save',
+    });
     return refuse('forbidden', 'mde_tenant_id');
   }
   if (!input.form.ok) {
@@ -178,7 +185,11 @@ async function verifyIfChanged(
     return refuse('incomplete_credentials', missing);
   }
   const boundTo = stored[MDE_ENDPOINT_SECRET];
-  if (form.credentials.mde_client_secret === undefined && boundTo !== undefined && boundTo !== deps.endpoint) {
+  if (
+    form.credentials.mde_client_secret === undefined &&
+    boundTo !== undefined &&
+    boundTo !== deps.endpoint
+  ) {
     return refuse(
       'secret_required',
       'mde_client_secret',
