@@ -168,6 +168,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         : undefined,
       api: createApiRouter({
         store,
+        people: slack.people,
         lockdown: engine.lockdown,
         auto: { ...engine.lockdown, suppress: (s) => recordSuppression({ store, clock }, s) },
         log: log.child({ component: 'api' }),

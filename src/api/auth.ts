@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateToken, type TokenCaller } from '../core/api-tokens/queries.js';
 import type { ApiScope } from '../core/api-tokens/tokens.js';
+import type { People } from '../core/roles/ports.js';
 import type { Store } from '../core/store.js';
 import type { Logger } from '../log.js';
 import { apiError } from './http.js';
@@ -21,17 +22,14 @@ export function tokenFrom(header: string | undefined): string | null {
  * returns null. The token itself is never logged or echoed.
  */
 export async function authenticate(
-  deps: { store: Store; log: Logger },
+  deps: { store: Store; people: People; log: Logger },
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<ApiCaller | null> {
   const token = tokenFrom(req.headers.authorization);
-  const found = token ? await authenticateToken(deps, token) : null;
-  if (!found) {
-    deps.log.info(
-      { reason: token ? 'unknown_or_revoked' : 'missing', method: req.method, path: req.url?.split('?')[0] },
-      'api.auth_refused',
-    );
+  const found = token ? await authenticateToken(deps, token) : 'missing';
+  if (typeof found === 'string') {
+    deps.log.info({ reason: found, method: req.method, path: req.url?.split('?')[0] }, 'api.auth_refused');
     req.resume();
     res.setHeader('www-authenticate', 'Bearer realm="hostlock"');
     apiError(
@@ -39,7 +37,7 @@ export async function authenticate(
       401,
       'unauthorized',
       token
-        ? 'The API token is unknown or revoked. Create one with `/hostlock token create`.'
+        ? 'The API token is unknown, expired or revoked, or its creator no longer has `settings:edit`. Create one with `/hostlock token create`.'
         : 'Send an API token as `Authorization: Bearer <token>` (or `Token <token>`); create one with `/hostlock token create`.',
     );
     return null;

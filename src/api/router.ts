@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiScope } from '../core/api-tokens/tokens.js';
 import type { AutoDeps } from '../core/lockdown/auto-lockdown.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
+import type { People } from '../core/roles/ports.js';
+import { recordDenial } from '../core/roles/record-denial.js';
 import type { Store } from '../core/store.js';
 import type { Logger } from '../log.js';
 import { type ApiCaller, authenticate, requireScope } from './auth.js';
@@ -13,6 +15,8 @@ import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js'
 
 export interface ApiDeps {
   store: Store;
+  /** what a token's creator may do now: a token works only while its creator keeps settings:edit */
+  people: People;
   lockdown: LockdownDeps;
   auto: AutoDeps;
   log: Logger;
@@ -55,6 +59,15 @@ function guard(deps: ApiDeps): Guard {
         `Too many requests with this token; retry after ${Math.ceil(waitMs / 1000)} s.`,
       );
       return;
+    }
+    if (!caller.scopes.includes(scope)) {
+      // audited like any refused check (DESIGN §3.4), then answered 403 naming the scope
+      await recordDenial(deps.store, {
+        actor: caller.actor,
+        rule: 'missing_scope',
+        what: `${req.method} ${req.url?.split('?')[0] ?? ''}`,
+        details: { scope },
+      });
     }
     if (requireScope(caller, scope, req, res)) {
       await fn(caller, req, res);

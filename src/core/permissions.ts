@@ -33,19 +33,27 @@ export function permissionsOf(roles: Iterable<string>): ReadonlySet<Permission> 
 /** Who is acting, as core sees it: Slack ids become this at the edge. */
 export type Actor =
   | { kind: 'slack'; userId: string; permissions: ReadonlySet<Permission> }
-  | { kind: 'api'; tokenId: string; permissions: ReadonlySet<Permission> }
+  /** a REST token acts for the person who created it (`createdBy`, e.g. `slack:U…`) */
+  | { kind: 'api'; tokenId: string; createdBy: string; permissions: ReadonlySet<Permission> }
   | { kind: 'system'; name: string; permissions: ReadonlySet<Permission> };
 
-/** Stable text for audit rows and `requested_by`: `slack:U…`, `api:tok_…`, `system:…`. */
+/**
+ * Who acts, as stable text for audit rows, `requested_by` and the two-person rule: `slack:U…`,
+ * `system:…`, and for a REST token the person who created it (issue #14: an admin's own token is
+ * that admin, so they cannot approve what they requested through it). {@link viaOf} names the token.
+ */
 export function actorId(a: Actor): string {
   switch (a.kind) {
     case 'slack':
       return `slack:${a.userId}`;
     case 'api':
-      return `api:${a.tokenId}`;
+      return a.createdBy;
     case 'system':
       return `system:${a.name}`;
   }
 }
+
+/** The API token an actor acts through (`api:tok_…`), or null when it is not a token. */
+export const viaOf = (a: Actor): string | null => (a.kind === 'api' ? `api:${a.tokenId}` : null);
 
 export const can = (a: Actor, p: Permission): boolean => a.permissions.has(p);

@@ -63,8 +63,10 @@ export const lockdowns = pgTable(
     state: text('state').notNull(),
     durationMinutes: integer('duration_minutes').notNull(),
     reason: text('reason').notNull().default(''),
-    /** actor string, e.g. `slack:U123`, `api:tok_…`, `system:auto` */
+    /** who asked, e.g. `slack:U123`, `system:auto`; for a REST request, the token's creator */
     requestedBy: text('requested_by').notNull(),
+    /** the API token a REST request came through (`api:tok_…`); null otherwise */
+    requestedVia: text('requested_via'),
     approvedBy: text('approved_by'),
     decidedAt: ts('decided_at'),
     /** manual | auto | api */
@@ -176,6 +178,8 @@ export const apiTokens = pgTable(
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
     lastUsedAt: ts('last_used_at'),
+    /** the token stops working then; null for tokens made before expiry existed */
+    expiresAt: ts('expires_at'),
     revokedAt: ts('revoked_at'),
   },
   (t) => [

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { Defender } from '../core/defender.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
+import type { People } from '../core/roles/ports.js';
 import type { SettingsDeps as CoreSettingsDeps } from '../core/settings/save-settings.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Store } from '../core/store.js';
@@ -55,7 +56,12 @@ export interface SlackSurfaceOptions {
  * Every Slack surface of hostlock on one Bolt app: the `/hostlock` subcommands, the lockdown and
  * settings actions, the settings modal and App Home. Returns the surface and the listeners' deps.
  */
-export function createSlackSurface(o: SlackSurfaceOptions): { surface: SlackSurface; deps: SlackDeps } {
+export function createSlackSurface(o: SlackSurfaceOptions): {
+  surface: SlackSurface;
+  deps: SlackDeps;
+  /** what a Slack user may do now (their roles, user groups included), for REST tokens they made */
+  people: People;
+} {
   const log = o.log.child({ component: 'slack' });
   const deps: SlackDeps = {
     lockdown: o.lockdown,
@@ -100,5 +106,11 @@ export function createSlackSurface(o: SlackSurfaceOptions): { surface: SlackSurf
       registerSettingsActions(app, settings);
     },
   });
-  return { surface, deps };
+  const people: People = {
+    async permissionsOf(actorId) {
+      const user = /^slack:([UW][A-Z0-9]{2,30})$/.exec(actorId)?.[1];
+      return user ? (await deps.actors.resolve(user)).permissions : null;
+    },
+  };
+  return { surface, deps, people };
 }

@@ -2,6 +2,7 @@ import { createToken } from '../../src/core/api-tokens/create-token.js';
 import { revokeToken } from '../../src/core/api-tokens/revoke-token.js';
 import type { ApiScope } from '../../src/core/api-tokens/tokens.js';
 import { hashApiToken } from '../../src/core/api-tokens/tokens.js';
+import { systemClock } from '../../src/core/clock.js';
 import type { Actor } from '../../src/core/permissions.js';
 import type { Store } from '../../src/core/store.js';
 
@@ -13,7 +14,10 @@ export async function createApiToken(
   store: Store,
   input: { name: string; scopes: readonly ApiScope[]; by: string },
 ): Promise<{ id: string; token: string } | 'name_taken'> {
-  const r = await createToken({ store }, { actor: admin(input.by), name: input.name, scopes: input.scopes });
+  const r = await createToken(
+    { store, clock: systemClock },
+    { actor: admin(input.by), name: input.name, scopes: input.scopes },
+  );
   if (r.ok) {
     return { id: r.value.id, token: r.value.token };
   }

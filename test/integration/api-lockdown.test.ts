@@ -142,7 +142,9 @@ describe('POST /api/v2.1/lockdown/host', () => {
       lock_date: null,
       unlock_date: null,
     });
-    expect(String(body.locked_by)).toMatch(/^api:tok_/);
+    // a token acts for the person who created it (issue #14); the token is named beside
+    expect(body.locked_by).toBe('system:test');
+    expect(String(body.locked_via)).toMatch(/^api:tok_/);
     const l = await row(String(body.host_id));
     expect(l.approvalChannel).toBe(APPROVER_CHANNEL);
     const root = h.slack.findMessage(APPROVER_CHANNEL, l.approvalTs ?? '');
@@ -226,7 +228,7 @@ describe('GET and DELETE of an active lockdown', () => {
     const del = await api('DELETE', { token: editToken, path: `${PATH}/${id}` });
     expect(del.status).toBe(202);
     expect(await del.json()).toMatchObject({ host_id: id, state: 'releasing' });
-    expect((await row(id)).releasedBy).toMatch(/^api:tok_/);
+    expect((await row(id)).releasedBy).toBe('system:test'); // the token's creator, as above
 
     const twice = await api('DELETE', { token: editToken, path: `${PATH}/${id}` });
     await expectError(twice, 409, 'not_active');

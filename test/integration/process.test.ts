@@ -231,7 +231,13 @@ describe('npm start', () => {
         const rows = await db.sql<
           { name: string; sealed: string }[]
         >`select name, sealed from secrets order by name`;
-        expect(rows.map((r) => r.name)).toEqual(['mde_client_id', 'mde_client_secret', 'mde_tenant_id']);
+        // the credentials and the endpoint they were verified against (issue #14)
+        expect(rows.map((r) => r.name)).toEqual([
+          'mde_client_id',
+          'mde_client_secret',
+          'mde_endpoint',
+          'mde_tenant_id',
+        ]);
         for (const r of rows) {
           expect(r.sealed).toMatch(/^v1:/);
           expect(r.sealed).not.toContain('CANARY');

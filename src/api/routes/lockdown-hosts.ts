@@ -35,7 +35,14 @@ const date = z.iso.datetime().nullable();
 export const LockdownView = z.object({
   host_id: z.string().meta({ description: "the lockdown's id: what DELETE /lockdown/host/{id} takes" }),
   host_name: z.string(),
-  locked_by: z.string().meta({ description: 'who asked: slack:U…, api:tok_… or system:auto' }),
+  locked_by: z.string().meta({
+    description:
+      'who asked: slack:U…, system:auto; for a request through a token, the person who created the token',
+  }),
+  locked_via: z
+    .string()
+    .nullable()
+    .meta({ description: 'the API token a request came through (api:tok_…), else null' }),
   lock_date: date.meta({ description: 'when Defender isolated the host; null until then' }),
   unlock_date: date.meta({ description: 'planned release; null until isolated' }),
   machine_id: z.string(),
@@ -69,6 +76,7 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
     host_id: l.id,
     host_name: l.hostName,
     locked_by: l.requestedBy,
+    locked_via: l.requestedVia,
     lock_date: rfc3339(l.lockedAt),
     unlock_date: rfc3339(l.expiresAt),
     machine_id: l.machineId,

@@ -9,6 +9,8 @@ export interface ApiTokenSummary {
   createdBy: string;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** when it stops working; null for tokens made before tokens expired */
+  expiresAt: Date | null;
 }
 
 /** Persistence of API tokens (src/db/repos/api-tokens.ts); only hashes are stored. */
@@ -20,12 +22,13 @@ export interface ApiTokenRepo {
     hash: string;
     scopes: readonly ApiScope[];
     createdBy: string;
+    expiresAt: Date;
   }): Promise<boolean>;
   /** Revokes the active token named `name`; null when there is none. */
   revoke(name: string): Promise<{ id: string; scopes: ApiScope[] } | null>;
   /** Active tokens by name. */
   listActive(): Promise<ApiTokenSummary[]>;
-  /** The active token with this hash, its last use set to now; null when unknown or revoked. */
+  /** The active token with this hash, its last use set to now; null when unknown, revoked or expired. */
   useActive(
     hash: string,
   ): Promise<{ id: string; name: string; scopes: ApiScope[]; createdBy: string } | null>;

@@ -1,7 +1,9 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, can, PERMISSIONS, type Permission } from '../permissions.js';
+import type { People } from '../roles/ports.js';
 import { recordDenial } from '../roles/record-denial.js';
 import type { Store } from '../store.js';
+import { TOKEN_PERMISSION } from './create-token.js';
 import type { ApiTokenSummary } from './ports.js';
 import { type ApiScope, hashApiToken } from './tokens.js';
 
@@ -29,17 +31,34 @@ function permissionsFor(scopes: readonly ApiScope[]): ReadonlySet<Permission> {
   return new Set(PERMISSIONS.filter((p) => (scopes as readonly string[]).includes(p)));
 }
 
+/** Why a token does not authenticate, for the log (the caller is told only that it does not). */
+export type TokenRefusal = 'unknown_revoked_or_expired' | 'creator_lost_permission';
+
 /**
- * The caller a token stands for, looked up by its hash (its last use recorded); null for an
- * unknown or revoked token. The token itself is never compared, stored or logged.
+ * The caller a token stands for, looked up by its hash (its last use recorded). A token acts for
+ * the person who created it, and only while that person still holds `settings:edit`, the
+ * permission tokens are created under: revoking someone's admin role disables their tokens. The
+ * token itself is never compared, stored or logged.
  */
-export async function authenticateToken(deps: { store: Store }, token: string): Promise<TokenCaller | null> {
+export async function authenticateToken(
+  deps: { store: Store; people: People },
+  token: string,
+): Promise<TokenCaller | TokenRefusal> {
   const found = await deps.store.tokens.useActive(hashApiToken(token));
   if (!found) {
-    return null;
+    return 'unknown_revoked_or_expired';
+  }
+  const creator = await deps.people.permissionsOf(found.createdBy);
+  if (creator !== null && !creator.has(TOKEN_PERMISSION)) {
+    return 'creator_lost_permission';
   }
   return {
-    actor: { kind: 'api', tokenId: found.id, permissions: permissionsFor(found.scopes) },
+    actor: {
+      kind: 'api',
+      tokenId: found.id,
+      createdBy: found.createdBy,
+      permissions: permissionsFor(found.scopes),
+    },
     tokenName: found.name,
     scopes: found.scopes,
   };

@@ -21,6 +21,11 @@ export async function decideLockdown(
     return err('not_found');
   }
   if (!can(input.actor, 'lockdown:approve')) {
+    await recordDenial(deps, {
+      actor: input.actor,
+      permission: 'lockdown:approve',
+      what: `lockdown.${input.decision}`,
+    });
     return { ...err('forbidden'), current: row };
   }
   if (row.state !== 'pending_approval') {

@@ -1,5 +1,6 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can } from '../permissions.js';
+import { recordDenial } from '../roles/record-denial.js';
 import { plannedEnd, reminderAt } from './deadlines.js';
 import { LOCKDOWN_DURATIONS_HOURS } from './machine.js';
 import type { LockdownDeps } from './ports.js';
@@ -19,6 +20,7 @@ export async function extendLockdown(
   input: { actor: Actor; lockdownId: string; hours: number },
 ): Promise<Result<Lockdown, ExtendRefusal> & { current?: Lockdown }> {
   if (!can(input.actor, 'lockdown:edit')) {
+    await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.extend' });
     return err('forbidden');
   }
   if (!(LOCKDOWN_DURATIONS_HOURS as readonly number[]).includes(input.hours)) {

@@ -105,7 +105,7 @@ export function transitionRecord(trigger: Trigger, by: TransitionBy): AuditRecor
     actor: by.actor,
     action: tr.audit,
     outcome: 'ok',
-    ...(by.details ? { details: by.details } : {}),
+    ...(by.details || by.via ? { details: { ...by.details, ...(by.via ? { via: by.via } : {}) } } : {}),
     ...(by.note ? { note: by.note } : {}),
     events: tr.event ? [tr.event] : [],
   };

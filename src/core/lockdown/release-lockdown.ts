@@ -1,5 +1,6 @@
 import { err, ok, type Result } from '../errors.js';
-import { type Actor, actorId, can } from '../permissions.js';
+import { type Actor, actorId, can, viaOf } from '../permissions.js';
+import { recordDenial } from '../roles/record-denial.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown } from './types.js';
 
@@ -15,6 +16,7 @@ export async function releaseLockdown(
   input: { actor: Actor; lockdownId: string; reason?: string },
 ): Promise<Result<Lockdown, ReleaseRefusal> & { current?: Lockdown }> {
   if (!can(input.actor, 'lockdown:edit')) {
+    await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.release' });
     return err('forbidden');
   }
   const row = await deps.lockdowns.get(input.lockdownId);
@@ -27,7 +29,7 @@ export async function releaseLockdown(
     row.id,
     'release',
     { releaseReason: 'manual', releasedBy: who, attempts: 0, nextCheckAt: now },
-    { actor: who, details: { reason: input.reason ?? '' } },
+    { actor: who, via: viaOf(input.actor), details: { reason: input.reason ?? '' } },
   );
   if (!next) {
     return { ...err('not_active'), current: (await deps.lockdowns.get(row.id)) ?? row };

@@ -3,7 +3,8 @@ import { lookupHost } from '../hosts/lookup-host.js';
 import type { HostQuery } from '../hosts/parse-host-query.js';
 import type { Host } from '../hosts/types.js';
 import { newId } from '../ids.js';
-import { type Actor, actorId, can } from '../permissions.js';
+import { type Actor, actorId, can, viaOf } from '../permissions.js';
+import { recordDenial } from '../roles/record-denial.js';
 import type { Settings } from '../settings/settings.js';
 import { approvalDeadline } from './deadlines.js';
 import { isExcluded } from './exclusions.js';
@@ -58,12 +59,18 @@ export type RequestResult = Result<RequestOk, RequestRefusal> & {
  */
 export async function requestLockdown(deps: LockdownDeps, input: RequestInput): Promise<RequestResult> {
   if (!can(input.actor, 'lockdown:edit')) {
+    await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.request' });
     return err('forbidden');
   }
   if (!(LOCKDOWN_DURATIONS_HOURS as readonly number[]).includes(input.durationHours)) {
     return err('bad_duration');
   }
   if (input.breakGlass && !can(input.actor, 'settings:edit')) {
+    await recordDenial(deps, {
+      actor: input.actor,
+      permission: 'settings:edit',
+      what: 'lockdown.break_glass',
+    });
     return err('break_glass_forbidden');
   }
   const settings = await deps.settings();
@@ -88,6 +95,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
       durationMinutes: input.durationHours * 60,
       reason: input.reason,
       requestedBy: actorId(input.actor),
+      requestedVia: viaOf(input.actor),
       source: input.source,
       requestChannel: input.channel,
       breakGlass: !!input.breakGlass,
@@ -105,6 +113,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         reason: input.reason,
         approvalRequired: approval,
         ...(input.breakGlass ? { breakGlass: true } : {}),
+        ...(viaOf(input.actor) ? { via: viaOf(input.actor) } : {}),
         ...(input.auto ? { rule: input.auto.trigger } : {}),
       },
       events: REQUEST_EVENTS[state],

@@ -23,6 +23,8 @@ export interface Lockdown {
   durationMinutes: number;
   reason: string;
   requestedBy: string;
+  /** the API token a REST request came through (`api:tok_…`) */
+  requestedVia: string | null;
   approvedBy: string | null;
   decidedAt: Date | null;
   source: LockdownSource;
@@ -57,6 +59,7 @@ export interface NewLockdown {
   durationMinutes: number;
   reason: string;
   requestedBy: string;
+  requestedVia: string | null;
   source: LockdownSource;
   requestChannel: string | null;
   breakGlass: boolean;
@@ -79,6 +82,8 @@ export interface AuditRecord {
 /** Who made a transition and what to record beside it; the table (machine.ts) names the action and event. */
 export interface TransitionBy {
   actor: string;
+  /** the API token the actor acted through, recorded in the audit row */
+  via?: string | null;
   details?: Record<string, unknown>;
   note?: string;
 }

@@ -4,6 +4,9 @@ import type { Store } from '../store.js';
 import type { RoleBinding } from './ports.js';
 import { recordDenial } from './record-denial.js';
 
+/** Changing who holds which role needs this permission. */
+export const ROLES_PERMISSION = 'settings:edit' as const;
+
 /**
  * Binds a role to a user or user group (`settings:edit`). The binding and its `role.granted`
  * audit row are written in one transaction. 'unchanged' when it already existed (nothing written).
@@ -12,8 +15,8 @@ export async function grantRole(
   deps: { store: Store },
   input: { actor: Actor; binding: RoleBinding },
 ): Promise<Result<'granted' | 'unchanged', 'forbidden'>> {
-  if (!can(input.actor, 'settings:edit')) {
-    await recordDenial(deps.store, { actor: input.actor, permission: 'settings:edit', what: 'roles grant' });
+  if (!can(input.actor, ROLES_PERMISSION)) {
+    await recordDenial(deps.store, { actor: input.actor, permission: ROLES_PERMISSION, what: 'roles grant' });
     return err('forbidden');
   }
   const by = actorId(input.actor);

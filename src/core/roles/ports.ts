@@ -1,10 +1,18 @@
-import type { Role } from '../permissions.js';
+import type { Permission, Role } from '../permissions.js';
 
 /** A role bound to a Slack user (`U…`/`W…`) or user group (`S…`). */
 export interface RoleBinding {
   role: Role;
   subjectType: 'user' | 'usergroup';
   subjectId: string;
+}
+
+/**
+ * What a person may do now (src/slack/actor.ts resolves users and user groups): null for an actor
+ * that is not a person (`system:…`), whose rights are not role-based.
+ */
+export interface People {
+  permissionsOf(actorId: string): Promise<ReadonlySet<Permission> | null>;
 }
 
 /** Persistence of role bindings (src/db/repos/roles.ts). */

@@ -1,6 +1,7 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can, type Role } from '../permissions.js';
 import type { Store } from '../store.js';
+import { ROLES_PERMISSION } from './grant-role.js';
 import type { RoleBinding } from './ports.js';
 import { recordDenial } from './record-denial.js';
 
@@ -17,8 +18,12 @@ export async function revokeRole(
   deps: { store: Store },
   input: { actor: Actor; binding: RoleBinding },
 ): Promise<Result<'revoked' | 'unchanged', 'forbidden' | 'last_admin'>> {
-  if (!can(input.actor, 'settings:edit')) {
-    await recordDenial(deps.store, { actor: input.actor, permission: 'settings:edit', what: 'roles revoke' });
+  if (!can(input.actor, ROLES_PERMISSION)) {
+    await recordDenial(deps.store, {
+      actor: input.actor,
+      permission: ROLES_PERMISSION,
+      what: 'roles revoke',
+    });
     return err('forbidden');
   }
   const by = actorId(input.actor);

@@ -3,7 +3,7 @@ import { parseHostQuery } from '../hosts/parse-host-query.js';
 import type { Host } from '../hosts/types.js';
 import { type AutoDeps, type AutoOutcome, type HostScore, judgeScore } from '../lockdown/auto-lockdown.js';
 import { pickOne } from '../lockdown/pick-host.js';
-import { actorId } from '../permissions.js';
+import { actorId, viaOf } from '../permissions.js';
 import type { Store } from '../store.js';
 
 /** A score computed further ahead than this is refused (a feed with a wrong clock). */
@@ -62,7 +62,7 @@ export async function ingestScores(
     outcomes.push(outcome);
     accepted.push({ outcome, score, host });
   }
-  const by = actorId(input.caller.actor);
+  const by = viaOf(input.caller.actor) ?? actorId(input.caller.actor);
   const ids = await deps.store.scores.insert(
     accepted.map(({ score, host }) => ({
       machineId: host.machineId,

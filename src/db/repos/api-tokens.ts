@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { ApiTokenRepo } from '../../core/api-tokens/ports.js';
 import { API_SCOPES, type ApiScope } from '../../core/api-tokens/tokens.js';
 import type { Database } from '../client.js';
@@ -15,7 +15,14 @@ export function apiTokenRepo(db: Database): ApiTokenRepo {
       // same name) into zero rows here rather than an error.
       const inserted = await db
         .insert(apiTokens)
-        .values({ id: t.id, name: t.name, tokenHash: t.hash, scopes: [...t.scopes], createdBy: t.createdBy })
+        .values({
+          id: t.id,
+          name: t.name,
+          tokenHash: t.hash,
+          scopes: [...t.scopes],
+          createdBy: t.createdBy,
+          expiresAt: t.expiresAt,
+        })
         .onConflictDoNothing()
         .returning({ id: apiTokens.id });
       return inserted.length > 0;
@@ -37,6 +44,7 @@ export function apiTokenRepo(db: Database): ApiTokenRepo {
           createdBy: apiTokens.createdBy,
           createdAt: apiTokens.createdAt,
           lastUsedAt: apiTokens.lastUsedAt,
+          expiresAt: apiTokens.expiresAt,
         })
         .from(apiTokens)
         .where(isNull(apiTokens.revokedAt))
@@ -49,7 +57,13 @@ export function apiTokenRepo(db: Database): ApiTokenRepo {
       const [row] = await db
         .update(apiTokens)
         .set({ lastUsedAt: sql`now()` })
-        .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
+        .where(
+          and(
+            eq(apiTokens.tokenHash, hash),
+            isNull(apiTokens.revokedAt),
+            or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
+          ),
+        )
         .returning({
           id: apiTokens.id,
           name: apiTokens.name,

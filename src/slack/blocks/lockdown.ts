@@ -29,7 +29,7 @@ const STATE_WORDS: Record<string, string> = {
 export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
   const lines = [
     `*${STATE_WORDS[l.state] ?? l.state}* — ${host(l)} for ${hours(l.durationMinutes)}`,
-    `Requested by ${who(l.requestedBy)}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
+    `Requested by ${who(l.requestedBy)}${l.requestedVia ? ` through API token \`${codeSafe(l.requestedVia)}\`` : ''}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
     `Reason: ${reason(l)}`,
   ];
   if (l.state === 'active' && l.expiresAt) {

@@ -1,11 +1,11 @@
 import type { RespondArguments, types } from '@slack/bolt';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
-import { isRole, ROLES, type Role } from '../../core/permissions.js';
-import { grantRole } from '../../core/roles/grant-role.js';
+import { can, isRole, ROLES, type Role } from '../../core/permissions.js';
+import { grantRole, ROLES_PERMISSION } from '../../core/roles/grant-role.js';
 import type { RoleBinding } from '../../core/roles/ports.js';
 import { listRoles } from '../../core/roles/queries.js';
 import { revokeRole } from '../../core/roles/revoke-role.js';
-import { refusalText, type SlackDeps } from '../deps.js';
+import { refusalText, refuse, type SlackDeps } from '../deps.js';
 import type { Subcommand } from './registry.js';
 
 /** Who a role can be bound to: a Slack user (`U…`/`W…`) or a user group (`S…`). */
@@ -128,6 +128,10 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
             `\`${shown}\` is not a roles command. Use \`/hostlock roles\`, ${USAGE}, or ${REVOKE_USAGE}.`,
           ),
         };
+      }
+      // refused (and audited) before anything typed is read back: no hints for who may not
+      if (!can(actor, ROLES_PERMISSION)) {
+        return { reply: ephemeral(await refuse(deps, actor, ROLES_PERMISSION, `roles ${verb}`)) };
       }
       const role = roleRaw.toLowerCase();
       if (!isRole(role)) {

@@ -1,5 +1,10 @@
 import type { RespondArguments, types } from '@slack/bolt';
-import { createToken } from '../../core/api-tokens/create-token.js';
+import {
+  createToken,
+  DEFAULT_TOKEN_DAYS,
+  MAX_TOKEN_DAYS,
+  TOKEN_PERMISSION,
+} from '../../core/api-tokens/create-token.js';
 import type { ApiTokenSummary } from '../../core/api-tokens/ports.js';
 import { listTokens } from '../../core/api-tokens/queries.js';
 import { revokeToken } from '../../core/api-tokens/revoke-token.js';
@@ -11,14 +16,14 @@ import {
   TOKEN_NAME_MAX,
 } from '../../core/api-tokens/tokens.js';
 import { codeSafe, truncateMrkdwn, who } from '../../core/mrkdwn.js';
+import { can } from '../../core/permissions.js';
 import type { SlackActor } from '../actor.js';
-import { refusalText, type SlackDeps } from '../deps.js';
+import { refusalText, refuse, type SlackDeps } from '../deps.js';
 import type { CommandOutcome, Subcommand } from './registry.js';
 
 const SCOPE_LIST = API_SCOPES.map((s) => `\`${s}\``).join(', ');
 // `&lt;`/`&gt;`: a literal `<name>` would be read as a Slack control sequence.
-const CREATE_USAGE =
-  '`/hostlock token create &lt;name&gt; &lt;scope…&gt;`, e.g. `/hostlock token create ci-pipeline lockdown:view lockdown:edit`';
+const CREATE_USAGE = `\`/hostlock token create &lt;name&gt; &lt;scope…&gt; [--days &lt;1-${MAX_TOKEN_DAYS}&gt;]\`, e.g. \`/hostlock token create ci-pipeline lockdown:view lockdown:edit\` (valid ${DEFAULT_TOKEN_DAYS} days unless --days says otherwise)`;
 const REVOKE_USAGE = '`/hostlock token revoke &lt;name&gt;`';
 const NAME_RULE = `1–${TOKEN_NAME_MAX} letters, digits, \`.\`, \`_\` or \`-\`, starting with a letter or digit`;
 /** Tokens listed one section each; Block Kit allows 50 blocks, two go to the heading and the hint. */
@@ -35,7 +40,7 @@ const scopeCodes = (scopes: readonly string[]) => scopes.map((s) => `\`${s}\``).
 const time = (d: Date) =>
   `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} {time}|${d.toISOString()}>`;
 
-function listing(tokens: ApiTokenSummary[]): RespondArguments {
+function listing(tokens: ApiTokenSummary[], now: Date): RespondArguments {
   const hint: types.KnownBlock = {
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `Create one with ${CREATE_USAGE}; revoke with ${REVOKE_USAGE}.` }],
@@ -61,7 +66,7 @@ function listing(tokens: ApiTokenSummary[]): RespondArguments {
             `*\`${codeSafe(t.name)}\`* — ${t.scopes.length > 0 ? scopeCodes(t.scopes) : '_no scopes_'}`,
             `created by ${who(t.createdBy)} ${time(t.createdAt)} · ${
               t.lastUsedAt ? `last used ${time(t.lastUsedAt)}` : 'never used'
-            }`,
+            } · ${expiry(t.expiresAt, now)}`,
           ].join('\n'),
         },
       }),
@@ -71,14 +76,38 @@ function listing(tokens: ApiTokenSummary[]): RespondArguments {
 }
 
 /** The one time the secret is shown: in a code block, never in `text` (notifications, previews). */
-function created(name: string, scopes: readonly ApiScope[], token: string): RespondArguments {
+/** `--days N` among the words after the name: the lifetime asked for, and the other words. */
+function parseDays(words: readonly string[]): { days?: number | 'bad'; rest: string[] } {
+  const at = words.findIndex((w) => w.toLowerCase() === '--days');
+  if (at === -1) {
+    return { rest: [...words] };
+  }
+  const n = words[at + 1] ?? '';
+  const days = /^\d{1,4}$/.test(n) && Number(n) >= 1 && Number(n) <= MAX_TOKEN_DAYS ? Number(n) : 'bad';
+  return { days, rest: [...words.slice(0, at), ...words.slice(at + 2)] };
+}
+
+/** "expires …", "expired …", or "never expires" for tokens made before tokens expired. */
+function expiry(expiresAt: Date | null, now: Date): string {
+  if (!expiresAt) {
+    return 'never expires (made before tokens expired: replace it)';
+  }
+  return `${expiresAt.getTime() > now.getTime() ? 'expires' : '*expired*'} ${time(expiresAt)}`;
+}
+
+function created(
+  name: string,
+  scopes: readonly ApiScope[],
+  token: string,
+  expiresAt: Date,
+): RespondArguments {
   const n = codeSafe(name);
   return ephemeral(`Created API token \`${n}\`. Copy it now: it will not be shown again.`, [
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `:key: Created API token \`${n}\` with ${scopeCodes(scopes)}. *Copy it now: it will not be shown again.* hostlock keeps only its hash.`,
+        text: `:key: Created API token \`${n}\` with ${scopeCodes(scopes)}, valid until ${time(expiresAt)} and while you keep \`settings:edit\`. *Copy it now: it will not be shown again.* hostlock keeps only its hash.`,
       },
     },
     { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${token}\`\`\`` } },
@@ -139,7 +168,11 @@ async function create(
   name: string,
   scopeWords: readonly string[],
 ): Promise<CommandOutcome> {
-  const { scopes, unknown } = parseScopes(scopeWords);
+  const lifetime = parseDays(scopeWords);
+  if (lifetime.days === 'bad') {
+    return { reply: ephemeral(`Give --days a whole number from 1 to ${MAX_TOKEN_DAYS}: ${CREATE_USAGE}.`) };
+  }
+  const { scopes, unknown } = parseScopes(lifetime.rest);
   if (unknown.length > 0) {
     const list = unknown.slice(0, 5).map((s) => shown(s));
     const what = unknown.length === 1 ? 'is not a scope' : 'are not scopes';
@@ -148,7 +181,12 @@ async function create(
   if (scopes.length === 0) {
     return { reply: ephemeral(`Give the token at least one scope (${SCOPE_LIST}): ${CREATE_USAGE}.`) };
   }
-  const r = await createToken(deps, { actor, name, scopes });
+  const r = await createToken(deps, {
+    actor,
+    name,
+    scopes,
+    ...(lifetime.days !== undefined ? { days: lifetime.days } : {}),
+  });
   if (!r.ok && r.error === 'forbidden') {
     return { reply: ephemeral(refusalText('settings:edit')) };
   }
@@ -164,7 +202,7 @@ async function create(
   }
   // The id, name and scopes only: the token itself must never reach a log line.
   deps.log.info({ userId: actor.userId, tokenId: r.value.id, name, scopes }, 'api_token.created');
-  return { reply: created(name, scopes, r.value.token) };
+  return { reply: created(name, scopes, r.value.token, r.value.expiresAt) };
 }
 
 /**
@@ -188,9 +226,13 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
         };
       }
       const actor = await deps.actors.resolve(ctx.userId);
+      // refused (and audited) before anything typed is read back: no hints for who may not
+      if (!can(actor, TOKEN_PERMISSION)) {
+        return { reply: ephemeral(await refuse(deps, actor, TOKEN_PERMISSION, `token ${verb}`)) };
+      }
       if (verb === 'list') {
         const r = await listTokens(deps, { actor });
-        return { reply: r.ok ? listing(r.value) : ephemeral(refusalText('settings:edit')) };
+        return { reply: r.ok ? listing(r.value, deps.clock.now()) : ephemeral(refusalText('settings:edit')) };
       }
 
       const usage = verb === 'create' ? CREATE_USAGE : REVOKE_USAGE;

@@ -92,6 +92,7 @@ function reposOver(s: () => MemoryState, now: () => Date): Repos {
           createdBy: t.createdBy,
           createdAt: now(),
           lastUsedAt: null,
+          expiresAt: t.expiresAt,
           revoked: false,
         });
         return true;
@@ -110,7 +111,9 @@ function reposOver(s: () => MemoryState, now: () => Date): Repos {
           .sort((a, b) => a.name.localeCompare(b.name))
           .map(({ hash: _h, revoked: _r, ...t }) => t),
       async useActive(hash) {
-        const row = s().tokens.find((x) => !x.revoked && x.hash === hash);
+        const row = s().tokens.find(
+          (x) => !x.revoked && x.hash === hash && (!x.expiresAt || x.expiresAt.getTime() > now().getTime()),
+        );
         if (!row) {
           return null;
         }

@@ -76,6 +76,7 @@ const request = (id: string, state: NewLockdown['state'] = 'pending_approval'): 
   durationMinutes: 60,
   reason: 'test',
   requestedBy: 'slack:U0ALICE001',
+  requestedVia: null,
   source: 'manual',
   requestChannel: null,
   breakGlass: false,

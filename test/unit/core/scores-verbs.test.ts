@@ -6,7 +6,7 @@ import { memoryStore } from '../../helpers/memory/store.js';
 import { lockdownDeps } from './lockdown-deps.js';
 
 const caller = (scopes: TokenCaller['scopes']): TokenCaller => ({
-  actor: { kind: 'api', tokenId: 'tok_feed', permissions: new Set() },
+  actor: { kind: 'api', tokenId: 'tok_feed', createdBy: 'slack:U0FEEDADM1', permissions: new Set() },
   tokenName: 'feed',
   scopes,
 });
