@@ -11,9 +11,24 @@ import type { Lockdown, LockdownStore, LockdownUpdate } from '../types.js';
 // What one step of the engine works with (see `advance-lockdown.ts`), and the helpers every step
 // ends in: bookkeeping, transitions, the Defender look-ups, and the retry / fail paths.
 
-/** What Defender's comment carries so hostlock recognises its own actions, even after a crash. */
+/** What Defender's comment starts with so hostlock recognises its own actions, even after a crash. */
 export const actionTag = (lockdownId: string) => `[hostlock:${lockdownId}]`;
-export const isOurs = (a: DefenderAction, l: Lockdown) => (a.comment ?? '').includes(actionTag(l.id));
+/**
+ * Ours only when the comment starts with the tag: a tag anywhere else (someone's free text, a
+ * portal comment quoting ours) does not make an action hostlock's (issue #14, finding 15).
+ */
+export const isOurs = (a: DefenderAction, l: Lockdown) =>
+  (a.comment ?? '').trimStart().startsWith(actionTag(l.id));
+
+/** Free text (a reason, a name) for a Defender comment: no brackets to forge a tag, one line, capped. */
+export function commentText(text: string, max = 300): string {
+  const flat = text
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\[/g, '(')
+    .replace(/\]/g, ')')
+    .trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
 export const ACTIVE = new Set(['Pending', 'InProgress']);
 export const FINAL_BAD = new Set(['Failed', 'TimeOut', 'Cancelled']);
 /** Agenda may start a job a little early; timestamps written by SQL carry microseconds. */

@@ -3,6 +3,7 @@ import type { Lockdown } from '../types.js';
 import {
   ACTIVE,
   actionTag,
+  commentText,
   FINAL_BAD,
   fail,
   isOurs,
@@ -120,5 +121,5 @@ export const followIsolation: Step = async (c, l) => {
 
 function isolationComment(l: Lockdown): string {
   const by = l.approvedBy ? `, approved by ${l.approvedBy}` : '';
-  return `${actionTag(l.id)} hostlock lockdown for ${l.durationMinutes / 60} h requested by ${l.requestedBy}${by}: ${l.reason || 'no reason given'}`;
+  return `${actionTag(l.id)} hostlock lockdown for ${l.durationMinutes / 60} h requested by ${commentText(l.requestedBy, 100)}${commentText(by, 120)}: ${commentText(l.reason) || 'no reason given'}`;
 }
