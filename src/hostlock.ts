@@ -164,7 +164,11 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       }),
       metrics,
       slackEvents: slack.surface.handleEvents
-        ? { path: SLACK_EVENTS_PATH, handle: slack.surface.handleEvents }
+        ? {
+            path: SLACK_EVENTS_PATH,
+            signingSecret: config.slack.signingSecret ?? '',
+            handle: slack.surface.handleEvents,
+          }
         : undefined,
       api: createApiRouter({
         store,

@@ -20,9 +20,14 @@ export interface ApiDeps {
   lockdown: LockdownDeps;
   auto: AutoDeps;
   log: Logger;
+  /** failed authentications a minute per source address (default 20) */
+  authFailuresPerMinute?: number;
   /** requests a minute per token (default 600) */
   ratePerMinute?: number;
 }
+
+/** Failed authentications allowed per source address and minute (on average; bursts up to it). */
+export const AUTH_FAILURES_PER_MINUTE = 20;
 
 /** Default per-token request rate: generous for a SIEM pushing scores, tight enough to stop a runaway loop. */
 export const DEFAULT_RATE_PER_MINUTE = 600;
@@ -43,9 +48,20 @@ type Guard = (
 /** Wraps a route: authenticate (401), the token's rate (429), then its scope (403). */
 function guard(deps: ApiDeps): Guard {
   const limiter = createRateLimiter({ perMinute: deps.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
+  // guessing tokens: each source address gets a few failed authentications a minute, then 429s
+  const failures = createRateLimiter({ perMinute: deps.authFailuresPerMinute ?? AUTH_FAILURES_PER_MINUTE });
   return (scope, fn) => async (req, res) => {
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const blockedMs = failures.peek(source);
+    if (blockedMs > 0) {
+      req.resume();
+      res.setHeader('retry-after', String(Math.ceil(blockedMs / 1000)));
+      apiError(res, 429, 'rate_limited', 'Too many failed authentications from this address; try again later.');
+      return;
+    }
     const caller = await authenticate(deps, req, res);
     if (!caller) {
+      failures.take(source);
       return;
     }
     const waitMs = limiter.take(caller.actor.tokenId);

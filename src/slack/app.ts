@@ -61,12 +61,13 @@ function authorizer(identity: SlackIdentity, config: Config['slack'], log: Logge
         new Error('auth.test failed'),
       );
     }
-    // Another workspace is accepted only inside our own Enterprise Grid org (an org-wide install).
+    // Another workspace is accepted only inside our own Enterprise Grid org (an org-wide install);
+    // a payload that names no workspace at all is refused too (fails closed, issue #14 finding 11).
     const sameOrg = !!id.enterpriseId && source.enterpriseId === id.enterpriseId;
-    if (source.teamId && source.teamId !== id.teamId && !sameOrg) {
-      log.warn({ teamId: source.teamId }, 'slack.foreign_team_refused');
+    if (source.teamId !== id.teamId && !sameOrg) {
+      log.warn({ teamId: source.teamId ?? null }, 'slack.foreign_team_refused');
       throw new AuthorizationError(
-        `request from another workspace (${source.teamId})`,
+        `request from another workspace (${source.teamId ?? 'none named'})`,
         new Error('foreign team'),
       );
     }
@@ -81,8 +82,11 @@ function httpReceiver(config: Config['slack'], log: Logger, logger: SlackLogger)
     endpoints: SLACK_EVENTS_PATH,
     logger,
     processBeforeResponse: false,
-    // verified by Bolt by the time middleware reads it from the context
-    customPropertiesExtractor: (req) => ({ slackSignature: req.headers['x-slack-signature'] }),
+    // set by the HTTP server once it verified the signature (api/slack-route.ts): the timestamp
+    // and the body's hash, what de-duplication keys a signed request by
+    customPropertiesExtractor: (req) => ({
+      slackDeliveryKey: (req as { hostlockDeliveryKey?: unknown }).hostlockDeliveryKey,
+    }),
     // Bolt fails on some malformed payloads before any listener (500): the request is at fault
     processEventErrorHandler: async ({ error, response }) => {
       if (response.headersSent) {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { AnyMiddlewareArgs, Context, Middleware } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { COMMAND } from './commands/hostlock.js';
@@ -104,12 +103,10 @@ async function dropDuplicate(
   answer: Answer,
 ): Promise<boolean> {
   const eventId = typeof payload.event_id === 'string' ? payload.event_id : undefined;
-  const signature = typeof context.slackSignature === 'string' ? context.slackSignature : undefined;
-  const key = eventId
-    ? `event:${eventId}`
-    : signature
-      ? `sig:${createHash('sha256').update(signature).digest('hex')}`
-      : undefined;
+  // An event is one delivery however often Slack retries it; any other signed request is one
+  // delivery per timestamp and body (not per signature header, which can be decorated).
+  const delivery = typeof context.slackDeliveryKey === 'string' ? context.slackDeliveryKey : undefined;
+  const key = eventId ? `event:${eventId}` : delivery ? `req:${delivery}` : undefined;
   if (!key || !claimDelivery || (await claimDelivery(key))) {
     return false;
   }

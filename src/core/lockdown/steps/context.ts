@@ -22,10 +22,15 @@ export const isOurs = (a: DefenderAction, l: Lockdown) =>
 
 /** Free text (a reason, a name) for a Defender comment: no brackets to forge a tag, one line, capped. */
 export function commentText(text: string, max = 300): string {
-  const flat = text
-    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+  const flat = [...text]
+    .map((c) => {
+      const code = c.codePointAt(0) ?? 0;
+      return code < 0x20 || code === 0x7f || c === '\u2028' || c === '\u2029' ? ' ' : c;
+    })
+    .join('')
     .replace(/\[/g, '(')
     .replace(/\]/g, ')')
+    .replace(/ {2,}/g, ' ')
     .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
