@@ -56,7 +56,12 @@ function guard(deps: ApiDeps): Guard {
     if (blockedMs > 0) {
       req.resume();
       res.setHeader('retry-after', String(Math.ceil(blockedMs / 1000)));
-      apiError(res, 429, 'rate_limited', 'Too many failed authentications from this address; try again later.');
+      apiError(
+        res,
+        429,
+        'rate_limited',
+        'Too many failed authentications from this address; try again later.',
+      );
       return;
     }
     const caller = await authenticate(deps, req, res);
