@@ -141,6 +141,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         verifier,
         clock,
         endpoint: endpointId(config.mde),
+        hosts: hostStore(database.db),
         onSaved: async (s, o) => {
           await scheduleHostsSync(engine.scheduler.agenda, s.pollMinutes, { skipImmediate: true });
           if (o.syncNow) {
@@ -229,8 +230,13 @@ async function openStore(
     );
     log.info({ rewrapped: n, from: previousId, to: keyId }, 'secrets.rewrapped');
   }
-  for (const userId of await bootstrapAdmins({ store }, config.admins)) {
-    log.info({ userId, role: 'admin' }, 'roles.bootstrap_granted');
+  const admins = await bootstrapAdmins({ store }, config.admins);
+  if (admins === 'admins_exist') {
+    log.info({ listed: config.admins.length }, 'roles.bootstrap_skipped_admins_exist');
+  } else {
+    for (const userId of admins) {
+      log.info({ userId, role: 'admin' }, 'roles.bootstrap_granted');
+    }
   }
   const verifier = defenderVerifier(config.mde);
   const endpoint = endpointId(config.mde);

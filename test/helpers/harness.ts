@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { pinExclusions } from '../../src/core/lockdown/exclusions.js';
+import { hostStore } from '../../src/db/repos/hosts.js';
 import { secretStore } from '../../src/db/repos/secrets.js';
 import { writeSettings } from '../../src/db/repos/settings.js';
 import { roleBindings } from '../../src/db/schema.js';
@@ -37,6 +39,11 @@ export interface Harness {
   /** store Defender credentials as the settings modal would */
   configureDefender(): Promise<void>;
   settings(patch: Record<string, unknown>): Promise<void>;
+  /**
+   * Sets the exclusion rules and pins them, as saving them from the modal does, to the machines
+   * they match after an inventory sync (only pinned machines are exempt).
+   */
+  exclude(rules: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -122,6 +129,11 @@ export async function bootHarness(
       );
     },
     settings: (patch) => writeSettings(db.db, patch, 'test'),
+    async exclude(rules) {
+      await app.hostsSync.run();
+      const pins = pinExclusions(await hostStore(db.db).identities(), rules);
+      await writeSettings(db.db, { auto_exclusions: rules, auto_exclusion_pins: pins }, 'test');
+    },
     async close() {
       await app.stop();
       await Promise.all([slack.close(), mde.close()]);

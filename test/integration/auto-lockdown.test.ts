@@ -175,7 +175,7 @@ describe('scores over the thresholds', () => {
   it('never lock an excluded host (name or tag) and announce it once', async () => {
     await machines(['dc-auto-01.contoso.com']);
     await machines(['crit-auto-01.contoso.com'], { machineTags: ['critical'] });
-    await h.settings({ auto_exclusions: ['dc-*', 'tag:critical'] });
+    await h.exclude(['dc-*', 'tag:critical']);
     const r = await scores([score('dc-auto-01'), score('crit-auto-01'), score('dc-auto-01')]);
     expect(r.results.map((x) => x.auto?.outcome)).toEqual(['excluded', 'excluded', 'excluded']);
     expect(

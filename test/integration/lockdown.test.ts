@@ -370,10 +370,11 @@ describe('changes made outside hostlock', () => {
   });
 
   it('lets an admin break glass on an excluded host, audited and announced', async () => {
-    await h.settings({ approval_required: true, auto_exclusions: ['tag:crown-jewels'] });
+    await h.settings({ approval_required: true });
     const ADMIN = 'U0ADMIN999';
     await h.grant('admin', ADMIN);
     const m = machine('vault-01.contoso.com', { machineTags: ['crown-jewels'] });
+    await h.exclude(['tag:crown-jewels']);
     await h.slash('lock vault-01 1h', { as: ALICE });
     await h.slack.waitForResponse((p) => /exclusion list/.test(allText(p.body)));
     expect(await openFor(m.id)).toBeNull();
@@ -525,8 +526,8 @@ describe('what hostlock will not do', () => {
   });
 
   it('refuses a host on the exclusion list', async () => {
-    await h.settings({ auto_exclusions: ['dc-*'] });
     const m = machine('dc-01.contoso.com');
+    await h.exclude(['dc-*']);
     await h.slash('lock dc-01 1h', { as: ALICE });
     await h.slack.waitForResponse((p) => /exclusion list/.test(allText(p.body)));
     expect(await openFor(m.id)).toBeNull();

@@ -16,6 +16,8 @@ export interface HostStore {
   setIsolation(updates: ReadonlyArray<{ machineId: string } & Isolation>): Promise<number>;
   /** Hosts isolated (or isolating / releasing) by anyone, newest sync first, at most `limit`. */
   isolated(limit: number): Promise<{ hosts: Host[]; total: number }>;
+  /** Every current machine's id, name and tags (for pinning exclusion rules when they are saved). */
+  identities(): Promise<Array<{ machineId: string; name: string; tags: string[] }>>;
   /** Machine ids currently isolating or releasing. */
   transitional(): Promise<string[]>;
   /** Defender action ids hostlock itself submitted (isolate and release) for these machines. */

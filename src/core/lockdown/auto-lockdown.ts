@@ -89,7 +89,7 @@ export async function judgeScore(
   };
   const rule = `threat ${score.threat} ≥ ${thresholds.threat}, certainty ${score.certainty} ≥ ${thresholds.certainty}, privilege ${score.privilege} ≥ ${thresholds.privilege}`;
   const hours = s.autoMinutes / 60;
-  if (isExcluded(host, s.autoExclusions)) {
+  if (isExcluded(host, s)) {
     await deps.suppress({
       why: 'excluded',
       host,

@@ -20,6 +20,9 @@ function detailOf(name: EventName, l: Lockdown, audit: AuditRecord): string | un
     case 'lockdown.extended':
       return typeof d.hours === 'number' ? `extended by ${d.hours} h` : undefined;
     case 'lockdown.requested':
+      if (typeof d.exclusionMismatch === 'string') {
+        return `matches exclusion rule ${d.exclusionMismatch} only by name or tag, set from the device and changed since the list was saved: not exempt`;
+      }
       return l.breakGlass ? 'break glass: the exclusion list was overridden' : undefined;
     default:
       return audit.note;

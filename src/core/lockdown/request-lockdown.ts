@@ -7,7 +7,7 @@ import { type Actor, actorId, can, viaOf } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
 import type { Settings } from '../settings/settings.js';
 import { approvalDeadline } from './deadlines.js';
-import { isExcluded } from './exclusions.js';
+import { exclusionOf, isExcluded } from './exclusions.js';
 import { LOCKDOWN_DURATIONS_HOURS, REQUEST_EVENTS } from './machine.js';
 import { pickOne } from './pick-host.js';
 import type { LockdownDeps } from './ports.js';
@@ -79,6 +79,9 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     return resolved;
   }
   const host = resolved.value;
+  // a host that matches a rule by name or tag but was not pinned (renamed since?) is flagged
+  const exclusion = exclusionOf(host, settings);
+  const mismatch = exclusion.exempt ? null : exclusion.nameOnly;
   const existing = await deps.lockdowns.openForMachine(host.machineId);
   if (existing) {
     return { ...err('already_open'), existing };
@@ -114,6 +117,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         approvalRequired: approval,
         ...(input.breakGlass ? { breakGlass: true } : {}),
         ...(viaOf(input.actor) ? { via: viaOf(input.actor) } : {}),
+        ...(mismatch ? { exclusionMismatch: mismatch } : {}),
         ...(input.auto ? { rule: input.auto.trigger } : {}),
       },
       events: REQUEST_EVENTS[state],
@@ -171,7 +175,7 @@ async function lockableHost(
   if (host.onboardingStatus && host.onboardingStatus.toLowerCase() !== 'onboarded') {
     return err('not_onboarded');
   }
-  if (isExcluded(host, settings.autoExclusions) && !input.breakGlass) {
+  if (isExcluded(host, settings) && !input.breakGlass) {
     return err('excluded');
   }
   return ok(host);

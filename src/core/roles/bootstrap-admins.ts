@@ -3,11 +3,20 @@ import type { Store } from '../store.js';
 const BOOTSTRAP = 'system:HOSTLOCK_ADMINS';
 
 /**
- * HOSTLOCK_ADMINS: grants `admin` to each listed user at start, so a fresh install has someone who
- * can open the settings modal. Existing bindings are kept; nothing is ever revoked from here.
- * Returns the users newly granted.
+ * HOSTLOCK_ADMINS: grants `admin` to each listed user at start, but only while nobody holds
+ * `admin` (a fresh install, or every admin removed): a revocation made in Slack is never undone by
+ * a restart (issue #14, finding 10). Returns the users granted, or 'admins_exist' when it did nothing.
  */
-export async function bootstrapAdmins(deps: { store: Store }, userIds: readonly string[]): Promise<string[]> {
+export async function bootstrapAdmins(
+  deps: { store: Store },
+  userIds: readonly string[],
+): Promise<string[] | 'admins_exist'> {
+  if (userIds.length === 0) {
+    return [];
+  }
+  if ((await deps.store.roles.list()).some((b) => b.role === 'admin')) {
+    return 'admins_exist';
+  }
   const granted: string[] = [];
   for (const userId of userIds) {
     const added = await deps.store.transaction(async (tx) => {

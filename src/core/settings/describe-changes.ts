@@ -22,7 +22,16 @@ export function describeChanges(
   credentials: { stored: Record<string, string>; saved: Record<string, string> },
 ): SettingChange[] {
   const old = storedValues(before);
-  const settings = changedKeys(before, patch).map((field) => ({ field, from: old[field], to: patch[field] }));
+  const shownAs = (field: string, v: unknown) =>
+    // pins are listed by machine name (with the id in the audit row's full change)
+    field === 'auto_exclusion_pins' && Array.isArray(v)
+      ? v.map((p: { name?: unknown }) => String(p.name))
+      : v;
+  const settings = changedKeys(before, patch).map((field) => ({
+    field,
+    from: shownAs(field, old[field]),
+    to: shownAs(field, patch[field]),
+  }));
   const creds = Object.entries(credentials.saved)
     .filter(([name]) => name !== MDE_ENDPOINT_SECRET)
     .map(

@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js';
 import { err, ok, type Result } from '../errors.js';
+import type { HostStore } from '../hosts/ports.js';
+import { pinExclusions } from '../lockdown/exclusions.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
 import type { Store } from '../store.js';
@@ -13,10 +15,12 @@ import {
   type VerifyOutcome,
 } from './ports.js';
 import { recordSettingsChange } from './record-settings-change.js';
-import { changedKeys, type Settings } from './settings.js';
+import { changedKeys, DEFAULT_SETTINGS, type Settings, storedValues } from './settings.js';
 
 export interface SettingsDeps {
   store: Store;
+  /** the inventory, to pin exclusion rules to the machines they match when they are saved */
+  hosts: Pick<HostStore, 'identities'>;
   verifier: DefenderVerifier;
   clock: Clock;
   /** where credentials are sent (login host, API host, scope): operator configuration, never a setting */
@@ -57,6 +61,11 @@ export interface SaveInput {
   /** parsed by the adapter; its errors are told only to someone allowed to save */
   form: SettingsForm;
 }
+
+/** What the modal may change: every setting but the derived ones (pins, stamps) and the Defender state. */
+const EDITABLE = new Set(
+  Object.keys(storedValues(DEFAULT_SETTINGS)).filter((k) => k !== 'auto_exclusion_pins'),
+);
 
 const refuse = (e: SaveRefusal, field: string, message?: string): SaveResult => ({
   ...err(e, message),
@@ -113,8 +122,25 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
   if (changedKeys(before, patch).some((f) => /^threshold_|^auto_enabled$|^auto_dry_run$/.test(f))) {
     patch.thresholds_saved_at = now.toISOString();
   }
+  const unknown = Object.keys(form.patch).filter((k) => !EDITABLE.has(k));
+  if (unknown.length) {
+    return {
+      ...err('invalid'),
+      errors: Object.fromEntries(unknown.map((k) => [k, 'This is not a setting.'])),
+    };
+  }
+  if (
+    'auto_exclusions' in patch &&
+    JSON.stringify(patch.auto_exclusions) !== JSON.stringify(before.autoExclusions)
+  ) {
+    // pinned now, to machine ids: a host renamed later to match a rule is not exempt
+    patch.auto_exclusion_pins = pinExclusions(
+      await deps.hosts.identities(),
+      patch.auto_exclusions as string[],
+    );
+  }
   const sealed = credentialsToSeal(deps, form, stored);
-  const changes = describeChanges(before, form.patch, { stored, saved: sealed });
+  const changes = describeChanges(before, patch, { stored, saved: sealed });
   const saved = await deps.store.transaction(async (tx) => {
     if (!(await tx.settings.saveIfVersion(patch, by, version))) {
       return false;

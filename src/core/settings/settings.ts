@@ -1,4 +1,5 @@
 import type { IsolationType } from '../defender.js';
+import type { ExclusionPin } from '../lockdown/exclusions.js';
 
 export interface SyslogTarget {
   protocol: 'udp' | 'tcp' | 'tls';
@@ -32,6 +33,8 @@ export interface Settings {
   /** when the thresholds were saved: only scores computed afterwards are judged by them */
   thresholdsSavedAt: Date | null;
   autoExclusions: string[];
+  /** the machines the exclusion rules matched when they were saved: only these are exempt */
+  autoExclusionPins: ExclusionPin[];
   autoHourlyCap: number;
   syslogTargets: SyslogTarget[];
 }
@@ -54,6 +57,7 @@ export const DEFAULT_SETTINGS: Settings = {
   thresholdPrivilege: 7,
   thresholdsSavedAt: null,
   autoExclusions: [],
+  autoExclusionPins: [],
   autoHourlyCap: 5,
   syslogTargets: [],
 };
@@ -74,6 +78,7 @@ export function storedValues(s: Settings): Record<string, unknown> {
     threshold_certainty: s.thresholdCertainty,
     threshold_privilege: s.thresholdPrivilege,
     auto_exclusions: s.autoExclusions,
+    auto_exclusion_pins: s.autoExclusionPins,
     auto_hourly_cap: s.autoHourlyCap,
     syslog_targets: s.syslogTargets,
   };

@@ -188,6 +188,13 @@ export function hostStore(db: Database): HostStore {
       return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0 };
     },
 
+    async identities() {
+      return db
+        .select({ machineId: hosts.machineId, name: hosts.name, tags: hosts.tags })
+        .from(hosts)
+        .where(sql`${hosts.goneAt} is null and ${hosts.mergedIntoMachineId} is null`);
+    },
+
     async transitional() {
       const rows = await db
         .select({ id: hosts.machineId })

@@ -38,6 +38,9 @@ const Stored = z.object({
   threshold_privilege: z.number().int().min(1).max(10).catch(d.thresholdPrivilege),
   thresholds_saved_at: z.coerce.date().nullable().catch(d.thresholdsSavedAt),
   auto_exclusions: z.array(z.string()).catch(d.autoExclusions),
+  auto_exclusion_pins: z
+    .array(z.object({ machineId: z.string(), name: z.string(), rule: z.string() }))
+    .catch(d.autoExclusionPins),
   auto_hourly_cap: z.number().int().min(0).catch(d.autoHourlyCap),
   syslog_targets: z
     .array(
@@ -75,6 +78,7 @@ export function parseSettings(data: unknown): Settings {
     thresholdPrivilege: s.threshold_privilege ?? d.thresholdPrivilege,
     thresholdsSavedAt: s.thresholds_saved_at ?? d.thresholdsSavedAt,
     autoExclusions: s.auto_exclusions ?? d.autoExclusions,
+    autoExclusionPins: s.auto_exclusion_pins ?? d.autoExclusionPins,
     autoHourlyCap: s.auto_hourly_cap ?? d.autoHourlyCap,
     syslogTargets: s.syslog_targets ?? d.syslogTargets,
   };

@@ -1,7 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { Host, OpenLockdown } from '../../core/hosts/types.js';
+import type { Exclusion } from '../../core/lockdown/exclusions.js';
 import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown/machine.js';
-import { escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
+import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 import type { Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
 import { ActionId, durationOptionValue, hostBlockId } from '../ids.js';
@@ -100,6 +101,8 @@ export interface HostCardInput {
   portalUrl: string;
   /** shown for a requester that is not a Slack user (Slack users render as mentions) */
   lockedByName?: string;
+  /** the exclusion list's view of the host: pinned (exempt), or matching a rule by name only */
+  exclusion?: Exclusion;
 }
 
 /**
@@ -133,6 +136,17 @@ export function hostCard(input: HostCardInput): types.KnownBlock[] {
     },
   ];
   const warnings = hostWarnings(host, now);
+  if (input.exclusion?.exempt) {
+    warnings.push({
+      short: 'excluded',
+      long: `On the exclusion list (rule \`${codeSafe(input.exclusion.pin.rule)}\`): never locked automatically.`,
+    });
+  } else if (input.exclusion?.nameOnly) {
+    warnings.push({
+      short: 'matches an exclusion by name only',
+      long: `Matches exclusion rule \`${codeSafe(input.exclusion.nameOnly)}\` by name or tag only, which the device can set: it was not on the list when the list was saved, so it is *not* exempt. Renamed?`,
+    });
+  }
   if (warnings.length > 0) {
     // One element: a context block lays several elements side by side, which reads poorly.
     const lines = warnings.map((w) => `⚠️ ${w.long}`);

@@ -1,6 +1,7 @@
 import type { RespondArguments, types } from '@slack/bolt';
 import { LOOKUP_LIMIT, type LookupResult, lookupHost, needsDefender } from '../../core/hosts/lookup-host.js';
 import { type HostQuery, parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-query.js';
+import { exclusionOf } from '../../core/lockdown/exclusions.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import type { SlackActor } from '../actor.js';
@@ -99,6 +100,7 @@ async function render(
       permissions: actor.permissions,
       now,
       portalUrl: deps.portalUrl(only.machineId),
+      exclusion: exclusionOf(only, await deps.settings()),
     });
     return ephemeral(`Host ${truncateMrkdwn(codeSafe(only.name || only.machineId), 150)}`, [
       ...blocks,

@@ -126,7 +126,9 @@ const linesOf = (values: Values, block: string): string[] =>
 
 function parseExclusions(values: Values, { errors, patch }: Parsing): void {
   const exclusions = linesOf(values, 'auto_exclusions');
-  const badExclusion = exclusions.find((e) => e.length > 255 || !/^(tag:.+|[A-Za-z0-9*?._-]+)$/.test(e));
+  const badExclusion = exclusions.find(
+    (e) => e.length > 255 || !/^(tag:.+|id:[0-9a-fA-F]{40}|[A-Za-z0-9*?._-]+)$/.test(e),
+  );
   if (badExclusion) {
     errors.auto_exclusions = `\`${badExclusion.slice(0, 60)}\` is not a host-name glob (e.g. dc-*) or tag:<Defender tag>.`;
   } else {

@@ -183,9 +183,12 @@ function automationSection(s: Settings): types.KnownBlock[] {
     number('threshold_privilege', 'Privilege threshold (1–10)', s.thresholdPrivilege, 1, 10),
     text(
       'auto_exclusions',
-      'Exclusions (one per line: dc-* or tag:<tag>)',
+      'Exclusions (one per line: dc-*, tag:<tag> or id:<machine id>)',
       s.autoExclusions.join('\n') || null,
-      { multiline: true },
+      {
+        multiline: true,
+        hint: `Pinned when you save to the machines they match then (${s.autoExclusionPins.length} now); a host renamed later to match is not exempt. Save again to pin new machines.`,
+      },
     ),
     number('auto_hourly_cap', 'Automatic lockdowns per hour at most', s.autoHourlyCap, 0, 1000),
   ];

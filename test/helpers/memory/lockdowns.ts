@@ -148,6 +148,7 @@ export function memoryHosts(hosts: Host[]): HostStore {
     setIsolation: async (u) => u.length,
     isolated: unused,
     transitional: unused,
+    identities: async () => hosts.map((h) => ({ machineId: h.machineId, name: h.name, tags: h.tags })),
     ownActionIds: unused,
     openLockdowns: unused,
   };

@@ -51,7 +51,13 @@ describe('requestLockdown', () => {
   });
 
   it('refuses a second request for the same host, an analyst, a bad duration and an excluded host', async () => {
-    const t = lockdownDeps({ hosts: [WEB, DC], settings: { autoExclusions: ['dc-*'] } });
+    const t = lockdownDeps({
+      hosts: [WEB, DC],
+      settings: {
+        autoExclusions: ['dc-*'],
+        autoExclusionPins: [{ machineId: DC.machineId, name: DC.name, rule: 'dc-*' }],
+      },
+    });
     const first = await requested(t);
     const again = await requestLockdown(t.deps, {
       actor: OTHER_RESPONDER,

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { Host } from '../../../src/core/hosts/types.js';
+import { exclusionOf } from '../../../src/core/lockdown/exclusions.js';
 import { changeDefenderState } from '../../../src/core/settings/change-defender-state.js';
 import type { Credentials, VerifyOutcome } from '../../../src/core/settings/ports.js';
 import { type SaveInput, type SettingsDeps, saveSettings } from '../../../src/core/settings/save-settings.js';
+import { host, memoryHosts } from '../../helpers/memory/lockdowns.js';
 import { memoryStore } from '../../helpers/memory/store.js';
 import { ADMIN, ANALYST } from './actors.js';
 
@@ -12,7 +15,7 @@ const CREDS = {
   mde_client_secret: 'secret~value',
 };
 
-function deps(answer: VerifyOutcome = { ok: true, roles: ['Machine.Isolate'] }) {
+function deps(answer: VerifyOutcome = { ok: true, roles: ['Machine.Isolate'] }, hosts: Host[] = []) {
   const store = memoryStore({ now: () => NOW });
   const verified: Credentials[] = [];
   const saved: Array<{ syncNow: boolean }> = [];
@@ -20,6 +23,7 @@ function deps(answer: VerifyOutcome = { ok: true, roles: ['Machine.Isolate'] }) 
     store,
     clock: { now: () => NOW },
     endpoint: 'login=https://login.example api=https://api.example scope=s',
+    hosts: memoryHosts(hosts),
     verifier: {
       verify: async (c) => {
         verified.push(c);
@@ -155,5 +159,43 @@ describe('changeDefenderState', () => {
       error: 'forbidden',
     });
     expect(Object.keys(store.state.secrets)).toHaveLength(4);
+  });
+});
+
+describe('exclusions are pinned to machine ids when saved', () => {
+  it('pins the machines a rule matches now; a host renamed to match later is not exempt', async () => {
+    const dc = host({ machineId: 'd'.repeat(40), name: 'dc-01.contoso.com' });
+    const web = host({ machineId: 'e'.repeat(40), name: 'web-01.contoso.com', tags: ['crown'] });
+    const { d, store } = deps(undefined, [dc, web]);
+    await saveSettings(d, {
+      actor: ADMIN,
+      expectedVersion: 0,
+      form: form({ auto_exclusions: ['dc-*', 'tag:crown'] }),
+    });
+    const pins = (await store.settings.read()).autoExclusionPins;
+    expect(pins).toEqual([
+      { machineId: dc.machineId, name: dc.name, rule: 'dc-*' },
+      { machineId: web.machineId, name: web.name, rule: 'tag:crown' },
+    ]);
+    const s = await store.settings.read();
+    const renamed = host({ machineId: 'f'.repeat(40), name: 'dc-evil.contoso.com' });
+    expect(exclusionOf(dc, s)).toMatchObject({ exempt: true });
+    expect(exclusionOf(renamed, s)).toEqual({ exempt: false, nameOnly: 'dc-*' });
+    expect(store.state.audit.at(-1)?.details?.changes).toContainEqual({
+      field: 'auto_exclusion_pins',
+      from: [],
+      to: ['dc-01.contoso.com', 'web-01.contoso.com'],
+    });
+  });
+
+  it('refuses a forged setting that is not one of the modal’s, such as the pins themselves', async () => {
+    const { d, store } = deps();
+    const r = await saveSettings(d, {
+      actor: ADMIN,
+      expectedVersion: 0,
+      form: form({ auto_exclusion_pins: [{ machineId: 'x', name: 'x', rule: 'x' }] }),
+    });
+    expect(r).toMatchObject({ ok: false, error: 'invalid' });
+    expect(store.state.settings.version).toBe(0);
   });
 });

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+import { settingsForm, submitSettings } from '../helpers/settings-form.js';
+import { createApiToken } from '../helpers/tokens.js';
+
+// Issue #14, finding 3: exclusions matched the machine name and Defender tags, both settable from
+// the device: malware renaming its host `dc-…` escaped automatic lockdown. Exclusion rules are now
+// pinned, when an admin saves them, to the machine ids they match; a host that matches a rule
+// only by name or tag afterwards is not exempt, and is flagged in its card and in the alert.
+
+const ADMIN = 'U0RENADMIN';
+const ALERTS = 'C0RENALERT';
+let h: Harness;
+let feed: string;
+
+beforeAll(async () => {
+  h = await bootHarness();
+  await h.grant('admin', ADMIN);
+  await h.configureDefender();
+  h.slack.addChannel({ id: ALERTS, name: 'alerts', isMember: true });
+  h.mde.addMachines([
+    h.mde.machine({ computerDnsName: 'dc-01.contoso.com', osPlatform: 'WindowsServer2022' }),
+  ]);
+  await h.app.hostsSync.run();
+  const r = await submitSettings(
+    h,
+    ADMIN,
+    settingsForm({
+      auto_exclusions: 'dc-*',
+      threshold_threat: '50',
+      threshold_certainty: '50',
+      threshold_privilege: '1',
+    }),
+  );
+  expect(r.response_action).toBeUndefined();
+  // automation on, for real, with approval off (after the thresholds were saved)
+  await h.settings({
+    auto_enabled: true,
+    auto_dry_run: false,
+    approval_required: false,
+    alert_channels: [ALERTS],
+  });
+  const t = await createApiToken(h.app.store, { name: 'feed', scopes: ['scores:write'], by: 'test' });
+  feed = t === 'name_taken' ? '' : t.token;
+});
+afterAll(() => h.close());
+
+async function score(host: string) {
+  const res = await fetch(`${h.app.url}/api/v2.1/host/scores`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${feed}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      host,
+      threat: 90,
+      certainty: 90,
+      privilege: 9,
+      computed_at: new Date().toISOString(),
+    }),
+  });
+  const body = (await res.json()) as { results: Array<{ auto?: { outcome: string } }> };
+  return body.results[0]?.auto?.outcome;
+}
+
+describe('a host cannot put itself on the exclusion list', () => {
+  it('keeps the machine pinned when the rule was saved exempt', async () => {
+    expect(await score('dc-01.contoso.com')).toBe('excluded');
+  });
+
+  it('locks a host renamed into a rule afterwards, and says so in the alert and its card', async () => {
+    h.mde.addMachines([
+      h.mde.machine({ computerDnsName: 'dc-backup7.contoso.com', osPlatform: 'Windows11' }),
+    ]);
+    await h.app.hostsSync.run();
+    expect(await score('dc-backup7.contoso.com')).toBe('locked');
+    const alert = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) =>
+        c.args.channel === ALERTS &&
+        /Lockdown requested/.test(String(c.args.text)) &&
+        /dc-backup7/.test(String(c.args.text)),
+    );
+    expect(String(alert.args.text)).toMatch(/matches exclusion rule dc-\* only by name or tag/);
+
+    // fresh in the inventory: the card comes in the command's answer
+    const card = await h.slash('lookup dc-backup7.contoso.com', { as: ADMIN });
+    expect(allText(card.json())).toMatch(/by name or tag only[\s\S]*not\* exempt/);
+  });
+});
