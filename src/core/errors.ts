@@ -50,3 +50,24 @@ export class HostlockError extends Error {
     this.context = options.context ?? {};
   }
 }
+
+const URL_LIKE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s)'"]+/gi;
+const IPV4_PORT = /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g;
+const IPV6 = /\[?(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\]?(?::\d{1,5})?/gi;
+const HOST_PORT = /\b[a-z0-9-]+(?:\.[a-z0-9-]+)+:\d{1,5}\b/gi;
+
+/**
+ * A failure's text as people in a channel may see it: URLs, addresses and host:port pairs (which
+ * can name internal systems) replaced by `[address]`, one line, at most `max` characters. The full
+ * text stays in the audit row and the log (issue #14, finding 16).
+ */
+export function publicErrorText(text: string, max = 300): string {
+  const cleaned = text
+    .replace(URL_LIKE, '[address]')
+    .replace(HOST_PORT, '[address]')
+    .replace(IPV4_PORT, '[address]')
+    .replace(IPV6, '[address]')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return cleaned.length > max ? `${cleaned.slice(0, max - 1)}…` : cleaned;
+}

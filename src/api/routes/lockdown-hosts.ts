@@ -111,7 +111,11 @@ export async function listLockdowns(deps: LockdownRouteDeps, res: ServerResponse
   );
 }
 
-function refusalMessage(r: Extract<RequestResult, { ok: false }>): string {
+/**
+ * A refusal in words. Candidates of an ambiguous name are listed only to a token that may view
+ * hosts (`lockdown:view`): a token made to lock must not enumerate the inventory (issue #14, 16).
+ */
+function refusalMessage(r: Extract<RequestResult, { ok: false }>, canView: boolean): string {
   const existing = r.existing ? ` (lockdown ${r.existing.id} is ${r.existing.state})` : '';
   const map: Record<typeof r.error, string> = {
     forbidden: 'This token lacks the `lockdown:edit` scope.',
@@ -120,10 +124,12 @@ function refusalMessage(r: Extract<RequestResult, { ok: false }>): string {
     defender_paused: 'Defender is paused by an admin, so nothing can be locked right now.',
     defender_failed: 'Defender could not be asked just now (it has been logged). Try again in a minute.',
     not_found: 'No host matches that. Name it by full name, IP address or machine id.',
-    ambiguous: `Several hosts match: name one by its machine id (${(r.candidates ?? [])
-      .slice(0, 10)
-      .map((h) => `${h.name} = ${h.machineId}`)
-      .join(', ')}).`,
+    ambiguous: canView
+      ? `Several hosts match: name one by its machine id (${(r.candidates ?? [])
+          .slice(0, 10)
+          .map((h) => `${h.name} = ${h.machineId}`)
+          .join(', ')}).`
+      : 'Several hosts match: name one by its machine id.',
     already_open: `That host already has an open lockdown${existing}.`,
     isolated_outside:
       'That host is isolated outside hostlock (Defender portal or another tool); hostlock will not take over or release it.',
@@ -184,7 +190,12 @@ export async function lockHost(
     channel: null,
   });
   if (!result.ok) {
-    apiError(res, requestRefusalStatus[result.error], result.error, refusalMessage(result));
+    apiError(
+      res,
+      requestRefusalStatus[result.error],
+      result.error,
+      refusalMessage(result, caller.scopes.includes('lockdown:view')),
+    );
     return;
   }
   const l = result.value.lockdown;

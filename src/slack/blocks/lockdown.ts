@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { publicErrorText } from '../../core/errors.js';
 import type { EventName, ThreadNote } from '../../core/events.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, truncateMrkdwn, who } from '../../core/mrkdwn.js';
@@ -36,7 +37,7 @@ export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
     lines.push(`Locked ${time(l.lockedAt)} · ends ${time(l.expiresAt)}`);
   }
   if (l.state === 'failed' && l.lastError) {
-    lines.push(`Why: ${truncateMrkdwn(escapeMrkdwn(l.lastError), 500)}`);
+    lines.push(`Why: ${truncateMrkdwn(escapeMrkdwn(publicErrorText(l.lastError)), 500)}`);
   }
   const blocks: types.KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
@@ -92,7 +93,7 @@ export function lockdownRootText(l: Lockdown): string {
 
 /** The thread reply for an event of a lockdown. */
 export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: string): string {
-  const extra = detail ? ` (${truncateMrkdwn(escapeMrkdwn(detail), 300)})` : '';
+  const extra = detail ? ` (${truncateMrkdwn(escapeMrkdwn(publicErrorText(detail)), 300)})` : '';
   switch (name) {
     case 'lockdown.requested':
       return `${who(l.requestedBy)} asked to lock ${host(l)} for ${hours(l.durationMinutes)}.`;

@@ -1,4 +1,5 @@
 import type { RespondArguments, types } from '@slack/bolt';
+import { publicErrorText } from '../../core/errors.js';
 import { parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-query.js';
 import type { Host } from '../../core/hosts/types.js';
 import type { LockdownState } from '../../core/lockdown/machine.js';
@@ -147,7 +148,7 @@ function ending(l: Lockdown, now: Date): string {
     case 'approval_expired':
       return 'request expired: nobody decided in time';
     case 'failed':
-      return `failed: ${l.lastError ? truncateMrkdwn(escapeMrkdwn(l.lastError), 300) : 'no error recorded'}`;
+      return `failed: ${l.lastError ? truncateMrkdwn(escapeMrkdwn(publicErrorText(l.lastError)), 300) : 'no error recorded'}`;
     case 'active':
       return l.expiresAt ? `still locked down, ${timeLeft(l.expiresAt, now)}` : 'still locked down';
     default:
