@@ -75,6 +75,7 @@ export async function bootBench(o: {
       MDE_API_URL: mde.url,
       MDE_LOGIN_URL: mde.url,
       HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
       LOG_LEVEL: 'error',
     });
     const hostlock = await startHostlock({

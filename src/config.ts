@@ -12,6 +12,8 @@ export interface Config {
     apiUrl: string;
   };
   http: { port: number; host: string };
+  /** the operators' listener: /metrics and readiness details; never the public port */
+  ops: { port: number; host: string };
   databaseUrl: string | undefined;
   dataDir: string;
   masterKeyBase64: string | undefined;
@@ -45,6 +47,8 @@ const HOW_TO_FIX: Record<string, string> = {
   SLACK_APP_TOKEN: 'an app-level token (xapp-…) with connections:write, or leave unset for HTTP mode',
   SLACK_API_URL: 'an http(s) URL ending in /api/, or leave unset for https://slack.com/api/',
   PORT: 'a TCP port between 1 and 65535 (0 picks a free port)',
+  HOSTLOCK_OPS_ADDR:
+    'host:port of the metrics and readiness-details listener, e.g. 127.0.0.1:9464 (keep it off the public network)',
   DATABASE_URL: 'a postgres:// URL, or leave unset to use embedded PostgreSQL',
   HOSTLOCK_MASTER_KEY: 'a base64 32-byte key: openssl rand -base64 32',
   HOSTLOCK_MASTER_KEY_PREVIOUS:
@@ -81,6 +85,14 @@ const Env = z.object({
   SLACK_API_URL: httpUrl.default('https://slack.com/api').transform((u) => `${u}/`),
   PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  HOSTLOCK_OPS_ADDR: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464')
+      .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'has a port above 65535')
+      .default('127.0.0.1:9464'),
+  ),
   DATABASE_URL: z.preprocess(
     emptyToUndefined,
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
@@ -222,6 +234,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: e.SLACK_API_URL,
     },
     http: { port: e.PORT, host: e.HOST },
+    ops: {
+      host: e.HOSTLOCK_OPS_ADDR.slice(0, e.HOSTLOCK_OPS_ADDR.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
+      port: Number(e.HOSTLOCK_OPS_ADDR.slice(e.HOSTLOCK_OPS_ADDR.lastIndexOf(':') + 1)),
+    },
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.HOSTLOCK_DATA_DIR),
     masterKeyBase64: e.HOSTLOCK_MASTER_KEY,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { webApi } from '@slack/bolt';
 import { createApiRouter } from './api/router.js';
-import { createHttpServer, listen } from './api/server.js';
+import { createHttpServer, createOpsServer, listen } from './api/server.js';
 import { type Config, faultHookOf } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
@@ -45,6 +45,8 @@ const DRAIN_TIMEOUT_MS = 25_000;
 /** A running hostlock: what main.ts stops on a signal and what integration tests drive. */
 export interface Hostlock {
   readonly url: string;
+  /** the operators' listener: /metrics and /readyz with details */
+  readonly opsUrl: string;
   readonly database: DatabaseHandle;
   readonly scheduler: Scheduler;
   readonly defender: DefenderProvider;
@@ -75,10 +77,30 @@ export interface HostlockOptions {
   lockdownTiming?: Partial<LockdownTiming>;
   /** Defender client tuning (tests shorten backoff) */
   defenderClient?: Partial<DefenderClientOptions>;
+  /** how long one readiness answer is reused (default 1 s; tests that change state read it fresh) */
+  readinessCacheMs?: number;
   /** REST requests a minute per token (tests lower it) */
   apiRatePerMinute?: number;
   /** outbox tuning (tests shorten the poll and the stale age) */
   outbox?: { pollMs?: number; staleAfterMs?: number; resendWindowMs?: number; retryBaseMs?: number };
+}
+
+/** Readiness is computed at most once a second, however often probes and scrapes ask. */
+const READINESS_CACHE_MS = 1_000;
+
+/** `fn`'s answer, shared by every caller for `ms` after it settles. */
+function cached<T>(fn: () => Promise<T>, ms: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= ms) {
+      last = { at: now, value: fn() };
+      last.value.catch(() => {
+        last = undefined; // a failure is not remembered
+      });
+    }
+    return last.value;
+  };
 }
 
 /** Undelivered this long, an outbox row is reported in /readyz and the alert channels. */
@@ -155,15 +177,19 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       claimDelivery: (key) => claimSlackDelivery(database.db, key),
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
     });
-    const server = createHttpServer({
-      log,
-      readiness: readinessOf({
+    const readiness = cached(
+      readinessOf({
         database,
         slack: slack.surface,
         clock,
         staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
       }),
-      metrics,
+      opts.readinessCacheMs ?? READINESS_CACHE_MS,
+    );
+    const server = createHttpServer({
+      log,
+      readiness,
+      metrics, // the Slack ack timer; /metrics itself is on the ops listener only
       slackEvents: slack.surface.handleEvents
         ? {
             path: SLACK_EVENTS_PATH,
@@ -183,11 +209,16 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     await listen(server, config.http, log);
     cleanup.push(() => slack.surface.stop());
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const ops = createOpsServer({ readiness, metrics, log });
+    await listen(ops, config.ops, log, 'ops.listening');
+    cleanup.push(() => new Promise<void>((r) => ops.close(() => r())));
+    const opsAddr = ops.address();
     await slack.surface.start();
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
     return {
       url: `http://127.0.0.1:${port}`,
+      opsUrl: `http://127.0.0.1:${typeof opsAddr === 'object' && opsAddr ? opsAddr.port : config.ops.port}`,
       database,
       defender,
       outbox,

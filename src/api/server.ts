@@ -12,7 +12,7 @@ export interface ServerOptions {
   /** HTTP-mode Slack endpoint; absent in Socket Mode */
   slackEvents?: SlackRoute | undefined;
   readiness: () => Promise<Readiness>;
-  /** `GET /metrics` (Prometheus text) and the Slack ack timer; absent → 404 */
+  /** `GET /metrics` on the ops listener, and the Slack ack timer on the public one */
   metrics?: { render(): Promise<{ contentType: string; body: string }>; slackAck(seconds: number): void };
   /** seconds of clock skew tolerated on Slack requests, either way */
   slackMaxSkewSeconds?: number;
@@ -31,6 +31,53 @@ function error(res: ServerResponse, status: number, code: string, message: strin
   sendJson(res, status, { error: { code, message } });
 }
 
+/** /readyz: 200 when ready, else 503, with the checks as `shape` shows them. */
+function answerReadiness(
+  opts: Pick<ServerOptions, 'readiness' | 'log'>,
+  res: ServerResponse,
+  shape: (checks: Readiness['checks']) => Record<string, unknown>,
+): void {
+  opts.readiness().then(
+    (r) =>
+      sendJson(res, r.ready ? 200 : 503, {
+        status: r.ready ? 'ready' : 'not_ready',
+        checks: shape(r.checks),
+      }),
+    (e: unknown) => {
+      opts.log.error({ err: e }, 'http.readiness_failed');
+      sendJson(res, 503, { status: 'not_ready', checks: {} });
+    },
+  );
+}
+
+/**
+ * The operators' listener (HOSTLOCK_OPS_ADDR, 127.0.0.1:9464 by default): `/metrics` and
+ * `/readyz` with every check's details (error texts, syslog addresses, backlog), which the public
+ * port does not give away (issue #14, finding 5).
+ */
+export function createOpsServer(opts: Pick<ServerOptions, 'readiness' | 'metrics' | 'log'>): http.Server {
+  return http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = `${req.method} ${url.pathname}`;
+    req.resume();
+    if (route === 'GET /healthz') {
+      sendJson(res, 200, { status: 'ok' });
+    } else if (route === 'GET /readyz') {
+      answerReadiness(opts, res, (checks) => checks);
+    } else if (route === 'GET /metrics' && opts.metrics) {
+      opts.metrics.render().then(
+        (m) => res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' }).end(m.body),
+        (e: unknown) => {
+          opts.log.error({ err: e }, 'http.metrics_failed');
+          error(res, 503, 'metrics_unavailable', 'Metrics could not be read (the database may be down).');
+        },
+      );
+    } else {
+      error(res, 404, 'not_found', `No route for ${req.method} ${url.pathname}.`);
+    }
+  });
+}
+
 /**
  * One node:http server for Slack, health and (later) the REST API. Slack requests whose timestamp
  * is more than five minutes off in either direction are refused before Bolt sees them: Bolt alone
@@ -47,23 +94,9 @@ export function createHttpServer(opts: ServerOptions): http.Server {
       return;
     }
     if (route === 'GET /readyz') {
-      opts.readiness().then(
-        (r) =>
-          sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks }),
-        (e: unknown) => {
-          opts.log.error({ err: e }, 'http.readiness_failed');
-          sendJson(res, 503, { status: 'not_ready', checks: {} });
-        },
-      );
-      return;
-    }
-    if (route === 'GET /metrics' && opts.metrics) {
-      opts.metrics.render().then(
-        (m) => res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' }).end(m.body),
-        (e: unknown) => {
-          opts.log.error({ err: e }, 'http.metrics_failed');
-          error(res, 503, 'metrics_unavailable', 'Metrics could not be read (the database may be down).');
-        },
+      // public: ready or not, and which checks pass, as booleans; details are on the ops listener
+      answerReadiness(opts, res, (checks) =>
+        Object.fromEntries(Object.entries(checks).map(([k, v]) => [k, { ok: v.ok }])),
       );
       return;
     }
@@ -85,15 +118,17 @@ export function createHttpServer(opts: ServerOptions): http.Server {
 }
 
 /** Listens on `at`, logging the port (0 picks a free one); rejects when the address is taken. */
-export function listen(server: http.Server, at: { port: number; host: string }, log: Logger): Promise<void> {
+export function listen(
+  server: http.Server,
+  at: { port: number; host: string },
+  log: Logger,
+  what = 'http.listening',
+): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {
       const addr = server.address();
-      log.info(
-        { port: typeof addr === 'object' && addr ? addr.port : at.port, host: at.host },
-        'http.listening',
-      );
+      log.info({ port: typeof addr === 'object' && addr ? addr.port : at.port, host: at.host }, what);
       resolve();
     });
   });

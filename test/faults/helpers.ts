@@ -109,6 +109,7 @@ export async function bootCluster(o: { db?: ClusterDatabase } = {}): Promise<Clu
         MDE_API_URL: mde.url,
         MDE_LOGIN_URL: mde.url,
         HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+        HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
         NODE_EXTRA_CA_CERTS: inject('tlsCert').certPath,
         LOG_LEVEL: 'debug',
         ...(s.crashAt ? { HOSTLOCK_CRASH_AT: s.crashAt } : {}),

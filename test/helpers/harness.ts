@@ -75,6 +75,7 @@ export async function bootHarness(
     MDE_API_URL: mde.url,
     MDE_LOGIN_URL: mde.url,
     HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+    HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
     LOG_LEVEL: 'error',
   });
   const logs: string[] = [];
@@ -92,6 +93,7 @@ export async function bootHarness(
       budget: { perMinute: 100_000, perHour: 1_000_000 },
     },
     lockdownTickMs: 100,
+    readinessCacheMs: 0,
     lockdownTiming: { trackEveryMs: 100, retryBackoffMs: [100, 200], pendingNoteAfterMs: 60 * 60_000 },
   });
   slack.addChannel({ id: 'C0000CHAN', name: 'hostlock-test', isMember: true });

@@ -19,6 +19,8 @@ export interface RunningHostlock {
   /** resolves with the first log line matching, or rejects after `timeoutMs` with the output so far */
   waitForLog(match: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   url: string;
+  /** the operators' listener (metrics, readiness details) */
+  opsUrl: string;
 }
 
 /**
@@ -80,6 +82,7 @@ export function spawnHostlock(env: Record<string, string>, opts: { npm?: boolean
     output,
     exited,
     url: '',
+    opsUrl: '',
     waitForLog(match, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -114,9 +117,14 @@ export function spawnHostlock(env: Record<string, string>, opts: { npm?: boolean
 
 /** Starts hostlock and waits until it logs `hostlock.started`; fills in `url` from `http.listening`. */
 export async function startHostlock(env: Record<string, string>): Promise<RunningHostlock> {
-  const h = spawnHostlock({ HOST: '127.0.0.1', PORT: '0', ...env });
+  const h = spawnHostlock({ HOST: '127.0.0.1', PORT: '0', HOSTLOCK_OPS_ADDR: '127.0.0.1:0', ...env });
   const listening = await h.waitForLog((l) => l.msg === 'http.listening', 60_000);
   h.url = `http://127.0.0.1:${String(listening.port)}`;
+  const ops = await h.waitForLog(
+    (l) => l.msg === 'ops.listening' || l.msg === 'hostlock.start_failed',
+    60_000,
+  );
+  h.opsUrl = `http://127.0.0.1:${String(ops.port)}`;
   await h.waitForLog((l) => l.msg === 'hostlock.started' || l.msg === 'hostlock.start_failed', 60_000);
   return h;
 }

@@ -631,6 +631,7 @@ async function bootSecondInstance() {
       MDE_API_URL: h.mde.url,
       MDE_LOGIN_URL: h.mde.url,
       HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
     }),
     databaseUrl: h.db.url,
     log: createLogger({ level: 'error', destination: { write: () => {} } }),

@@ -205,7 +205,7 @@ describe('inventory sync', () => {
     const failed = await h.app.hostsSync.run();
     expect(failed.status).toBe('failed');
     expect(await count()).toBe(before);
-    const ready = await fetch(`${h.app.url}/readyz`);
+    const ready = await fetch(`${h.app.opsUrl}/readyz`);
     const body = (await ready.json()) as { checks: { inventory: { ok: boolean; error?: string } } };
     expect(ready.status).toBe(503);
     expect(body.checks.inventory.ok).toBe(false);

@@ -20,7 +20,7 @@ function parse(text: string): Map<string, number> {
 }
 
 async function scrape(): Promise<Map<string, number>> {
-  const res = await fetch(`${h.app.url}/metrics`);
+  const res = await fetch(`${h.app.opsUrl}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parse(await res.text());
@@ -61,7 +61,7 @@ describe('GET /metrics', () => {
   });
 
   it('never shows a secret', async () => {
-    const text = await (await fetch(`${h.app.url}/metrics`)).text();
+    const text = await (await fetch(`${h.app.opsUrl}/metrics`)).text();
     expect(text).not.toMatch(/CANARY|xoxb-|hlk_/);
   });
 });

@@ -212,7 +212,7 @@ describe('a sink that fails', () => {
       (c) => c.args.channel === ALERTS && /could not deliver 1 notification/.test(String(c.args.text)),
     );
     expect(String(report.args.text)).toContain('ECONNREFUSED');
-    const ready = (await (await fetch(`${h.app.url}/readyz`)).json()) as {
+    const ready = (await (await fetch(`${h.app.opsUrl}/readyz`)).json()) as {
       checks: { notifications: { ok: boolean; stale: Record<string, number>; pending: number } };
     };
     expect(ready.checks.notifications.ok).toBe(false);

@@ -81,7 +81,7 @@ describe('npm start', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
 
-    const ready = await fetch(`${h.url}/readyz`);
+    const ready = await fetch(`${h.opsUrl}/readyz`);
     const body = (await ready.json()) as { checks: Record<string, { ok: boolean; state?: string }> };
     expect(body.checks.database?.ok).toBe(true);
     expect(body.checks.slack?.ok).toBe(true);
@@ -159,7 +159,7 @@ describe('npm start', () => {
   it('stays up when Slack is unreachable, and says so in /readyz', async () => {
     const h = await start({ SLACK_API_URL: 'http://127.0.0.1:9/api/' });
     await h.waitForLog((l) => l.msg === 'slack.auth_test_failed');
-    const ready = await fetch(`${h.url}/readyz`);
+    const ready = await fetch(`${h.opsUrl}/readyz`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { checks: { slack: { ok: boolean; error?: string } } };
     expect(body.checks.slack.ok).toBe(false);
@@ -171,7 +171,7 @@ describe('npm start', () => {
 
   it('in Socket Mode needs no signing secret, stays up when the socket cannot connect, and says so', async () => {
     const h = await start({ SLACK_SIGNING_SECRET: '', SLACK_APP_TOKEN: 'xapp-1-A0000APP-CANARY-app-token' });
-    const ready = await fetch(`${h.url}/readyz`);
+    const ready = await fetch(`${h.opsUrl}/readyz`);
     expect(ready.status).toBe(503);
     const body = (await ready.json()) as { checks: { slack: { ok: boolean; error?: string } } };
     expect(body.checks.slack).toMatchObject({ ok: false, error: expect.stringMatching(/Socket Mode/) });
@@ -218,6 +218,7 @@ describe('npm start', () => {
       MDE_API_URL: mde.url,
       MDE_LOGIN_URL: mde.url,
       HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
       MDE_TENANT_ID: TENANT,
       MDE_CLIENT_ID: clientId,
       MDE_CLIENT_SECRET: secret,
@@ -243,7 +244,7 @@ describe('npm start', () => {
           expect(r.sealed).not.toContain('CANARY');
           expect(r.sealed).not.toContain(TENANT);
         }
-        const ready = await fetch(`${h.url}/readyz`);
+        const ready = await fetch(`${h.opsUrl}/readyz`);
         expect(ready.status).toBe(200);
         expect(((await ready.json()) as { checks: { defender: unknown } }).checks.defender).toEqual({
           ok: true,

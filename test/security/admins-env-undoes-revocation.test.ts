@@ -40,6 +40,7 @@ async function restartWithAdmins(admins: string) {
       MDE_API_URL: h.mde.url,
       MDE_LOGIN_URL: h.mde.url,
       HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
     }),
     databaseUrl: h.db.url,
     log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),

@@ -97,6 +97,7 @@ describe('a settings editor cannot send the Defender token elsewhere', () => {
         MDE_API_URL: evil.url,
         MDE_LOGIN_URL: evil.url,
         HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+        HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
         LOG_LEVEL: 'error',
       }),
       databaseUrl: h.db.url,
