@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { webApi } from '@slack/bolt';
 import { createApiRouter } from './api/router.js';
 import { createHttpServer, createOpsServer, listen } from './api/server.js';
 import { type Config, faultHookOf } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { DEFAULT_TIMING, type LockdownDeps, type LockdownTiming } from './core/lockdown/ports.js';
+import type { LockdownDeps, LockdownTiming } from './core/lockdown/ports.js';
 import { recordSuppression } from './core/lockdown/record-suppression.js';
 import { bootstrapAdmins } from './core/roles/bootstrap-admins.js';
 import { bindDefenderEndpoint } from './core/settings/bind-endpoint.js';
@@ -15,32 +13,30 @@ import type { Store } from './core/store.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { hostStore } from './db/repos/hosts.js';
-import { lockdownStore } from './db/repos/lockdowns.js';
 import { rewrapSecrets } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
 import { claimSlackDelivery } from './db/repos/slack-deliveries.js';
 import { createStore } from './db/store.js';
-import { createHostsSync, defineHostsSync, scheduleHostsSync, syncHostsNow } from './jobs/hosts-sync.js';
-import { createLockdownJobs } from './jobs/lockdown-jobs.js';
-import { createScheduler, type Scheduler } from './jobs/scheduler.js';
+import { startEngine } from './jobs/engine.js';
+import type { createHostsSync } from './jobs/hosts-sync.js';
+import { scheduleHostsSync, syncHostsNow } from './jobs/hosts-sync.js';
+import type { createLockdownJobs } from './jobs/lockdown-jobs.js';
+import type { Scheduler } from './jobs/scheduler.js';
 import type { Logger } from './log.js';
 import { defenderVerifier } from './mde/bootstrap.js';
 import type { DefenderClientOptions } from './mde/client.js';
 import { endpointId } from './mde/clouds.js';
 import { portalLinkFor } from './mde/portal.js';
 import { createDefenderProvider, type DefenderProvider } from './mde/provider.js';
-import { createMetrics, readinessOf } from './metrics.js';
-import { createOutboxWorker, type OutboxWorker } from './notify/outbox-worker.js';
+import { cached, createMetrics, READINESS_CACHE_MS, readinessOf } from './metrics.js';
+import type { OutboxWorker } from './notify/outbox-worker.js';
+import { startOutbox } from './notify/start-outbox.js';
 import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { createSlackAnnouncer } from './slack/announcer.js';
 import { SLACK_EVENTS_PATH } from './slack/app.js';
 import type { SlackDeps } from './slack/deps.js';
 import { createSlackSurface } from './slack/register.js';
-import { HOSTLOCK_VERSION } from './version.js';
-
-/** How long stop() waits for running jobs before leaving them to another worker. */
-const DRAIN_TIMEOUT_MS = 25_000;
 
 /** A running hostlock: what main.ts stops on a signal and what integration tests drive. */
 export interface Hostlock {
@@ -83,24 +79,6 @@ export interface HostlockOptions {
   apiRatePerMinute?: number;
   /** outbox tuning (tests shorten the poll and the stale age) */
   outbox?: { pollMs?: number; staleAfterMs?: number; resendWindowMs?: number; retryBaseMs?: number };
-}
-
-/** Readiness is computed at most once a second, however often probes and scrapes ask. */
-const READINESS_CACHE_MS = 1_000;
-
-/** `fn`'s answer, shared by every caller for `ms` after it settles. */
-function cached<T>(fn: () => Promise<T>, ms: number): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | undefined;
-  return () => {
-    const now = Date.now();
-    if (!last || now - last.at >= ms) {
-      last = { at: now, value: fn() };
-      last.value.catch(() => {
-        last = undefined; // a failure is not remembered
-      });
-    }
-    return last.value;
-  };
 }
 
 /** Undelivered this long, an outbox row is reported in /readyz and the alert channels. */
@@ -147,8 +125,36 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       clientOptions: { observe: metrics.defenderCall, ...opts.defenderClient },
     });
     cleanup.push(() => defender.close());
-    const outbox = await startOutbox(opts, database, clock, cleanup);
-    const engine = await startEngine(opts, { database, store, defender, settings, clock }, cleanup);
+    const outbox = await startOutbox(
+      {
+        slack: config.slack,
+        syslogCaFile: config.syslogCaFile,
+        log,
+        staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
+        ...(opts.outbox ? { tuning: opts.outbox } : {}),
+        ...faultHookOf(config),
+      },
+      database,
+      clock,
+    );
+    cleanup.push(() => outbox.stop());
+    const engine = await startEngine(
+      { ...opts, ...faultHookOf(config) },
+      {
+        database,
+        defender,
+        settings,
+        clock,
+        announce: createSlackAnnouncer({
+          client: slackClient(config),
+          settings,
+          log: log.child({ component: 'slack' }),
+        }),
+        audit: store.audit,
+      },
+      cleanup,
+    );
+    const { agenda: _agenda, ...jobs } = engine;
     const slack = createSlackSurface({
       config: config.slack,
       log,
@@ -177,52 +183,18 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       claimDelivery: (key) => claimSlackDelivery(database.db, key),
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
     });
-    const readiness = cached(
-      readinessOf({
-        database,
-        slack: slack.surface,
-        clock,
-        staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
-      }),
-      opts.readinessCacheMs ?? READINESS_CACHE_MS,
+    const http = await serve(
+      opts,
+      { database, store, clock, metrics, slack, lockdown: engine.lockdown },
+      cleanup,
     );
-    const server = createHttpServer({
-      log,
-      readiness,
-      metrics, // the Slack ack timer; /metrics itself is on the ops listener only
-      slackEvents: slack.surface.handleEvents
-        ? {
-            path: SLACK_EVENTS_PATH,
-            signingSecret: config.slack.signingSecret ?? '',
-            handle: slack.surface.handleEvents,
-          }
-        : undefined,
-      api: createApiRouter({
-        store,
-        people: slack.people,
-        lockdown: engine.lockdown,
-        auto: { ...engine.lockdown, suppress: (s) => recordSuppression({ store, clock }, s) },
-        log: log.child({ component: 'api' }),
-        ...(opts.apiRatePerMinute ? { ratePerMinute: opts.apiRatePerMinute } : {}),
-      }),
-    });
-    await listen(server, config.http, log);
-    cleanup.push(() => slack.surface.stop());
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    const ops = createOpsServer({ readiness, metrics, log });
-    await listen(ops, config.ops, log, 'ops.listening');
-    cleanup.push(() => new Promise<void>((r) => ops.close(() => r())));
-    const opsAddr = ops.address();
     await slack.surface.start();
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
     return {
-      url: `http://127.0.0.1:${port}`,
-      opsUrl: `http://127.0.0.1:${typeof opsAddr === 'object' && opsAddr ? opsAddr.port : config.ops.port}`,
+      ...http,
       database,
       defender,
       outbox,
-      ...engine,
+      ...jobs,
       slackDeps: slack.deps,
       store,
       stop,
@@ -231,6 +203,67 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     await stop();
     throw e;
   }
+}
+
+/** The public HTTP server (Slack, REST API, health) and the operators' listener (metrics, readiness). */
+async function serve(
+  opts: HostlockOptions,
+  p: {
+    database: DatabaseHandle;
+    store: Store;
+    clock: Clock;
+    metrics: ReturnType<typeof createMetrics>;
+    slack: ReturnType<typeof createSlackSurface>;
+    lockdown: LockdownDeps;
+  },
+  cleanup: Cleanup,
+): Promise<{ url: string; opsUrl: string }> {
+  const { config, log } = opts;
+  const { database, store, clock, metrics, slack } = p;
+  const engine = { lockdown: p.lockdown };
+  const readiness = cached(
+    readinessOf({
+      database,
+      slack: slack.surface,
+      clock,
+      staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
+    }),
+    opts.readinessCacheMs ?? READINESS_CACHE_MS,
+  );
+  const server = createHttpServer({
+    log,
+    readiness,
+    metrics, // the Slack ack timer; /metrics itself is on the ops listener only
+    slackEvents: slack.surface.handleEvents
+      ? {
+          path: SLACK_EVENTS_PATH,
+          signingSecret: config.slack.signingSecret ?? '',
+          handle: slack.surface.handleEvents,
+        }
+      : undefined,
+    api: createApiRouter({
+      store,
+      people: slack.people,
+      lockdown: engine.lockdown,
+      auto: { ...engine.lockdown, suppress: (s) => recordSuppression({ store, clock }, s) },
+      log: log.child({ component: 'api' }),
+      ...(opts.apiRatePerMinute ? { ratePerMinute: opts.apiRatePerMinute } : {}),
+    }),
+  });
+  await listen(server, config.http, log);
+  cleanup.push(() => slack.surface.stop());
+  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  const ops = createOpsServer({ readiness, metrics, log });
+  await listen(ops, config.ops, log, 'ops.listening');
+  cleanup.push(() => new Promise<void>((r) => ops.close(() => r())));
+  const port = (server: ReturnType<typeof createHttpServer>, fallback: number) => {
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : fallback;
+  };
+  return {
+    url: `http://127.0.0.1:${port(server, config.http.port)}`,
+    opsUrl: `http://127.0.0.1:${port(ops, config.ops.port)}`,
+  };
 }
 
 /**
@@ -297,96 +330,4 @@ function slackClient(config: Config): webApi.WebClient {
     slackApiUrl: config.slack.apiUrl,
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
   });
-}
-
-/** The outbox worker, with a Slack client of its own that rejects rate-limited calls instead of waiting. */
-async function startOutbox(
-  opts: HostlockOptions,
-  database: DatabaseHandle,
-  clock: Clock,
-  cleanup: Cleanup,
-): Promise<OutboxWorker> {
-  const { config, log } = opts;
-  const outbox = createOutboxWorker({
-    database,
-    slack: new webApi.WebClient(config.slack.botToken, {
-      slackApiUrl: config.slack.apiUrl,
-      rejectRateLimitedCalls: true, // the outbox waits out Retry-After itself, holding no request
-      retryConfig: { retries: 0 },
-      timeout: 10_000, // below the outbox lease: a hung call never outlives its claim
-    }),
-    syslog: {
-      hostname: os.hostname(),
-      version: HOSTLOCK_VERSION,
-      procId: String(process.pid),
-      ...(config.syslogCaFile ? { ca: await readFile(config.syslogCaFile, 'utf8') } : {}),
-    },
-    clock,
-    log: log.child({ component: 'outbox' }),
-    staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
-    ...(opts.outbox?.pollMs ? { pollMs: opts.outbox.pollMs } : {}),
-    ...(opts.outbox?.resendWindowMs ? { resendWindowMs: opts.outbox.resendWindowMs } : {}),
-    ...(opts.outbox?.retryBaseMs ? { retryBaseMs: opts.outbox.retryBaseMs } : {}),
-    ...faultHookOf(config),
-  });
-  await outbox.start();
-  cleanup.push(() => outbox.stop());
-  return outbox;
-}
-
-/** Agenda, the inventory sync and the lockdown engine with its ports, started and scheduled. */
-async function startEngine(
-  opts: HostlockOptions,
-  p: {
-    database: DatabaseHandle;
-    store: Store;
-    defender: DefenderProvider;
-    settings: () => ReturnType<typeof readSettings>;
-    clock: Clock;
-  },
-  cleanup: Cleanup,
-) {
-  const { config, log } = opts;
-  const jobsLog = log.child({ component: 'jobs' });
-  const scheduler = createScheduler({
-    databaseUrl: opts.databaseUrl,
-    log: jobsLog,
-    ...(opts.processEvery ? { processEvery: opts.processEvery } : {}),
-  });
-  const hostsSync = createHostsSync({
-    database: p.database,
-    defender: p.defender,
-    clock: p.clock,
-    log: jobsLog,
-  });
-  defineHostsSync(scheduler.agenda, hostsSync);
-  const lockdownJobs = createLockdownJobs(scheduler.agenda, jobsLog);
-  const lockdown: LockdownDeps = {
-    lockdowns: lockdownStore(p.database.db),
-    hosts: hostStore(p.database.db),
-    defender: (o) => p.defender.get(o),
-    settings: p.settings,
-    clock: p.clock,
-    announce: createSlackAnnouncer({
-      client: slackClient(config),
-      settings: p.settings,
-      log: log.child({ component: 'slack' }),
-    }),
-    audit: p.store.audit,
-    wake: lockdownJobs.wake,
-    timing: { ...DEFAULT_TIMING, ...opts.lockdownTiming },
-    ...faultHookOf(config),
-  };
-  lockdownJobs.define(lockdown);
-  await scheduler.start();
-  cleanup.push(async () => void (await scheduler.drain(DRAIN_TIMEOUT_MS)));
-  await scheduleHostsSync(scheduler.agenda, (await p.settings()).pollMinutes, {
-    skipImmediate: opts.syncOnStart === false,
-  });
-  await lockdownJobs.schedule();
-  // Lockdowns that fell due while no process ran are taken up at once (the first tick), not at
-  // the next minute's sweep, which another process may hold: row locks keep ticks from acting twice.
-  lockdownJobs.startTicker(opts.lockdownTickMs ?? 1_000);
-  cleanup.push(() => lockdownJobs.stop());
-  return { scheduler, hostsSync, lockdownJobs, lockdown };
 }

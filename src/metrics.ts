@@ -158,3 +158,21 @@ export function readinessOf(o: {
     };
   };
 }
+
+/** Readiness is computed at most once a second, however often probes and scrapes ask. */
+export const READINESS_CACHE_MS = 1_000;
+
+/** `fn`'s answer, shared by every caller for `ms` after it settles. */
+export function cached<T>(fn: () => Promise<T>, ms: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= ms) {
+      last = { at: now, value: fn() };
+      last.value.catch(() => {
+        last = undefined; // a failure is not remembered
+      });
+    }
+    return last.value;
+  };
+}
