@@ -150,7 +150,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
           settings,
           log: log.child({ component: 'slack' }),
         }),
-        audit: store.audit,
+        store,
       },
       cleanup,
     );

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiScope } from '../core/api-tokens/tokens.js';
 import type { AutoDeps } from '../core/lockdown/auto-lockdown.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
+import { createRateLimiter } from '../core/rate-limit.js';
 import type { People } from '../core/roles/ports.js';
 import { recordDenial } from '../core/roles/record-denial.js';
 import type { Store } from '../core/store.js';
@@ -9,7 +10,6 @@ import type { Logger } from '../log.js';
 import { type ApiCaller, authenticate, requireScope } from './auth.js';
 import { apiError } from './http.js';
 import { openApiDocument } from './openapi.js';
-import { createRateLimiter } from './rate-limit.js';
 import { postScores } from './routes/host-scores.js';
 import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js';
 

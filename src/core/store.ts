@@ -18,6 +18,11 @@ export interface AuditEntry {
 
 export interface AuditLog {
   append(e: AuditEntry): Promise<void>;
+  /**
+   * Counts one refusal under `key` in a window of `windowMs`: `first` for the first of a window
+   * (which gets an audit row), with how many the previous window had.
+   */
+  countRefusal(key: string, windowMs: number): Promise<{ first: boolean; previousWindow: number }>;
   /** Holds `key` until the transaction ends: serialises a look-back and the write that follows it. */
   serialize(key: string): Promise<void>;
   /** Whether an entry like this, with `details.why` and `details.announced`, was written since `since`. */

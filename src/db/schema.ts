@@ -125,6 +125,7 @@ export const hostScores = pgTable(
   },
   (t) => [
     index('host_scores_machine_computed_idx').on(t.machineId, t.computedAt),
+    index('host_scores_received_idx').on(t.receivedAt),
     check('host_scores_threat_range', sql`${t.threat} between 0 and 99`),
     check('host_scores_certainty_range', sql`${t.certainty} between 0 and 99`),
     check('host_scores_privilege_range', sql`${t.privilege} between 1 and 10`),
@@ -187,6 +188,19 @@ export const apiTokens = pgTable(
     uniqueIndex('api_tokens_active_name').on(t.name).where(sql`revoked_at is null`),
   ],
 );
+
+/**
+ * Repeated identical refusals (issue #14, finding 6): the first of a window is an audit row, the
+ * rest are counted here, so a member looping a refused command cannot grow the audit trail.
+ */
+export const refusalCounts = pgTable('refusal_counts', {
+  /** sha256 of actor, what was attempted, and the permission or rule that refused it */
+  key: text('key').primaryKey(),
+  windowStartedAt: ts('window_started_at').notNull(),
+  /** refusals in the current window, the audited first one included */
+  count: integer('count').notNull(),
+  lastAt: ts('last_at').notNull(),
+});
 
 /** Append-only: a trigger in the migrations rejects UPDATE and DELETE. */
 export const auditEvents = pgTable(

@@ -8,7 +8,7 @@ import {
   type LockdownTiming,
 } from '../core/lockdown/ports.js';
 import type { Settings } from '../core/settings/settings.js';
-import type { AuditLog } from '../core/store.js';
+import type { Store } from '../core/store.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { hostStore } from '../db/repos/hosts.js';
 import { lockdownStore } from '../db/repos/lockdowns.js';
@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { createHostsSync, defineHostsSync, type HostsSyncDeps, scheduleHostsSync } from './hosts-sync.js';
 import { createLockdownJobs } from './lockdown-jobs.js';
 import { createScheduler } from './scheduler.js';
+import { scheduleScoresPrune } from './scores-prune.js';
 
 /** How long stopping waits for running jobs before leaving them to another worker. */
 const DRAIN_TIMEOUT_MS = 25_000;
@@ -47,7 +48,7 @@ export async function startEngine(
     settings: () => Promise<Settings>;
     clock: Clock;
     announce: Announcer;
-    audit: AuditLog;
+    store: Store;
   },
   cleanup: Array<() => Promise<void>>,
 ): Promise<{
@@ -73,7 +74,7 @@ export async function startEngine(
     settings: p.settings,
     clock: p.clock,
     announce: p.announce,
-    audit: p.audit,
+    audit: p.store.audit,
     wake: lockdownJobs.wake,
     timing: { ...DEFAULT_TIMING, ...opts.lockdownTiming },
     ...(opts.faults ? { faults: opts.faults } : {}),
@@ -85,6 +86,7 @@ export async function startEngine(
     skipImmediate: opts.syncOnStart === false,
   });
   await lockdownJobs.schedule();
+  await scheduleScoresPrune(scheduler.agenda, { store: p.store, clock: p.clock, settings: p.settings, log });
   // Lockdowns that fell due while no process ran are taken up at once (the first tick), not at
   // the next minute's sweep, which another process may hold: row locks keep ticks from acting twice.
   lockdownJobs.startTicker(opts.lockdownTickMs ?? 1_000);

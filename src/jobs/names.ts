@@ -3,5 +3,6 @@ export const JobName = {
   hostsSync: 'hosts.sync',
   lockdownAdvance: 'lockdown.advance',
   lockdownSweep: 'lockdown.sweep',
+  scoresPrune: 'scores.prune',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRateLimiter } from '../../src/api/rate-limit.js';
+import { createRateLimiter } from '../../src/core/rate-limit.js';
 
 describe('per-token rate limit', () => {
   it('allows a burst of perMinute, then one request per 60/perMinute s, per token', () => {

@@ -13,4 +13,6 @@ export interface NewScore {
 export interface ScoreRepo {
   /** Stores every row; returns their ids in order. */
   insert(rows: readonly NewScore[]): Promise<number[]>;
+  /** Deletes scores received before `cutoff`; returns how many. */
+  deleteReceivedBefore(cutoff: Date): Promise<number>;
 }

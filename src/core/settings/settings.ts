@@ -36,6 +36,8 @@ export interface Settings {
   /** the machines the exclusion rules matched when they were saved: only these are exempt */
   autoExclusionPins: ExclusionPin[];
   autoHourlyCap: number;
+  /** received scores older than this many days are deleted (issue #14, finding 6) */
+  scoreRetentionDays: number;
   syslogTargets: SyslogTarget[];
 }
 
@@ -59,6 +61,7 @@ export const DEFAULT_SETTINGS: Settings = {
   autoExclusions: [],
   autoExclusionPins: [],
   autoHourlyCap: 5,
+  scoreRetentionDays: 30,
   syslogTargets: [],
 };
 
@@ -80,6 +83,7 @@ export function storedValues(s: Settings): Record<string, unknown> {
     auto_exclusions: s.autoExclusions,
     auto_exclusion_pins: s.autoExclusionPins,
     auto_hourly_cap: s.autoHourlyCap,
+    score_retention_days: s.scoreRetentionDays,
     syslog_targets: s.syslogTargets,
   };
 }

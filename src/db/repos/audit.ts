@@ -20,6 +20,20 @@ export async function appendAudit(db: Database, e: AuditEntry): Promise<void> {
 
 export const auditLog = (db: Database): AuditLog => ({
   append: (e) => appendAudit(db, e),
+  async countRefusal(key, windowMs) {
+    const [r] = await db.execute<{ count: number; old_count: number | null; reset: boolean }>(sql`
+      with old as (select count, window_started_at from refusal_counts where key = ${key})
+      insert into refusal_counts as rc (key, window_started_at, count, last_at)
+      values (${key}, now(), 1, now())
+      on conflict (key) do update set
+        count = case when rc.window_started_at < now() - ${`${windowMs} milliseconds`}::interval then 1 else rc.count + 1 end,
+        window_started_at = case when rc.window_started_at < now() - ${`${windowMs} milliseconds`}::interval
+                                 then now() else rc.window_started_at end,
+        last_at = now()
+      returning count, (select count from old) as old_count,
+                (select window_started_at from old) is null or count = 1 as reset`);
+    return { first: r?.count === 1, previousWindow: r?.reset && r.old_count ? r.old_count : 0 };
+  },
   async serialize(key) {
     await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
   },

@@ -1,3 +1,4 @@
+import { lt } from 'drizzle-orm';
 import type { ScoreRepo } from '../../core/scores/ports.js';
 import type { Database } from '../client.js';
 import { hostScores } from '../schema.js';
@@ -14,6 +15,13 @@ export function scoreRepo(db: Database): ScoreRepo {
         .values([...rows])
         .returning({ id: hostScores.id });
       return out.map((r) => r.id);
+    },
+    async deleteReceivedBefore(cutoff) {
+      const gone = await db
+        .delete(hostScores)
+        .where(lt(hostScores.receivedAt, cutoff))
+        .returning({ id: hostScores.id });
+      return gone.length;
     },
   };
 }

@@ -42,6 +42,7 @@ const Stored = z.object({
     .array(z.object({ machineId: z.string(), name: z.string(), rule: z.string() }))
     .catch(d.autoExclusionPins),
   auto_hourly_cap: z.number().int().min(0).catch(d.autoHourlyCap),
+  score_retention_days: z.number().int().min(1).max(3650).catch(d.scoreRetentionDays),
   syslog_targets: z
     .array(
       z.object({
@@ -80,6 +81,7 @@ export function parseSettings(data: unknown): Settings {
     autoExclusions: s.auto_exclusions ?? d.autoExclusions,
     autoExclusionPins: s.auto_exclusion_pins ?? d.autoExclusionPins,
     autoHourlyCap: s.auto_hourly_cap ?? d.autoHourlyCap,
+    scoreRetentionDays: s.score_retention_days ?? d.scoreRetentionDays,
     syslogTargets: s.syslog_targets ?? d.syslogTargets,
   };
 }

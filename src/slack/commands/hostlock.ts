@@ -1,5 +1,6 @@
 import type { App, RespondArguments } from '@slack/bolt';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
+import { createRateLimiter } from '../../core/rate-limit.js';
 import type { Logger } from '../../log.js';
 import { helpMessage, helpSubcommand } from './help.js';
 import type { CommandOutcome, Subcommand } from './registry.js';
@@ -25,7 +26,16 @@ const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemer
  * Routes `/hostlock <subcommand> …`. Each subcommand answers in the ack (within Slack's 3 s),
  * ephemerally unless it says otherwise; unknown or malformed input gets a hint and changes nothing.
  */
-export function registerHostlockCommand(app: App, log: Logger, subcommands: Subcommand[] = []): void {
+/** Slash commands a user may send a minute (bursts up to it): no one can flood hostlock or its audit. */
+export const COMMANDS_PER_MINUTE = 30;
+
+export function registerHostlockCommand(
+  app: App,
+  log: Logger,
+  subcommands: Subcommand[] = [],
+  perMinute = COMMANDS_PER_MINUTE,
+): void {
+  const limiter = createRateLimiter({ perMinute });
   const all: Subcommand[] = [];
   all.push(
     helpSubcommand(COMMAND, () => all),
@@ -47,6 +57,15 @@ export function registerHostlockCommand(app: App, log: Logger, subcommands: Subc
       await ack(
         ephemeral(
           `That contains control characters. Type the command as plain text; see \`${COMMAND} help\`.`,
+        ),
+      );
+      return;
+    }
+    const waitMs = limiter.take(command.user_id);
+    if (waitMs > 0) {
+      await ack(
+        ephemeral(
+          `You are sending commands faster than hostlock takes them (${perMinute} a minute). Try again in ${Math.ceil(waitMs / 1000)} s.`,
         ),
       );
       return;

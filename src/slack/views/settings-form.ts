@@ -85,8 +85,14 @@ function parseNumbers(values: Values, { errors, patch }: Parsing): void {
     ['threshold_certainty', 0, 99],
     ['threshold_privilege', 1, 10],
     ['auto_hourly_cap', 0, 1000],
+    ['score_retention_days', 1, 3650],
   ];
+  // added after the others: a form opened before it existed leaves the setting as it is
+  const optional = new Set(['score_retention_days']);
   for (const [block, min, max] of numbers) {
+    if (optional.has(block) && values[block] === undefined) {
+      continue;
+    }
     const n = int(pick(values, block, str)?.value, min, max);
     if (typeof n === 'string') {
       errors[block] = block === 'poll_minutes' ? `Poll at most every ${MIN_POLL_MINUTES} minutes: ${n}` : n;

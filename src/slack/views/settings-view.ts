@@ -191,6 +191,7 @@ function automationSection(s: Settings): types.KnownBlock[] {
       },
     ),
     number('auto_hourly_cap', 'Automatic lockdowns per hour at most', s.autoHourlyCap, 0, 1000),
+    number('score_retention_days', 'Keep received scores for (days)', s.scoreRetentionDays, 1, 3650),
   ];
 }
 

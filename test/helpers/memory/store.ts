@@ -21,7 +21,7 @@ export interface MemoryState {
   tokens: TokenRow[];
   settings: { data: Record<string, unknown>; version: number };
   secrets: Record<string, { value: string; setAt: Date; setBy: string }>;
-  scores: Array<NewScore & { id: number }>;
+  scores: Array<NewScore & { id: number; receivedAt: Date }>;
 }
 
 export const emptyState = (): MemoryState => ({
@@ -38,10 +38,16 @@ const same = (a: RoleBinding, b: RoleBinding) =>
   a.role === b.role && a.subjectType === b.subjectType && a.subjectId === b.subjectId;
 
 function reposOver(s: () => MemoryState, now: () => Date): Repos {
+  const refusals = new Map<string, number>();
   return {
     audit: {
       append: async (e) => void s().audit.push(structuredClone(e)),
       serialize: async () => {},
+      countRefusal: async (key) => {
+        const n = (refusals.get(key) ?? 0) + 1;
+        refusals.set(key, n);
+        return { first: n === 1, previousWindow: 0 };
+      },
       recentlyAnnounced: async (q) =>
         s().audit.some(
           (a) =>
@@ -160,9 +166,14 @@ function reposOver(s: () => MemoryState, now: () => Date): Repos {
       async insert(rows) {
         return rows.map((r) => {
           const id = s().scores.length + 1;
-          s().scores.push({ ...r, id });
+          s().scores.push({ ...r, id, receivedAt: now() });
           return id;
         });
+      },
+      async deleteReceivedBefore(cutoff) {
+        const before = s().scores.length;
+        s().scores = s().scores.filter((x) => x.receivedAt.getTime() >= cutoff.getTime());
+        return before - s().scores.length;
       },
     },
   };

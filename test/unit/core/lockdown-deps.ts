@@ -36,6 +36,7 @@ export function lockdownDeps(o: { hosts?: Host[]; settings?: Partial<Settings> }
     audit: {
       append: async (e) => void denials.push(e),
       serialize: async () => {},
+      countRefusal: async () => ({ first: true, previousWindow: 0 }),
       recentlyAnnounced: async () => false,
     },
     wake: async (id, at) => void woken.push({ id, at }),

@@ -1,6 +1,7 @@
 /**
- * A token bucket per API token (issue #8): `perMinute` requests a minute on average, bursts up to
- * `perMinute`. Per process: behind a load balancer with N replicas a token gets up to N times it.
+ * A token bucket per key (an API token, a source address, a Slack user): `perMinute` a minute on
+ * average, bursts up to `perMinute`. Per process: behind N replicas a key gets up to N times it.
+ * Bounded: at most 10 000 keys are remembered.
  */
 export function createRateLimiter(o: { perMinute: number; now?: () => number }) {
   const now = o.now ?? Date.now;
