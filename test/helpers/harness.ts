@@ -145,6 +145,40 @@ export async function bootHarness(
   };
 }
 
+/**
+ * Another hostlock process on the harness's database, Slack peer and Defender peer (a second
+ * replica, or a restart with other environment variables): `env` overrides the defaults, `lines`
+ * collects its log. The caller stops it.
+ */
+export async function startAnother(
+  h: Harness,
+  o: { env?: Record<string, string>; lines?: string[]; options?: Partial<HostlockOptions> } = {},
+): Promise<Hostlock> {
+  return startHostlock({
+    config: loadConfig({
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: h.slack.apiUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      HOSTLOCK_DATA_DIR: os.tmpdir(),
+      HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
+      MDE_API_URL: h.mde.url,
+      MDE_LOGIN_URL: h.mde.url,
+      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
+      ...o.env,
+    }),
+    databaseUrl: h.db.url,
+    log: createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void o.lines?.push(line) },
+    }),
+    syncOnStart: false,
+    ...o.options,
+  });
+}
+
 /** All text in an ack or response: top-level text plus every text inside its blocks. */
 export function allText(body: unknown): string {
   const out: string[] = [];

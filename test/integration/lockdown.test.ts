@@ -3,7 +3,14 @@ import type { Lockdown } from '../../src/core/lockdown/types.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { ActionId, hostBlockId, lockdownBlockId } from '../../src/slack/ids.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
-import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import {
+  APPROVER_CHANNEL,
+  allText,
+  bootHarness,
+  type Harness,
+  startAnother,
+  until,
+} from '../helpers/harness.js';
 
 const ALICE = 'U0ALICE001'; // responder who asks
 const BOB = 'U0BOB00001'; // responder who approves
@@ -614,30 +621,11 @@ describe('unlock and extend', () => {
 });
 
 async function bootSecondInstance() {
-  const { startHostlock } = await import('../../src/hostlock.js');
-  const { loadConfig } = await import('../../src/config.js');
-  const { createLogger } = await import('../../src/log.js');
-  const { BOT_TOKEN, SIGNING_SECRET, MASTER_KEY } = await import('../helpers/harness.js');
-  const os = await import('node:os');
-  return startHostlock({
-    config: loadConfig({
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: h.slack.apiUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      HOSTLOCK_DATA_DIR: os.tmpdir(),
-      HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
-      MDE_API_URL: h.mde.url,
-      MDE_LOGIN_URL: h.mde.url,
-      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
-      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
-    }),
-    databaseUrl: h.db.url,
-    log: createLogger({ level: 'error', destination: { write: () => {} } }),
-    processEvery: '200 milliseconds',
-    syncOnStart: false,
-    lockdownTiming: { trackEveryMs: 100, retryBackoffMs: [100] },
-    defenderClient: { budget: { perMinute: 100_000, perHour: 1_000_000 } },
+  return startAnother(h, {
+    options: {
+      processEvery: '200 milliseconds',
+      lockdownTiming: { trackEveryMs: 100, retryBackoffMs: [100] },
+      defenderClient: { budget: { perMinute: 100_000, perHour: 1_000_000 } },
+    },
   });
 }

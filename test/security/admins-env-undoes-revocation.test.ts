@@ -1,15 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startHostlock } from '../../src/hostlock.js';
-import { createLogger } from '../../src/log.js';
-import {
-  allText,
-  BOT_TOKEN,
-  bootHarness,
-  type Harness,
-  MASTER_KEY,
-  SIGNING_SECRET,
-} from '../helpers/harness.js';
+import { allText, bootHarness, type Harness, startAnother } from '../helpers/harness.js';
 
 // Issue #14, finding 10: HOSTLOCK_ADMINS re-granted admin at every start, undoing a revocation made
 // in Slack (and handing admin to anyone added to the variable later). It now only bootstraps while
@@ -28,24 +18,7 @@ afterAll(() => h.close());
 
 async function restartWithAdmins(admins: string) {
   const lines: string[] = [];
-  const app = await startHostlock({
-    config: loadConfig({
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: h.slack.apiUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
-      HOSTLOCK_ADMINS: admins,
-      MDE_API_URL: h.mde.url,
-      MDE_LOGIN_URL: h.mde.url,
-      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
-      HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
-    }),
-    databaseUrl: h.db.url,
-    log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
-    syncOnStart: false,
-  });
+  const app = await startAnother(h, { env: { HOSTLOCK_ADMINS: admins }, lines });
   await app.stop();
   return lines;
 }

@@ -2,8 +2,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { startHostlock } from '../../src/hostlock.js';
-import { createLogger } from '../../src/log.js';
 import { createCallBudget } from '../../src/mde/budget.js';
 import { MdeResponseError } from '../../src/mde/errors.js';
 import { createMdeHttp } from '../../src/mde/http.js';
@@ -11,13 +9,12 @@ import { type MdePeer, startMdePeer } from '../fakes/mde-peer.js';
 import { SlackSigner } from '../fakes/slack-signer.js';
 import {
   allText,
-  BOT_TOKEN,
   bootHarness,
   CLIENT_ID,
   CLIENT_SECRET,
   type Harness,
-  MASTER_KEY,
   SIGNING_SECRET,
+  startAnother,
   TENANT,
 } from '../helpers/harness.js';
 import { settingsForm, submitSettings } from '../helpers/settings-form.js';
@@ -86,24 +83,7 @@ describe('a settings editor cannot send the Defender token elsewhere', () => {
   });
 
   it('after the operator changes the endpoint, sends the stored secret nowhere until it is typed again', async () => {
-    const moved = await startHostlock({
-      config: loadConfig({
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: h.slack.apiUrl,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        HOSTLOCK_MASTER_KEY: MASTER_KEY.toString('base64'),
-        MDE_API_URL: evil.url,
-        MDE_LOGIN_URL: evil.url,
-        HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
-        HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
-        LOG_LEVEL: 'error',
-      }),
-      databaseUrl: h.db.url,
-      log: createLogger({ level: 'error', destination: { write: () => {} } }),
-      syncOnStart: false,
-    });
+    const moved = await startAnother(h, { env: { MDE_API_URL: evil.url, MDE_LOGIN_URL: evil.url } });
     try {
       expect(await moved.defender.get()).toBe('not_configured');
       expect(await moved.hostsSync.run()).toEqual({ status: 'not_configured' });
