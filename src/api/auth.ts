@@ -25,12 +25,24 @@ export async function authenticate(
   deps: { store: Store; people: People; log: Logger },
   req: IncomingMessage,
   res: ServerResponse,
+  /** > 0 while the source address is over its failed-authentication budget: a failure is a 429 */
+  throttledMs = 0,
 ): Promise<ApiCaller | null> {
   const token = tokenFrom(req.headers.authorization);
   const found = token ? await authenticateToken(deps, token) : 'missing';
   if (typeof found === 'string') {
     deps.log.info({ reason: found, method: req.method, path: req.url?.split('?')[0] }, 'api.auth_refused');
     req.resume();
+    if (throttledMs > 0) {
+      res.setHeader('retry-after', String(Math.ceil(throttledMs / 1000)));
+      apiError(
+        res,
+        429,
+        'rate_limited',
+        'Too many failed authentications from this address; try again later.',
+      );
+      return null;
+    }
     res.setHeader('www-authenticate', 'Bearer realm="hostlock"');
     apiError(
       res,

@@ -43,6 +43,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 type Guard = (
   scope: ApiScope,
   fn: (caller: ApiCaller, req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  /** the route as its pattern (`DELETE /api/v2.1/lockdown/host/{id}`): what a refusal is counted under */
+  route?: string,
 ) => Handler;
 
 /** Wraps a route: authenticate (401), the token's rate (429), then its scope (403). */
@@ -50,21 +52,11 @@ function guard(deps: ApiDeps): Guard {
   const limiter = createRateLimiter({ perMinute: deps.ratePerMinute ?? DEFAULT_RATE_PER_MINUTE });
   // guessing tokens: each source address gets a few failed authentications a minute, then 429s
   const failures = createRateLimiter({ perMinute: deps.authFailuresPerMinute ?? AUTH_FAILURES_PER_MINUTE });
-  return (scope, fn) => async (req, res) => {
+  return (scope, fn, route) => async (req, res) => {
+    // A valid token is always served; only failures are throttled, so bad tokens sent from a
+    // shared address (a load balancer, a NAT) cannot lock good ones out.
     const source = req.socket.remoteAddress ?? 'unknown';
-    const blockedMs = failures.peek(source);
-    if (blockedMs > 0) {
-      req.resume();
-      res.setHeader('retry-after', String(Math.ceil(blockedMs / 1000)));
-      apiError(
-        res,
-        429,
-        'rate_limited',
-        'Too many failed authentications from this address; try again later.',
-      );
-      return;
-    }
-    const caller = await authenticate(deps, req, res);
+    const caller = await authenticate(deps, req, res, failures.peek(source));
     if (!caller) {
       failures.take(source);
       return;
@@ -86,7 +78,7 @@ function guard(deps: ApiDeps): Guard {
       await recordDenial(deps.store, {
         actor: caller.actor,
         rule: 'missing_scope',
-        what: `${req.method} ${req.url?.split('?')[0] ?? ''}`,
+        what: route ?? `${req.method} ${req.url?.split('?')[0] ?? ''}`,
         details: { scope },
       });
     }
@@ -133,7 +125,11 @@ function routeOf(deps: ApiDeps, guarded: Guard, openapi: string): (req: Incoming
       if (req.method === 'DELETE') {
         return {
           allow: 'DELETE',
-          handler: guarded('lockdown:edit', (c, r, res) => unlockHost(deps, c, id, r, res)),
+          handler: guarded(
+            'lockdown:edit',
+            (c, r, res) => unlockHost(deps, c, id, r, res),
+            `DELETE ${LOCKDOWN_HOST}/{id}`,
+          ),
         };
       }
       return { allow: 'DELETE' };

@@ -86,7 +86,7 @@ export function createOpsServer(opts: Pick<ServerOptions, 'readiness' | 'metrics
 export function createHttpServer(opts: ServerOptions): http.Server {
   const maxSkew = opts.slackMaxSkewSeconds ?? 300;
   const now = opts.now ?? Date.now;
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
     if (route === 'GET /healthz') {
@@ -115,6 +115,10 @@ export function createHttpServer(opts: ServerOptions): http.Server {
     req.resume();
     error(res, 404, 'not_found', `No route for ${req.method} ${url.pathname}.`);
   });
+  // A slow or stalled client gets 30 s for its whole request (Slack sends at once), 10 s for headers.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  return server;
 }
 
 /** Listens on `at`, logging the port (0 picks a free one); rejects when the address is taken. */

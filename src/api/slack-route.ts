@@ -8,6 +8,13 @@ import type { Logger } from '../log.js';
  */
 export const MAX_SLACK_BODY_BYTES = 768 * 1024;
 
+/**
+ * Bodies read at once before their signature could be checked: beyond this, a request is turned
+ * away (503) instead of buffered, so unsigned traffic cannot fill the memory (768 KiB × 64 at most).
+ */
+export const MAX_UNVERIFIED_READS = 64;
+let unverifiedReads = 0;
+
 /** A request signature as Slack sends it: `v0=` and 64 hex digits, nothing before or after. */
 const SIGNATURE = /^v0=[0-9a-f]{64}$/;
 
@@ -148,7 +155,16 @@ export function serveSlackEvents(
     refuse(res, 401);
     return;
   }
-  readBody(req, MAX_SLACK_BODY_BYTES).then(
+  if (unverifiedReads >= MAX_UNVERIFIED_READS) {
+    req.resume();
+    res.writeHead(503, { 'retry-after': '1', connection: 'close' }).end();
+    return;
+  }
+  unverifiedReads++;
+  const read = readBody(req, MAX_SLACK_BODY_BYTES).finally(() => {
+    unverifiedReads--;
+  });
+  read.then(
     (raw) => {
       if (raw === null) {
         o.log.warn({ reason: 'body_too_large' }, 'slack.request_refused');

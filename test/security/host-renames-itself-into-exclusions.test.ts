@@ -86,3 +86,40 @@ describe('a host cannot put itself on the exclusion list', () => {
     expect(allText(card.json())).toMatch(/by name or tag only[\s\S]*not\* exempt/);
   });
 });
+
+describe('an unrelated edit of the exclusion list', () => {
+  it('does not pin a host that renamed itself into an old rule since, and names every new pin', async () => {
+    h.mde.addMachines([
+      h.mde.machine({ computerDnsName: 'dc-rogue.contoso.com', osPlatform: 'Windows11' }),
+      h.mde.machine({ computerDnsName: 'printer-07.contoso.com', osPlatform: 'Windows11' }),
+    ]);
+    await h.app.hostsSync.run();
+    const values = settingsForm({
+      auto_exclusions: 'dc-*\nprinter-*',
+      threshold_threat: '50',
+      threshold_certainty: '50',
+      threshold_privilege: '1',
+    });
+    values.alert_channels = {
+      value: { type: 'multi_conversations_select', selected_conversations: [ALERTS] },
+    };
+    const r = await submitSettings(h, ADMIN, values);
+    expect(r.response_action).toBeUndefined();
+    const [row] = await h.db.sql<{ data: { auto_exclusion_pins: Array<{ name: string }> } }[]>`
+      select data from settings`;
+    const pinned = row?.data.auto_exclusion_pins.map((p) => p.name) ?? [];
+    expect(pinned).toContain('printer-07.contoso.com');
+    expect(pinned).toContain('dc-01.contoso.com');
+    expect(pinned).not.toContain('dc-rogue.contoso.com');
+    const [audit] = await h.db.sql<{ details: { fields: string[] } }[]>`
+      select details from audit_events where action = 'settings.changed' order by id desc limit 1`;
+    expect(audit?.details.fields).toContain('auto_exclusion_pins');
+    const said = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) =>
+        c.args.channel === ALERTS &&
+        /exclusions now exempt printer-07\.contoso\.com/.test(String(c.args.text)),
+    );
+    expect(String(said.args.text)).not.toContain('dc-rogue');
+  });
+});

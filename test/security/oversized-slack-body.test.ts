@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootHarness, type Harness, SIGNING_SECRET } from '../helpers/harness.js';
+import { bootHarness, type Harness, SIGNING_SECRET, until } from '../helpers/harness.js';
+import { createApiToken } from '../helpers/tokens.js';
 
 // Issue #14, finding 13: up to 1 MB of a Slack body was read and parsed before the signature check,
 // and an oversized stream was read to its end. Now the body is cut at Slack's largest (768 KiB),
@@ -72,7 +73,9 @@ describe('Slack bodies: capped, verified, then parsed', () => {
 });
 
 describe('REST authentication failures are rate limited per source address', () => {
-  it('answers 429 after repeated bad tokens, and a good request from elsewhere is unaffected', async () => {
+  it('answers 429 to failures after 20 bad tokens, while a valid token from the same address still works', async () => {
+    const t = await createApiToken(h.app.store, { name: 'good-feed', scopes: ['lockdown:view'], by: 'test' });
+    const good = t === 'name_taken' ? '' : t.token;
     const tries = [];
     for (let i = 0; i < 25; i++) {
       tries.push(
@@ -85,6 +88,51 @@ describe('REST authentication failures are rate limited per source address', () 
     }
     expect(tries.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(tries.slice(20)).toContain(429);
-    expect((await fetch(`${h.app.url}/healthz`)).status).toBe(200);
+    const ok = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
+      headers: { authorization: `Bearer ${good}` },
+    });
+    expect(ok.status).toBe(200);
+  });
+});
+
+describe('unsigned bodies cannot fill the memory', () => {
+  it('turns requests away (503) while 64 unverified bodies are being read', async () => {
+    const url = new URL(`${h.app.url}/slack/events`);
+    const stalled = Array.from({ length: 64 }, () => {
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(700 * 1024),
+          'x-slack-request-timestamp': ts(),
+          'x-slack-signature': `v0=${'0'.repeat(64)}`,
+        },
+      });
+      req.on('error', () => {});
+      req.write('{"type":"');
+      return req;
+    });
+    try {
+      const turned = await until(async () => {
+        const res = await fetch(`${h.app.url}/slack/events`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-slack-request-timestamp': ts(),
+            'x-slack-signature': `v0=${'0'.repeat(64)}`,
+          },
+          body: '{}',
+        });
+        return res.status === 503 ? res : null;
+      }, 'a request turned away');
+      expect(turned.status).toBe(503);
+    } finally {
+      for (const r of stalled) {
+        r.destroy();
+      }
+    }
   });
 });

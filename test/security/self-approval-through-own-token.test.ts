@@ -83,3 +83,50 @@ describe('an admin cannot approve what they requested through their own token', 
     expect((await lockdownStore(h.db.db).get(l.id))?.approvedBy).toBe(`slack:${BOB}`);
   });
 });
+
+describe('an admin cannot approve what their own score feed triggered', () => {
+  it('records who sent the scores, refuses their click on Approve, and lets Bob approve', async () => {
+    const feed = await h.slash('token create alice-feed scores:write', { as: ALICE });
+    const feedToken = /hlk_[A-Za-z0-9_-]{43}/.exec(allText(feed.json()))?.[0] ?? '';
+    h.mde.addMachines([h.mde.machine({ computerDnsName: 'scored-01.contoso.com', osPlatform: 'Windows11' })]);
+    await h.app.hostsSync.run();
+    await h.settings({
+      auto_enabled: true,
+      auto_dry_run: false,
+      threshold_threat: 50,
+      threshold_certainty: 50,
+      threshold_privilege: 1,
+      thresholds_saved_at: new Date(Date.now() - 60_000).toISOString(),
+    });
+    const res = await fetch(`${h.app.url}/api/v2.1/host/scores`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${feedToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        host: 'scored-01.contoso.com',
+        threat: 99,
+        certainty: 99,
+        privilege: 10,
+        computed_at: new Date().toISOString(),
+      }),
+    });
+    const body = (await res.json()) as {
+      results: Array<{ auto?: { outcome: string; lockdown_id?: string } }>;
+    };
+    expect(body.results[0]?.auto?.outcome).toBe('pending_approval');
+    const id = body.results[0]?.auto?.lockdown_id ?? '';
+    const l = await until(async () => {
+      const row = await lockdownStore(h.db.db).get(id);
+      return row?.approvalTs ? row : null;
+    }, 'the automatic request posted');
+    expect(l.requestedBy).toBe('system:auto');
+    expect(l.trigger?.sentBy?.actor).toBe(`slack:${ALICE}`);
+    await click(ALICE, l.id, l.approvalTs ?? '');
+    await h.slack.waitForResponse((p) => /your own/i.test(allText(p.body)));
+    expect((await lockdownStore(h.db.db).get(l.id))?.state).toBe('pending_approval');
+    await click(BOB, l.id, l.approvalTs ?? '');
+    await until(
+      async () => ((await lockdownStore(h.db.db).get(l.id))?.approvedBy === `slack:${BOB}` ? true : null),
+      'Bob’s approval',
+    );
+  });
+});

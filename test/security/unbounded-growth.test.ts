@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobName } from '../../src/jobs/names.js';
 import { allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { createApiToken } from '../helpers/tokens.js';
 
 // Issue #14, finding 6: every refused command wrote an audit row (any workspace member could loop
 // one), scores were kept for ever, and slash commands had no rate limit. Identical refusals are now
@@ -55,5 +56,32 @@ describe('nobody can grow hostlock’s tables or flood it from Slack', () => {
     const [audit] = await h.db.sql<{ details: { deleted: number } }[]>`
       select details from audit_events where action = 'scores.pruned'`;
     expect(audit?.details.deleted).toBe(1);
+  });
+});
+
+describe('refusals of a token', () => {
+  it('counts a loop of refused calls on different ids under one route', async () => {
+    const t = await createApiToken(h.app.store, { name: 'siem-feed', scopes: ['scores:write'], by: 'test' });
+    const token = t === 'name_taken' ? '' : t.token;
+    for (let i = 0; i < 15; i++) {
+      const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host/random${i}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(403);
+    }
+    const rows = await h.db.sql`
+      select 1 from audit_events where action = 'authz.denied' and details->>'rule' = 'missing_scope'`;
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses a token that has no expiry (older ones get one from the migration)', async () => {
+    const t = await createApiToken(h.app.store, { name: 'ageless', scopes: ['lockdown:view'], by: 'test' });
+    const token = t === 'name_taken' ? '' : t.token;
+    await h.db.sql`update api_tokens set expires_at = null where name = 'ageless'`;
+    const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(401);
   });
 });

@@ -60,6 +60,7 @@ export async function judgeScore(
   deps: AutoDeps,
   host: Host,
   score: HostScore,
+  sentBy?: { via: string; actor: string },
 ): Promise<{ outcome: AutoOutcome; lockdownId?: string; detail?: string }> {
   const s = await deps.settings();
   if (!s.autoEnabled) {
@@ -86,6 +87,7 @@ export async function judgeScore(
     privilege: score.privilege,
     computedAt: score.computedAt.toISOString(),
     thresholds,
+    ...(sentBy ? { sentBy } : {}),
   };
   const rule = `threat ${score.threat} ≥ ${thresholds.threat}, certainty ${score.certainty} ≥ ${thresholds.certainty}, privilege ${score.privilege} ≥ ${thresholds.privilege}`;
   const hours = s.autoMinutes / 60;

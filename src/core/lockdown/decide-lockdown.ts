@@ -32,7 +32,8 @@ export async function decideLockdown(
     return { ...err('not_pending'), current: row };
   }
   const who = actorId(input.actor);
-  if (who === row.requestedBy) {
+  // the requester, or the person whose score feed triggered an automatic lockdown
+  if (who === row.requestedBy || who === row.trigger?.sentBy?.actor) {
     // the two-person rule refused a click: audited like any denied check (DESIGN §3.4)
     await recordDenial(deps, {
       actor: input.actor,

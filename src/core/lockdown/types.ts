@@ -12,6 +12,11 @@ export interface AutoTrigger {
   /** ISO time the scores were computed */
   computedAt: string;
   thresholds: { threat: number; certainty: number; privilege: number };
+  /**
+   * Who sent the scores: the feed token (`api:tok_…`) and the person it acts for. That person may
+   * not approve the lockdown their feed triggered (the two-person rule, issue #14).
+   */
+  sentBy?: { via: string; actor: string };
 }
 
 /** A lockdown row (DESIGN §4); `state` moves only by compare-and-set (see LockdownStore.transition). */

@@ -76,7 +76,10 @@ export async function ingestScores(
   const settings = await deps.auto.settings();
   const auto: AutoDeps = { ...deps.auto, settings: async () => settings };
   for (const [i, a] of accepted.entries()) {
-    const judged = await judgeScore(auto, a.host, a.score);
+    const judged = await judgeScore(auto, a.host, a.score, {
+      via: viaOf(input.caller.actor) ?? by,
+      actor: actorId(input.caller.actor),
+    });
     a.outcome.scoreId = ids[i];
     a.outcome.auto = {
       outcome: judged.outcome,

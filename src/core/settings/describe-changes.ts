@@ -55,12 +55,29 @@ function shown(v: unknown): string {
   return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
 }
 
+/** Pins in full, not cut: an admin must see every machine newly exempted. */
+function pinsChange(c: SettingChange): string {
+  const from = new Set(Array.isArray(c.from) ? c.from.map(String) : []);
+  const to = Array.isArray(c.to) ? c.to.map(String) : [];
+  const pinned = to.filter((n) => !from.has(n));
+  const unpinned = [...from].filter((n) => !to.includes(n));
+  return `exclusions now exempt ${pinned.length ? pinned.join(', ') : 'no new machine'}${
+    unpinned.length ? `; no longer exempt ${unpinned.join(', ')}` : ''
+  }`;
+}
+
 /** The changes in one line for the notification: `poll_minutes 15 → 30, mde_client_secret replaced`. */
 export function changeSummary(changes: readonly SettingChange[]): string {
   if (changes.length === 0) {
     return 'changed: nothing';
   }
   return `changed: ${changes
-    .map((c) => (c.secret ? `${c.field} replaced` : `${c.field} ${shown(c.from)} → ${shown(c.to)}`))
+    .map((c) =>
+      c.secret
+        ? `${c.field} replaced`
+        : c.field === 'auto_exclusion_pins'
+          ? pinsChange(c)
+          : `${c.field} ${shown(c.from)} → ${shown(c.to)}`,
+    )
     .join('; ')}`;
 }

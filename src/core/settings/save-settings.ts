@@ -133,11 +133,16 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
     'auto_exclusions' in patch &&
     JSON.stringify(patch.auto_exclusions) !== JSON.stringify(before.autoExclusions)
   ) {
-    // pinned now, to machine ids: a host renamed later to match a rule is not exempt
-    patch.auto_exclusion_pins = pinExclusions(
-      await deps.hosts.identities(),
-      patch.auto_exclusions as string[],
+    // Pinned now, to machine ids: a host renamed later to match a rule is not exempt. Only rules
+    // added now are resolved; rules kept keep their pins, so an unrelated edit of the list cannot
+    // pin a host that renamed itself into an old rule since (issue #14 review).
+    const rules = patch.auto_exclusions as string[];
+    const kept = before.autoExclusionPins.filter((p) => rules.includes(p.rule));
+    const added = rules.filter((r) => !before.autoExclusions.includes(r));
+    const fresh = pinExclusions(await deps.hosts.identities(), added).filter(
+      (p) => !kept.some((k) => k.machineId === p.machineId),
     );
+    patch.auto_exclusion_pins = [...kept, ...fresh];
   }
   const sealed = credentialsToSeal(deps, form, stored);
   const changes = describeChanges(before, patch, { stored, saved: sealed });
@@ -193,12 +198,19 @@ async function verifyIfChanged(
     clientId: form.credentials.mde_client_id ?? stored.mde_client_id ?? '',
     clientSecret: form.credentials.mde_client_secret ?? stored.mde_client_secret ?? '',
   };
-  const changed =
-    creds.tenantId !== (stored.mde_tenant_id ?? '') ||
-    creds.clientId !== (stored.mde_client_id ?? '') ||
-    creds.clientSecret !== (stored.mde_client_secret ?? '');
+  const idsChanged =
+    creds.tenantId !== (stored.mde_tenant_id ?? '') || creds.clientId !== (stored.mde_client_id ?? '');
+  const changed = idsChanged || creds.clientSecret !== (stored.mde_client_secret ?? '');
   if (!changed) {
     return null;
+  }
+  if (idsChanged && stored.mde_client_secret && form.credentials.mde_client_secret === undefined) {
+    // the stored secret is never sent to sign in to another tenant or as another app
+    return refuse(
+      'secret_required',
+      'mde_client_secret',
+      'A new tenant or application ID needs its client secret: enter it again.',
+    );
   }
   const missing = !creds.tenantId
     ? 'mde_tenant_id'

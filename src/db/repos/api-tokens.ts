@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { ApiTokenRepo } from '../../core/api-tokens/ports.js';
 import { API_SCOPES, type ApiScope } from '../../core/api-tokens/tokens.js';
 import type { Database } from '../client.js';
@@ -61,7 +61,8 @@ export function apiTokenRepo(db: Database): ApiTokenRepo {
           and(
             eq(apiTokens.tokenHash, hash),
             isNull(apiTokens.revokedAt),
-            or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`)),
+            // no expiry means not valid: 0008 gave every older token one
+            gt(apiTokens.expiresAt, sql`now()`),
           ),
         )
         .returning({

@@ -118,7 +118,7 @@ function reposOver(s: () => MemoryState, now: () => Date): Repos {
           .map(({ hash: _h, revoked: _r, ...t }) => t),
       async useActive(hash) {
         const row = s().tokens.find(
-          (x) => !x.revoked && x.hash === hash && (!x.expiresAt || x.expiresAt.getTime() > now().getTime()),
+          (x) => !x.revoked && x.hash === hash && !!x.expiresAt && x.expiresAt.getTime() > now().getTime(),
         );
         if (!row) {
           return null;

@@ -113,6 +113,18 @@ describe('saveSettings', () => {
     expect(saved).toEqual([{ syncNow: true }]);
   });
 
+  it('asks for the secret again before signing in to another tenant or as another app', async () => {
+    const { d, verified } = deps();
+    await saveSettings(d, { actor: ADMIN, expectedVersion: 0, form: form({}, CREDS) });
+    const r = await saveSettings(d, {
+      actor: ADMIN,
+      expectedVersion: 1,
+      form: form({}, { mde_tenant_id: '99999999-0000-4000-8000-000000000001' }),
+    });
+    expect(r).toMatchObject({ ok: false, error: 'secret_required', field: 'mde_client_secret' });
+    expect(verified).toHaveLength(1); // the stored secret went nowhere new
+  });
+
   it('does not ask Defender again when the credentials did not change', async () => {
     const { d, verified } = deps();
     await saveSettings(d, { actor: ADMIN, expectedVersion: 0, form: form({}, CREDS) });
