@@ -29,6 +29,8 @@ export interface Config {
     loginUrl: string;
     /** the OAuth scope of the MDE API in this cloud */
     scope: string;
+    /** tests only: the endpoints may be loopback peers (HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS=1) */
+    loopbackAllowed: boolean;
     bootstrap: { tenantId: string; clientId: string; clientSecret: string } | undefined;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -247,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mde: {
       ...mdeEndpoints(env),
       scope: MDE_CLOUDS[e.MDE_CLOUD].scope,
+      loopbackAllowed: e.HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS === '1',
       bootstrap:
         e.MDE_TENANT_ID && e.MDE_CLIENT_ID && e.MDE_CLIENT_SECRET
           ? { tenantId: e.MDE_TENANT_ID, clientId: e.MDE_CLIENT_ID, clientSecret: e.MDE_CLIENT_SECRET }
