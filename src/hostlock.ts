@@ -162,7 +162,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       store,
       lockdown: engine.lockdown,
       hosts: hostStore(database.db),
-      defender: () => defender.get(),
+      defender: (o) => defender.get(o),
       settings,
       settingsCore: {
         store,

@@ -48,6 +48,12 @@ export interface DefenderAction {
 
 export type IsolationType = 'Full' | 'Selective';
 
+/**
+ * What a Defender call is for: it decides the call's share of Defender's rate budget. Lockdown
+ * steps come first and have a reserve; lookups and the sync share the rest (issue #14, finding 4).
+ */
+export type DefenderPurpose = 'lockdown' | 'lookup' | 'sync';
+
 export interface ActionFilter {
   machineId?: string;
   type?: DefenderActionType;

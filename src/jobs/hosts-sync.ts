@@ -1,7 +1,7 @@
 import type { Agenda } from 'agenda';
 import { eq } from 'drizzle-orm';
 import type { Clock } from '../core/clock.js';
-import type { Defender } from '../core/defender.js';
+import type { Defender, DefenderPurpose } from '../core/defender.js';
 import type { DefenderUnavailable } from '../core/hosts/ports.js';
 import { type SyncResult, syncHosts } from '../core/hosts/sync-hosts.js';
 import type { DatabaseHandle } from '../db/client.js';
@@ -18,7 +18,7 @@ export type SyncOutcome =
 export interface HostsSyncDeps {
   database: DatabaseHandle;
   /** Defender when configured and enabled, else why not (src/mde/provider.ts) */
-  defender: { get(): Promise<Defender | DefenderUnavailable> };
+  defender: { get(opts?: { purpose?: DefenderPurpose }): Promise<Defender | DefenderUnavailable> };
   clock: Clock;
   log: Logger;
 }
@@ -34,7 +34,7 @@ export function createHostsSync(deps: HostsSyncDeps) {
   const { db, sql } = deps.database;
 
   async function run(): Promise<SyncOutcome> {
-    const defender = await deps.defender.get();
+    const defender = await deps.defender.get({ purpose: 'sync' });
     if (typeof defender === 'string') {
       if (lastSkip !== defender) {
         deps.log.info({ reason: defender }, 'hosts.sync_skipped');

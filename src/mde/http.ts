@@ -2,6 +2,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import type { TokenProvider } from './auth.js';
 import type { CallBudget } from './budget.js';
 import { MdeApiError, MdeNetworkError, MdeResponseError } from './errors.js';
+import { currentPriority } from './priority.js';
 import { ErrorBodySchema } from './schemas.js';
 
 export interface RetryPolicy {
@@ -147,7 +148,7 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
     let throttles = 0;
     let refreshedToken = false;
     for (;;) {
-      await opts.budget.acquire();
+      await opts.budget.acquire(currentPriority());
       const token = await opts.tokens.getToken();
       let res: Awaited<ReturnType<typeof request>>;
       const started = performance.now();

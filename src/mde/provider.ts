@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Defender } from '../core/defender.js';
+import type { Defender, DefenderPurpose } from '../core/defender.js';
 import type { DefenderUnavailable } from '../core/hosts/ports.js';
 import { MDE_ENDPOINT_SECRET, MDE_SECRET_NAMES, type SecretRepo } from '../core/settings/ports.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import type { Credentials } from './auth.js';
 import { createDefenderClient, type DefenderClient, type DefenderClientOptions } from './client.js';
+import { forPurpose } from './priority.js';
 
 export interface DefenderProviderDeps {
   /** where the three credentials are sealed */
@@ -28,7 +29,7 @@ export interface DefenderProvider {
    * The Defender client for the stored credentials, or why there is none. `evenIfPaused` is for
    * releasing what hostlock isolated: a pause stops new isolations and polling, not releases.
    */
-  get(opts?: { evenIfPaused?: boolean }): Promise<Defender | DefenderUnavailable>;
+  get(opts?: { evenIfPaused?: boolean; purpose?: DefenderPurpose }): Promise<Defender | DefenderUnavailable>;
   close(): Promise<void>;
 }
 
@@ -74,7 +75,8 @@ export function createDefenderProvider(deps: DefenderProviderDeps): DefenderProv
         };
         await old?.close();
       }
-      return current.client;
+      // one client (one token, one budget) for every purpose; the purpose picks the priority
+      return opts.purpose ? forPurpose(current.client, opts.purpose) : current.client;
     },
     async close() {
       await current?.client.close();

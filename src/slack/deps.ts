@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
-import type { Defender } from '../core/defender.js';
+import type { Defender, DefenderPurpose } from '../core/defender.js';
+import type { LookupGuard } from '../core/hosts/lookup-host.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { Permission } from '../core/permissions.js';
@@ -13,10 +14,12 @@ import type { ActorResolver, SlackActor } from './actor.js';
 export interface SlackDeps {
   actors: ActorResolver;
   hosts: HostStore;
-  defender: () => Promise<Defender | DefenderUnavailable>;
+  defender: (opts?: { purpose?: DefenderPurpose }) => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
   /** the verbs' store (roles, tokens, settings, audit, outbox) */
   store: Store;
+  /** per-person lookup quota and negative cache: lookups cannot spend the budget releases need */
+  lookupGuard: LookupGuard;
   /** Defender portal page of a machine */
   portalUrl: (machineId: string) => string;
   clock: Clock;

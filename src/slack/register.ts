@@ -1,7 +1,8 @@
 import type { webApi } from '@slack/bolt';
 import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
-import type { Defender } from '../core/defender.js';
+import type { Defender, DefenderPurpose } from '../core/defender.js';
+import { createLookupGuard } from '../core/hosts/lookup-guard.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { People } from '../core/roles/ports.js';
@@ -39,7 +40,7 @@ export interface SlackSurfaceOptions {
   store: Store;
   lockdown: LockdownDeps;
   hosts: HostStore;
-  defender: () => Promise<Defender | DefenderUnavailable>;
+  defender: (opts?: { purpose?: DefenderPurpose }) => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
   /** the settings verbs' ports (verifier, what a save reschedules) */
   settingsCore: CoreSettingsDeps;
@@ -73,6 +74,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
     portalUrl: o.portalUrl,
     clock: o.clock,
     log,
+    lookupGuard: createLookupGuard({ clock: o.clock }),
   };
   const settings: SettingsDeps = {
     slack: deps,

@@ -53,7 +53,13 @@ export interface Harness {
  * records and the rows.
  */
 export async function bootHarness(
-  o: { settingsVerifyInlineMs?: number; outbox?: HostlockOptions['outbox']; apiRatePerMinute?: number } = {},
+  o: {
+    settingsVerifyInlineMs?: number;
+    outbox?: HostlockOptions['outbox'];
+    apiRatePerMinute?: number;
+    /** Defender call budget (default: practically unlimited, so flows never wait on it) */
+    defenderBudget?: { perMinute: number; perHour: number; reservedPerMinute?: number };
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const slack = await startSlackPeer({ botToken: BOT_TOKEN });
@@ -90,7 +96,7 @@ export async function bootHarness(
     ...(o.apiRatePerMinute ? { apiRatePerMinute: o.apiRatePerMinute } : {}),
     defenderClient: {
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
-      budget: { perMinute: 100_000, perHour: 1_000_000 },
+      budget: o.defenderBudget ?? { perMinute: 100_000, perHour: 1_000_000 },
     },
     lockdownTickMs: 100,
     readinessCacheMs: 0,

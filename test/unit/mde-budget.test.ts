@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCallBudget } from '../../src/mde/budget.js';
+import { createCallBudget, MdeBusyError } from '../../src/mde/budget.js';
 
 /** A virtual clock: sleeping advances time instantly, so minutes of budget take no real time. */
 function virtualClock() {
@@ -76,5 +76,35 @@ describe('Defender call budget', () => {
       stamps.push(clock.now());
     }
     expect(maxInWindow(stamps, 60_000)).toBe(90);
+  });
+
+  it('serves a lockdown step at once from its reserve while lookups wait, and lookups never use the reserve', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ perMinute: 9, perHour: 1000, reservedPerMinute: 3, ...clock });
+    const lookups: number[] = [];
+    const waiting = Array.from({ length: 12 }, () =>
+      budget.acquire('interactive').then(() => lookups.push(clock.now())),
+    );
+    await new Promise((r) => setImmediate(r));
+    const before = clock.now();
+    await budget.acquire('urgent');
+    expect(clock.now()).toBe(before); // not behind the six lookups still waiting
+    await Promise.all(waiting);
+    expect(maxInWindow(lookups, 60_000)).toBe(6); // 9 a minute less the 3 kept for lockdown steps
+  });
+
+  it('refuses lookups beyond the waiting bound at once, instead of queueing them for minutes', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({
+      perMinute: 3,
+      reservedPerMinute: 1,
+      maxInteractiveWaiters: 2,
+      ...clock,
+    });
+    await budget.acquire('interactive');
+    await budget.acquire('interactive');
+    const queued = [budget.acquire('interactive'), budget.acquire('interactive')];
+    await expect(budget.acquire('interactive')).rejects.toBeInstanceOf(MdeBusyError);
+    await Promise.all(queued);
   });
 });

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Defender, DefenderMachine } from '../defender.js';
+import type { Defender, DefenderMachine, DefenderPurpose } from '../defender.js';
 import { deriveIsolation } from './derive-isolation.js';
 import type { HostQuery } from './parse-host-query.js';
 import type { DefenderUnavailable, HostStore } from './ports.js';
@@ -9,10 +9,23 @@ export const LOOKUP_LIMIT = 10;
 /** findbyip answers for ±15 min around a timestamp in the past (mde-api.md §5.3). */
 const FIND_BY_IP_LAG_MS = 5 * 60_000;
 
+/**
+ * Who may spend Defender calls on lookups, and what was just asked in vain (issue #14, finding 4):
+ * each person gets a few Defender lookups a minute, and a query Defender just answered with
+ * nothing is not asked again for a minute.
+ */
+export interface LookupGuard {
+  /** 0 when `who` may ask Defender now (and it is counted); else the milliseconds to wait */
+  take(who: string): number;
+  /** whether Defender found nothing for this query within the last minute */
+  recentlyMissed(key: string): boolean;
+  missed(key: string): void;
+}
+
 export interface LookupDeps {
   hosts: HostStore;
   /** Defender when configured and enabled, else why not */
-  defender: () => Promise<Defender | DefenderUnavailable>;
+  defender: (opts?: { purpose?: DefenderPurpose }) => Promise<Defender | DefenderUnavailable>;
   clock: Clock;
 }
 
@@ -22,7 +35,8 @@ export interface LookupResult {
   /** whether Defender was asked during this lookup */
   askedDefender: boolean;
   /** why Defender could not be asked, when it was needed */
-  defenderProblem?: DefenderUnavailable | 'failed';
+  /** `busy`: Defender's budget is taken by lockdowns, or this person's lookups are used up for now */
+  defenderProblem?: DefenderUnavailable | 'failed' | 'busy';
   /** the failure, for the log; never shown raw to users */
   error?: unknown;
 }
@@ -40,19 +54,29 @@ export function needsDefender(found: { hosts: Host[]; total: number }, maxAgeMs:
  */
 export async function lookupHost(
   deps: LookupDeps,
-  input: { query: HostQuery; maxAgeMs: number },
+  input: { query: HostQuery; maxAgeMs: number; who?: string; guard?: LookupGuard },
 ): Promise<LookupResult> {
   const local = await deps.hosts.search(input.query, LOOKUP_LIMIT);
   if (!needsDefender(local, input.maxAgeMs, deps.clock.now())) {
     return { ...local, askedDefender: false };
   }
-  const defender = await deps.defender();
+  const key = `${input.query.kind}:${input.query.value}`;
+  if (local.total === 0 && input.guard?.recentlyMissed(key)) {
+    return { ...local, askedDefender: false };
+  }
+  if (input.guard && input.who && input.guard.take(input.who) > 0) {
+    return { ...local, askedDefender: false, defenderProblem: 'busy' };
+  }
+  const defender = await deps.defender({ purpose: 'lookup' });
   if (typeof defender === 'string') {
     return { ...local, askedDefender: false, defenderProblem: defender };
   }
   try {
     const now = deps.clock.now();
     const machines = await fetchMachines(defender, input.query, now);
+    if (machines.length === 0) {
+      input.guard?.missed(key);
+    }
     if (machines.length) {
       await deps.hosts.upsertMachines(machines, now);
       await refreshIsolation(
@@ -63,7 +87,8 @@ export async function lookupHost(
     }
     return { ...(await deps.hosts.search(input.query, LOOKUP_LIMIT)), askedDefender: true };
   } catch (error) {
-    return { ...local, askedDefender: true, defenderProblem: 'failed', error };
+    const busy = (error as { code?: unknown }).code === 'mde_busy';
+    return { ...local, askedDefender: true, defenderProblem: busy ? 'busy' : 'failed', error };
   }
 }
 

@@ -39,7 +39,10 @@ export async function advanceLockdown(
   // Read settings and the Defender client before taking the row lock: inside the transaction only
   // the transaction's own connection is used, so concurrent steps cannot starve the pool.
   // A pause stops new isolations, not releases: hostlock never leaves a host isolated past its time.
-  const [settings, defender] = await Promise.all([deps.settings(), deps.defender({ evenIfPaused: true })]);
+  const [settings, defender] = await Promise.all([
+    deps.settings(),
+    deps.defender({ evenIfPaused: true, purpose: 'lockdown' }),
+  ]);
   const outcome = await deps.lockdowns.withLock(lockdownId, async (row, store) => {
     // An early or duplicate trigger finds nothing due: the row's next_check_at is the schedule.
     // Agenda may start a job a little before its time (it locks what falls due within its poll

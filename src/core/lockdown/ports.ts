@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Defender } from '../defender.js';
+import type { Defender, DefenderPurpose } from '../defender.js';
 import type { EventName, ThreadNote } from '../events.js';
 import type { FaultHook } from '../faults.js';
 import type { DefenderUnavailable, HostStore } from '../hosts/ports.js';
@@ -44,7 +44,10 @@ export interface LockdownDeps {
   lockdowns: LockdownStore;
   hosts: HostStore;
   /** with `evenIfPaused`, a paused Defender is still handed out (to release, never to isolate) */
-  defender: (opts?: { evenIfPaused?: boolean }) => Promise<Defender | DefenderUnavailable>;
+  defender: (opts?: {
+    evenIfPaused?: boolean;
+    purpose?: DefenderPurpose;
+  }) => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
   clock: Clock;
   announce: Announcer;

@@ -3,7 +3,7 @@ import { LOOKUP_LIMIT, type LookupResult, lookupHost, needsDefender } from '../.
 import { type HostQuery, parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-query.js';
 import { exclusionOf } from '../../core/lockdown/exclusions.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
-import { can } from '../../core/permissions.js';
+import { actorId, can } from '../../core/permissions.js';
 import type { SlackActor } from '../actor.js';
 import { hostCard, hostList } from '../blocks/host-card.js';
 import { refuse, type SlackDeps } from '../deps.js';
@@ -24,6 +24,7 @@ const DEFENDER_PROBLEM: Record<NonNullable<LookupResult['defenderProblem']>, str
   paused: 'Defender is paused by an admin, so only hostlock’s inventory was searched.',
   failed:
     'Defender could not be asked just now (it has been logged); this is hostlock’s last known inventory.',
+  busy: 'Defender is busy with lockdowns, or you have looked up many hosts in the last minute: this is hostlock’s inventory; try again in a minute.',
 };
 
 const ephemeral = (text: string, blocks?: types.KnownBlock[]): RespondArguments => ({
@@ -60,7 +61,7 @@ export function lookupSubcommand(deps: SlackDeps): Subcommand {
         followUp: async () => {
           const result = await lookupHost(
             { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
-            { query, maxAgeMs },
+            { query, maxAgeMs, who: actorId(actor), guard: deps.lookupGuard },
           );
           if (result.error) {
             deps.log.error({ err: result.error, query: query.value }, 'lookup.defender_failed');
