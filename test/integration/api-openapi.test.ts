@@ -29,10 +29,11 @@ interface ApiError {
 let h: Harness;
 let doc: OpenApiDocument;
 let api: OpenApiChecker;
-const tok: Record<'edit' | 'view' | 'scores' | 'burst', string> = {
+const tok: Record<'edit' | 'view' | 'scores' | 'feed' | 'burst', string> = {
   edit: '',
   view: '',
   scores: '',
+  feed: '',
   burst: '',
 };
 
@@ -113,6 +114,7 @@ beforeAll(async () => {
   tok.edit = await token('oas-edit', ['lockdown:view', 'lockdown:edit']);
   tok.view = await token('oas-view', ['lockdown:view']);
   tok.scores = await token('oas-scores', ['scores:write']);
+  tok.feed = await token('oas-feed', ['scores:write', 'lockdown:view']);
   tok.burst = await token('oas-burst', ['lockdown:view', 'lockdown:edit', 'scores:write']);
   doc = (await (await fetch(h.app.url + DOC)).json()) as OpenApiDocument;
   api = openApiChecker(doc);
@@ -225,11 +227,12 @@ describe('every answer matches the document', () => {
     const r1 = await call<ScoresAnswer>('POST', SCORES, { token: tok.scores, body: one });
     expect(r1.status).toBe(200);
     expect(r1.body).toMatchObject({ accepted: 1, rejected: 0, results: [{ status: 'accepted' }] });
+    expect(r1.body.results[0]?.machine_id).toBeUndefined();
 
     await h.settings({ auto_enabled: true, auto_dry_run: false, approval_required: true });
     const hot = score(high.computerDnsName, { threat: 95, certainty: 95, privilege: 9 });
     const many = [hot, score('nowhere-98.contoso.com'), { host: 'x', threat: 500 }, 42];
-    const r2 = await call<ScoresAnswer>('POST', SCORES, { token: tok.scores, body: many });
+    const r2 = await call<ScoresAnswer>('POST', SCORES, { token: tok.feed, body: many });
     expect(r2.status).toBe(200);
     expect(r2.body.results.map((x) => x.status)).toEqual(['accepted', 'unknown_host', 'invalid', 'invalid']);
     expect(r2.body.results[0]?.auto).toMatchObject({ outcome: 'pending_approval' });

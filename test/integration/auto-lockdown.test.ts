@@ -77,7 +77,8 @@ beforeAll(async () => {
   await h.grant('admin', ADMIN);
   h.slack.addChannel({ id: 'C0ALERTS02', name: 'sec-alerts', isMember: true });
   await h.settings({ approver_channel: APPROVER_CHANNEL, alert_channels: ['C0ALERTS02'] });
-  scoresToken = await token('feed', ['scores:write']);
+  // this feed also reads lockdowns, so its answers name the machine and the lockdown
+  scoresToken = await token('feed', ['scores:write', 'lockdown:view']);
   lockToken = await token('locker', ['lockdown:view', 'lockdown:edit']);
   revokedToken = await token('old-feed', ['scores:write']);
   await revokeApiToken(h.app.store, { name: 'old-feed', by: 'test' });

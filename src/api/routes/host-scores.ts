@@ -35,7 +35,7 @@ export const ScoreResult = z.object({
   host: z.string().nullable(),
   status: z.enum(['accepted', 'invalid', 'unknown_host', 'ambiguous_host']),
   message: z.string().optional(),
-  machine_id: z.string().optional(),
+  machine_id: z.string().optional().meta({ description: 'only for a token that also has lockdown:view' }),
   score_id: z.number().int().optional(),
   auto: z
     .object({
@@ -52,7 +52,10 @@ export const ScoreResult = z.object({
         'pending_approval',
         'refused',
       ] satisfies AutoOutcome[]),
-      lockdown_id: z.string().optional(),
+      lockdown_id: z
+        .string()
+        .optional()
+        .meta({ description: 'only for a token that also has lockdown:view' }),
     })
     .optional(),
 });
@@ -127,19 +130,23 @@ export async function postScores(
     apiError(res, 403, 'forbidden', 'This token lacks the `scores:write` scope. Create a token that has it.');
     return;
   }
+  // A feed that may only write scores learns whether each was accepted and what automation did
+  // with it, not which machine a name resolved to or which lockdown it opened: those are what
+  // `lockdown:view` is for.
+  const sees = caller.scopes.includes('lockdown:view');
   for (const [i, o] of outcomes.entries()) {
     const r = valid[i]?.result;
     if (r) {
       Object.assign(r, {
         status: o.status,
         ...(o.message ? { message: o.message } : {}),
-        ...(o.machineId ? { machine_id: o.machineId } : {}),
+        ...(sees && o.machineId ? { machine_id: o.machineId } : {}),
         ...(o.scoreId !== undefined ? { score_id: o.scoreId } : {}),
         ...(o.auto
           ? {
               auto: {
                 outcome: o.auto.outcome,
-                ...(o.auto.lockdownId ? { lockdown_id: o.auto.lockdownId } : {}),
+                ...(sees && o.auto.lockdownId ? { lockdown_id: o.auto.lockdownId } : {}),
               },
             }
           : {}),
