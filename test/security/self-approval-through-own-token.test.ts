@@ -86,7 +86,7 @@ describe('an admin cannot approve what they requested through their own token', 
 
 describe('an admin cannot approve what their own score feed triggered', () => {
   it('records who sent the scores, refuses their click on Approve, and lets Bob approve', async () => {
-    const feed = await h.slash('token create alice-feed scores:write', { as: ALICE });
+    const feed = await h.slash('token create alice-feed scores:write lockdown:view', { as: ALICE });
     const feedToken = /hlk_[A-Za-z0-9_-]{43}/.exec(allText(feed.json()))?.[0] ?? '';
     h.mde.addMachines([h.mde.machine({ computerDnsName: 'scored-01.contoso.com', osPlatform: 'Windows11' })]);
     await h.app.hostsSync.run();
