@@ -234,9 +234,8 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
       throw failed('start', e);
     }),
   );
-  const superUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  const appUrl = await ensureAppRole(superUrl, path.join(path.dirname(dir), 'pg-app-password'));
-  opts.log.info({ dir, port, reused: initialised }, 'db.embedded.started');
+  // From here on the server stops with this process, even if the rest of the start-up fails
+  // (main.ts then exits without a stop() to call).
   const pid = Number(
     (await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0],
   );
@@ -251,6 +250,9 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
     }
   };
   process.on('exit', onExit);
+  const superUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const appUrl = await ensureAppRole(superUrl, path.join(path.dirname(dir), 'pg-app-password'));
+  opts.log.info({ dir, port, reused: initialised }, 'db.embedded.started');
   return {
     url: superUrl,
     appUrl,
