@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+import { postScore } from '../helpers/scores.js';
 import { settingsForm, submitSettings } from '../helpers/settings-form.js';
 import { createApiToken } from '../helpers/tokens.js';
 
@@ -46,19 +47,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 async function score(host: string) {
-  const res = await fetch(`${h.app.url}/api/v2.1/host/scores`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${feed}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      host,
-      threat: 90,
-      certainty: 90,
-      privilege: 9,
-      computed_at: new Date().toISOString(),
-    }),
-  });
-  const body = (await res.json()) as { results: Array<{ auto?: { outcome: string } }> };
-  return body.results[0]?.auto?.outcome;
+  return (await postScore(h, feed, host)).results[0]?.auto?.outcome;
 }
 
 describe('a host cannot put itself on the exclusion list', () => {

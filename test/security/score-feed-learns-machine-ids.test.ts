@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootHarness, type Harness } from '../helpers/harness.js';
+import { postScore } from '../helpers/scores.js';
 import { createApiToken } from '../helpers/tokens.js';
 
 // Issue #14, review L6: a token that may only write scores (a SIEM feed) was answered with the
@@ -42,30 +43,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-interface Answer {
-  results: Array<{
-    status: string;
-    machine_id?: string;
-    score_id?: number;
-    auto?: { outcome: string; lockdown_id?: string };
-  }>;
-}
-
-async function send(token: string, host: string): Promise<Answer> {
-  const res = await fetch(`${h.app.url}/api/v2.1/host/scores`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      host,
-      threat: 90,
-      certainty: 90,
-      privilege: 9,
-      computed_at: new Date().toISOString(),
-    }),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Answer;
-}
+const send = (token: string, host: string) => postScore(h, token, host);
 
 describe('a scores-only token', () => {
   it('learns that its score was taken and what automation did, not which machine or lockdown', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { ActionId, lockdownBlockId } from '../../src/slack/ids.js';
 import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { postScore } from '../helpers/scores.js';
 
 // Issue #14, finding 2: self-approval was refused by comparing actor ids, and a REST request was
 // recorded as `api:tok_…`, so an admin who requested through their own token approved it in Slack.
@@ -98,20 +99,11 @@ describe('an admin cannot approve what their own score feed triggered', () => {
       threshold_privilege: 1,
       thresholds_saved_at: new Date(Date.now() - 60_000).toISOString(),
     });
-    const res = await fetch(`${h.app.url}/api/v2.1/host/scores`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${feedToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        host: 'scored-01.contoso.com',
-        threat: 99,
-        certainty: 99,
-        privilege: 10,
-        computed_at: new Date().toISOString(),
-      }),
+    const body = await postScore(h, feedToken, 'scored-01.contoso.com', {
+      threat: 99,
+      certainty: 99,
+      privilege: 10,
     });
-    const body = (await res.json()) as {
-      results: Array<{ auto?: { outcome: string; lockdown_id?: string } }>;
-    };
     expect(body.results[0]?.auto?.outcome).toBe('pending_approval');
     const id = body.results[0]?.auto?.lockdown_id ?? '';
     const l = await until(async () => {
