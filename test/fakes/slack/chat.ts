@@ -66,24 +66,29 @@ function content(args: Args): Content {
 const hasContent = (c: Content): boolean =>
   c.text !== undefined || (c.blocks?.length ?? 0) > 0 || (c.attachments?.length ?? 0) > 0;
 
-function postMessage(s: PeerState, args: Args): Args {
-  const c = postableChannel(s, reqStr(args, 'channel'));
+/** What chat.postMessage and chat.postEphemeral share: refuse an empty message, store the bot's post. */
+function storeBotPost(s: PeerState, channel: string, args: Args, extra: Record<string, unknown>) {
   const body = content(args);
   if (!hasContent(body)) {
     refuse('no_text');
   }
   const threadTs = optStr(args, 'thread_ts');
-  const m = store(s, {
-    channel: c.id,
+  return store(s, {
+    channel,
     ts: nextTs(s),
     text: body.text ?? '',
     ...body,
     ...(threadTs === undefined ? {} : { threadTs }),
-    ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+    ...extra,
     user: s.botUserId,
     botId: s.botId,
     via: 'api',
   });
+}
+
+function postMessage(s: PeerState, args: Args): Args {
+  const c = postableChannel(s, reqStr(args, 'channel'));
+  const m = storeBotPost(s, c.id, args, args.metadata === undefined ? {} : { metadata: args.metadata });
   return { channel: c.id, ts: m.ts, message: messagePayload(m) };
 }
 
@@ -115,22 +120,7 @@ function postEphemeral(s: PeerState, args: Args): Args {
   if (!user || user.deleted) {
     refuse('user_not_in_channel');
   }
-  const body = content(args);
-  if (!hasContent(body)) {
-    refuse('no_text');
-  }
-  const threadTs = optStr(args, 'thread_ts');
-  const m = store(s, {
-    channel: c.id,
-    ts: nextTs(s),
-    text: body.text ?? '',
-    ...body,
-    ...(threadTs === undefined ? {} : { threadTs }),
-    ephemeralUser: reqStr(args, 'user'),
-    user: s.botUserId,
-    botId: s.botId,
-    via: 'api',
-  });
+  const m = storeBotPost(s, c.id, args, { ephemeralUser: reqStr(args, 'user') });
   return { message_ts: m.ts };
 }
 
