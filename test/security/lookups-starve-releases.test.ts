@@ -67,7 +67,7 @@ describe('a flood of lookups cannot hold up a release', () => {
     await h.slash('lookup nowhere-99.contoso.com', { as: ALICE });
     await until(async () => (answered(1) ? true : null), 'the first answer');
     const afterFirst = lookupsSent();
-    expect(afterFirst - before).toBeLessThanOrEqual(1);
+    expect(afterFirst - before).toBe(1);
     await h.slash('lookup nowhere-99.contoso.com', { as: ALICE });
     await until(async () => (answered(2) ? true : null), 'the second answer');
     expect(lookupsSent()).toBe(afterFirst);
