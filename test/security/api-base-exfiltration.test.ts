@@ -80,6 +80,32 @@ describe('a settings editor cannot send the Defender token elsewhere', () => {
       select details from audit_events where action = 'settings.changed' order by id desc limit 1`;
     expect(audit?.details.changes).toContainEqual({ field: 'poll_minutes', from: 15, to: 45 });
     expect(JSON.stringify(audit)).not.toContain(CLIENT_SECRET);
+
+    // the secret rotated in Entra and typed again: audited as replaced, its value nowhere
+    const ROTATED = 'rotated~secret-value-0001';
+    const app = { tenantId: TENANT, clientId: CLIENT_ID, appName: 'hostlock' };
+    h.mde.addApp({ ...app, secret: ROTATED });
+    try {
+      const rotated = await submitSettings(
+        h,
+        ADMIN,
+        settingsForm({ poll_minutes: '30', mde_client_secret: ROTATED }),
+      );
+      expect(rotated.response_action).toBeUndefined();
+      const [last] = await h.db.sql<{ details: { changes: unknown[] } }[]>`
+        select details from audit_events where action = 'settings.changed' order by id desc limit 1`;
+      expect(last?.details.changes).toContainEqual({ field: 'mde_client_secret', secret: true });
+      expect(last?.details.changes).toContainEqual({ field: 'poll_minutes', from: 45, to: 30 });
+      expect(JSON.stringify(last)).not.toContain(ROTATED);
+      const [outbox] = await h.db.sql<{ n: number }[]>`
+        select count(*)::int as n from outbox where payload::text like ${`%${ROTATED}%`}`;
+      expect(outbox?.n).toBe(0);
+      expect(JSON.stringify(h.slack.messages)).not.toContain(ROTATED);
+    } finally {
+      h.mde.addApp({ ...app, secret: CLIENT_SECRET });
+      const back = await submitSettings(h, ADMIN, settingsForm({ mde_client_secret: CLIENT_SECRET }));
+      expect(back.response_action).toBeUndefined();
+    }
   });
 
   it('after the operator changes the endpoint, sends the stored secret nowhere until it is typed again', async () => {
