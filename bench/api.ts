@@ -10,7 +10,7 @@ import { type Distribution, distribution, seededRandom } from './stats.js';
 const API = '/api/v2.1';
 
 async function token(env: BenchEnv, name: string, scope: 'scores:write' | 'lockdown:view'): Promise<string> {
-  const t = await createApiToken(env.hostlock.store, { name, scopes: [scope], by: 'bench' });
+  const t = await createApiToken(env.hostlock.store, { name, scopes: [scope] });
   if (t === 'name_taken') {
     throw new Error(`bench: an API token named ${name} already exists`);
   }

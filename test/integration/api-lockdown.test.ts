@@ -4,7 +4,7 @@ import type { Lockdown } from '../../src/core/lockdown/types.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
 import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/harness.js';
-import { createApiToken, revokeApiToken } from '../helpers/tokens.js';
+import { createApiToken, revokeApiToken, TOKEN_ADMIN } from '../helpers/tokens.js';
 
 const PATH = '/api/v2.1/lockdown/host';
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -15,7 +15,7 @@ let viewToken: string;
 let revokedToken: string;
 
 async function token(name: string, scopes: ApiScope[]): Promise<string> {
-  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes });
   if (t === 'name_taken') {
     throw new Error(`token ${name} exists`);
   }
@@ -71,7 +71,7 @@ beforeAll(async () => {
   editToken = await token('ci-edit', ['lockdown:view', 'lockdown:edit']);
   viewToken = await token('ci-view', ['lockdown:view']);
   revokedToken = await token('ci-revoked', ['lockdown:view', 'lockdown:edit']);
-  await revokeApiToken(h.app.store, { name: 'ci-revoked', by: 'test' });
+  await revokeApiToken(h.app.store, { name: 'ci-revoked' });
 });
 afterAll(() => h.close());
 beforeEach(async () => {
@@ -143,7 +143,7 @@ describe('POST /api/v2.1/lockdown/host', () => {
       unlock_date: null,
     });
     // a token acts for the person who created it (issue #14); the token is named beside
-    expect(body.locked_by).toBe('system:test');
+    expect(body.locked_by).toBe(`slack:${TOKEN_ADMIN}`);
     expect(String(body.locked_via)).toMatch(/^api:tok_/);
     const l = await row(String(body.host_id));
     expect(l.approvalChannel).toBe(APPROVER_CHANNEL);
@@ -228,7 +228,7 @@ describe('GET and DELETE of an active lockdown', () => {
     const del = await api('DELETE', { token: editToken, path: `${PATH}/${id}` });
     expect(del.status).toBe(202);
     expect(await del.json()).toMatchObject({ host_id: id, state: 'releasing' });
-    expect((await row(id)).releasedBy).toBe('system:test'); // the token's creator, as above
+    expect((await row(id)).releasedBy).toBe(`slack:${TOKEN_ADMIN}`); // the token's creator, as above
 
     const twice = await api('DELETE', { token: editToken, path: `${PATH}/${id}` });
     await expectError(twice, 409, 'not_active');

@@ -38,7 +38,7 @@ const tok: Record<'edit' | 'view' | 'scores' | 'feed' | 'burst', string> = {
 };
 
 async function token(name: string, scopes: ApiScope[]): Promise<string> {
-  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes });
   if (t === 'name_taken') {
     throw new Error(`token ${name} exists`);
   }

@@ -24,7 +24,7 @@ interface ScoreAnswer {
 }
 
 async function token(name: string, scopes: ApiScope[]): Promise<string> {
-  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes });
   if (t === 'name_taken') {
     throw new Error(`token ${name} exists`);
   }
@@ -81,7 +81,7 @@ beforeAll(async () => {
   scoresToken = await token('feed', ['scores:write', 'lockdown:view']);
   lockToken = await token('locker', ['lockdown:view', 'lockdown:edit']);
   revokedToken = await token('old-feed', ['scores:write']);
-  await revokeApiToken(h.app.store, { name: 'old-feed', by: 'test' });
+  await revokeApiToken(h.app.store, { name: 'old-feed' });
 });
 afterAll(() => h.close());
 beforeEach(async () => {

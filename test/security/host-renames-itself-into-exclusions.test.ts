@@ -41,7 +41,7 @@ beforeAll(async () => {
     approval_required: false,
     alert_channels: [ALERTS],
   });
-  const t = await createApiToken(h.app.store, { name: 'feed', scopes: ['scores:write'], by: 'test' });
+  const t = await createApiToken(h.app.store, { name: 'feed', scopes: ['scores:write'] });
   feed = t === 'name_taken' ? '' : t.token;
 });
 afterAll(() => h.close());

@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 async function lockAs(scopes: Array<'lockdown:edit' | 'lockdown:view'>, name: string) {
-  const t = await createApiToken(h.app.store, { name, scopes, by: 'test' });
+  const t = await createApiToken(h.app.store, { name, scopes });
   const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
     method: 'POST',
     headers: {

@@ -74,7 +74,7 @@ describe('Slack bodies: capped, verified, then parsed', () => {
 
 describe('REST authentication failures are rate limited per source address', () => {
   it('answers 429 to failures after 20 bad tokens, while a valid token from the same address still works', async () => {
-    const t = await createApiToken(h.app.store, { name: 'good-feed', scopes: ['lockdown:view'], by: 'test' });
+    const t = await createApiToken(h.app.store, { name: 'good-feed', scopes: ['lockdown:view'] });
     const good = t === 'name_taken' ? '' : t.token;
     const tries = [];
     for (let i = 0; i < 25; i++) {

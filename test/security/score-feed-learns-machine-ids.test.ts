@@ -34,7 +34,7 @@ beforeAll(async () => {
     ['feed', ['scores:write']],
     ['reader', ['scores:write', 'lockdown:view']],
   ] as const) {
-    const t = await createApiToken(h.app.store, { name: `leak-${key}`, scopes, by: 'test' });
+    const t = await createApiToken(h.app.store, { name: `leak-${key}`, scopes });
     if (t === 'name_taken') {
       throw new Error('token name taken');
     }

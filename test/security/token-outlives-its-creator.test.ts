@@ -59,6 +59,15 @@ describe('a token does not outlive its creator’s rights or its time', () => {
     expect(allText((await h.slash('token list', { as: ALICE })).json())).toMatch(/\*expired\*/);
   });
 
+  it('never authenticates a token whose creator is not a Slack person (no roles to lose)', async () => {
+    // A token row re-attributed to a system actor (a restored backup, a hand-written row) would
+    // otherwise skip the creator check for good: it is refused instead.
+    const token = await create(ALICE, 'orphaned lockdown:view');
+    expect((await list(token)).status).toBe(200);
+    await h.db.sql`update api_tokens set created_by = 'system:import' where name = 'orphaned'`;
+    expect((await list(token)).status).toBe(401);
+  });
+
   it('refuses a lifetime beyond a year', async () => {
     const r = await h.slash('token create forever lockdown:view --days 5000', { as: ALICE });
     expect(allText(r.json())).toMatch(/--days a whole number from 1 to 365/);

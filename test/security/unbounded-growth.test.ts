@@ -61,7 +61,7 @@ describe('nobody can grow hostlock’s tables or flood it from Slack', () => {
 
 describe('refusals of a token', () => {
   it('counts a loop of refused calls on different ids under one route', async () => {
-    const t = await createApiToken(h.app.store, { name: 'siem-feed', scopes: ['scores:write'], by: 'test' });
+    const t = await createApiToken(h.app.store, { name: 'siem-feed', scopes: ['scores:write'] });
     const token = t === 'name_taken' ? '' : t.token;
     for (let i = 0; i < 15; i++) {
       const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host/random${i}`, {
@@ -76,7 +76,7 @@ describe('refusals of a token', () => {
   });
 
   it('refuses a token that has no expiry (older ones get one from the migration)', async () => {
-    const t = await createApiToken(h.app.store, { name: 'ageless', scopes: ['lockdown:view'], by: 'test' });
+    const t = await createApiToken(h.app.store, { name: 'ageless', scopes: ['lockdown:view'] });
     const token = t === 'name_taken' ? '' : t.token;
     await h.db.sql`update api_tokens set expires_at = null where name = 'ageless'`;
     const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {

@@ -15,7 +15,7 @@ export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
 
 /**
- * Creates a REST API token (`settings:edit`) that expires after `days` (default 90) and acts for
+ * Creates a REST API token (a Slack person with `settings:edit`) that expires after `days` (default 90) and acts for
  * its creator while they keep `settings:edit`: only its hash is stored, and the audit row
  * `api_token.created` names the token and its scopes, never the secret, in the same transaction.
  * Returns the id and the token, to be shown once; `name_taken` (nothing written) when an active
@@ -25,7 +25,9 @@ export async function createToken(
   deps: { store: Store; clock: Clock },
   input: { actor: Actor; name: string; scopes: readonly ApiScope[]; days?: number },
 ): Promise<Result<{ id: string; name: string; token: string; expiresAt: Date }, CreateTokenRefusal>> {
-  if (!can(input.actor, TOKEN_PERMISSION)) {
+  // Only a person creates tokens: a token acts for its creator and stops when they lose
+  // `settings:edit`, which a system actor or another token has no roles to lose.
+  if (input.actor.kind !== 'slack' || !can(input.actor, TOKEN_PERMISSION)) {
     await recordDenial(deps.store, {
       actor: input.actor,
       permission: TOKEN_PERMISSION,

@@ -32,12 +32,13 @@ function permissionsFor(scopes: readonly ApiScope[]): ReadonlySet<Permission> {
 }
 
 /** Why a token does not authenticate, for the log (the caller is told only that it does not). */
-export type TokenRefusal = 'unknown_revoked_or_expired' | 'creator_lost_permission';
+export type TokenRefusal = 'unknown_revoked_or_expired' | 'creator_lost_permission' | 'creator_not_a_person';
 
 /**
  * The caller a token stands for, looked up by its hash (its last use recorded). A token acts for
  * the person who created it, and only while that person still holds `settings:edit`, the
- * permission tokens are created under: revoking someone's admin role disables their tokens. The
+ * permission tokens are created under: revoking someone's admin role disables their tokens, and a
+ * token whose creator is not a Slack person never authenticates. The
  * token itself is never compared, stored or logged.
  */
 export async function authenticateToken(
@@ -49,7 +50,11 @@ export async function authenticateToken(
     return 'unknown_revoked_or_expired';
   }
   const creator = await deps.people.permissionsOf(found.createdBy);
-  if (creator !== null && !creator.has(TOKEN_PERMISSION)) {
+  if (creator === null) {
+    // not a Slack person (e.g. a row written by hand): no roles to lose, so it never authenticates
+    return 'creator_not_a_person';
+  }
+  if (!creator.has(TOKEN_PERMISSION)) {
     return 'creator_lost_permission';
   }
   return {

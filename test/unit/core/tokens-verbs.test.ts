@@ -43,6 +43,15 @@ describe('createToken', () => {
     expect(store.state.tokens).toHaveLength(1);
   });
 
+  it('refuses a creator that is not a Slack person, even one holding settings:edit', async () => {
+    const store = memoryStore();
+    const robot = { kind: 'system' as const, name: 'cron', permissions: ADMIN.permissions };
+    expect(
+      await createToken({ store, clock }, { actor: robot, name: 'bot', scopes: ['lockdown:edit'] }),
+    ).toMatchObject({ ok: false, error: 'forbidden' });
+    expect(store.state.tokens).toEqual([]);
+  });
+
   it('refuses a name that is not one, or no scopes', async () => {
     const store = memoryStore();
     expect(
@@ -96,6 +105,9 @@ describe('authenticateToken and revokeToken', () => {
     const demoted = { permissionsOf: async () => RESPONDER.permissions };
     expect(await authenticateToken({ store, people: demoted }, token)).toBe('creator_lost_permission');
     expect(typeof (await authenticateToken({ store, people }, token))).toBe('object');
+    // a creator with no roles to lose (not a Slack person) never authenticates
+    const nobody = { permissionsOf: async () => null };
+    expect(await authenticateToken({ store, people: nobody }, token)).toBe('creator_not_a_person');
     now = new Date('2026-12-02T10:00:01Z');
     expect(await authenticateToken({ store, people }, token)).toBe('unknown_revoked_or_expired');
     expect(
