@@ -13,6 +13,7 @@ import type { Store } from './core/store.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { hostStore } from './db/repos/hosts.js';
+import { mdeCallLedger } from './db/repos/mde-calls.js';
 import { rewrapSecrets } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
 import { claimSlackDelivery } from './db/repos/slack-deliveries.js';
@@ -122,7 +123,12 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       scope: config.mde.scope,
       endpoint: endpointId(config.mde),
       log: log.child({ component: 'mde' }),
-      clientOptions: { observe: metrics.defenderCall, ...opts.defenderClient },
+      clientOptions: {
+        observe: metrics.defenderCall,
+        ...opts.defenderClient,
+        // every replica spends one Defender budget, counted in the database (issue #15, item 8)
+        budget: { ledger: mdeCallLedger(database.db), ...opts.defenderClient?.budget },
+      },
     });
     cleanup.push(() => defender.close());
     const outbox = await startOutbox(

@@ -86,4 +86,12 @@ export interface Defender {
   getAction(actionId: string): Promise<DefenderAction | null>;
   /** Cancels an action that is not final yet; resolves to the cancelled action. */
   cancelAction(actionId: string, comment: string): Promise<DefenderAction>;
+  /**
+   * Runs `fn` with `calls` Defender calls set aside from the rate budget, waiting for them first
+   * while holding nothing. Calls made inside spend them and never wait for the budget: beyond
+   * them, or when Defender asks to wait (429), they fail at once with a retryable error. Calls not
+   * made are given back. A lockdown step takes its row lock inside, so it never waits for budget
+   * while holding the lock (issue #14, finding 4).
+   */
+  withCalls<T>(calls: number, fn: () => Promise<T>): Promise<T>;
 }

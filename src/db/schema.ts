@@ -272,3 +272,26 @@ export const slackDeliveries = pgTable(
   },
   (t) => [index('slack_deliveries_seen_at_idx').on(t.seenAt)],
 );
+
+/**
+ * Defender calls of the last hour, of every replica (issue #15, item 8; db/repos/mde-calls.ts):
+ * one row per call, deleted once an hour old.
+ */
+export const mdeCalls = pgTable(
+  'mde_calls',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull(),
+  },
+  (t) => [index('mde_calls_at_idx').on(t.at)],
+);
+
+/** The one row every Defender budget take locks, and Defender's last 429 pause. */
+export const mdeBudget = pgTable(
+  'mde_budget',
+  {
+    id: integer('id').primaryKey().default(1),
+    pausedUntil: ts('paused_until'),
+  },
+  (t) => [check('mde_budget_single_row', sql`${t.id} = 1`)],
+);

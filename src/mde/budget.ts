@@ -1,9 +1,13 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { BUDGET_SPENT, type CallCaps, type CallLedger } from '../core/defender-budget.js';
 import { HostlockError } from '../core/errors.js';
+import { memoryCallLedger } from './memory-ledger.js';
 
 /**
  * Client-side call budget that keeps hostlock under Defender's documented limits (100 calls/min and
- * 1,500 calls/h per API, mde-api.md §7) with some headroom for other tools sharing the app.
- * A sliding window: `acquire()` resolves when a call may be made now, waiting otherwise.
+ * 1,500 calls/h per API, mde-api.md §7) with some headroom for other tools sharing the app. The
+ * calls are counted in a {@link CallLedger}: in PostgreSQL for a running hostlock, so every
+ * replica spends one budget (issue #15, item 8); this module decides whose turn it is.
  *
  * Calls have a priority (issue #14, finding 4: lookups must not starve releases):
  * - `urgent` (lockdown steps: isolate, release, cancel, status) may use the whole budget and is
@@ -13,13 +17,23 @@ import { HostlockError } from '../core/errors.js';
  * - at most `maxInteractiveWaiters` lookups wait at once: more are refused at once
  *   ({@link MdeBusyError}), never queued behind each other for minutes.
  * Callers of one priority are served in arrival order.
+ *
+ * A lockdown step must not wait for budget while it holds its row lock: it sets its calls aside
+ * first ({@link CallBudget.withCalls}); inside, calls spend what was set aside and never wait —
+ * beyond it, or when Defender says 429, they fail at once ({@link MdeBudgetSpentError}) and the
+ * step is tried again later.
  */
 export type CallPriority = 'urgent' | 'interactive' | 'background';
 
 export interface CallBudget {
+  /** Resolves when a call may be made now. Inside {@link withCalls}: spends a call set aside, never waits. */
   acquire(priority?: CallPriority): Promise<void>;
-  /** Defender said 429: nobody calls until `untilMs`. */
-  pauseUntil(untilMs: number): void;
+  /** Waits (holding nothing) until `calls` calls are set aside, then runs `fn`; gives back what it did not spend. */
+  withCalls<T>(priority: CallPriority, calls: number, fn: () => Promise<T>): Promise<T>;
+  /** True inside {@link withCalls}: a 429 there is not waited out. */
+  inReservation(): boolean;
+  /** Defender said 429: nobody (on any replica) calls until `untilMs`. */
+  pauseUntil(untilMs: number): Promise<void>;
 }
 
 export interface BudgetOptions {
@@ -29,6 +43,8 @@ export interface BudgetOptions {
   reservedPerMinute?: number;
   reservedPerHour?: number;
   maxInteractiveWaiters?: number;
+  /** where calls are counted; default: this process only ({@link memoryCallLedger}) */
+  ledger?: CallLedger;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -44,9 +60,28 @@ export class MdeBusyError extends HostlockError {
   }
 }
 
+/** A step spent the calls it set aside, or Defender asked to wait: the step is tried again later. */
+export class MdeBudgetSpentError extends HostlockError {
+  override readonly name: string = 'MdeBudgetSpentError';
+  constructor(why: string) {
+    super(`Defender call budget: ${why}; the step is tried again shortly`, {
+      code: BUDGET_SPENT,
+      retryable: true,
+    });
+  }
+}
+
 export const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const ORDER: readonly CallPriority[] = ['urgent', 'interactive', 'background'];
+/** Other replicas may give calls back early: a waiting process looks again at least this often. */
+const MAX_WAIT_MS = 1_000;
+
+interface Waiter {
+  n: number;
+  resolve: (ids: readonly string[]) => void;
+  reject: (e: unknown) => void;
+}
 
 export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
   const perMinute = opts.perMinute ?? 90;
@@ -54,63 +89,57 @@ export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
   const reservedMinute = Math.min(perMinute - 1, opts.reservedPerMinute ?? Math.floor(perMinute / 3));
   const reservedHour = Math.min(perHour - 1, opts.reservedPerHour ?? Math.floor(perHour / 3));
   const maxInteractive = opts.maxInteractiveWaiters ?? 16;
-  const now = opts.now ?? Date.now;
+  const ledger = opts.ledger ?? memoryCallLedger(opts.now);
   const sleep = opts.sleep ?? defaultSleep;
-  const stamps: number[] = []; // call times within the last hour, oldest first
-  const queues: Record<CallPriority, Array<() => void>> = { urgent: [], interactive: [], background: [] };
-  let pausedUntil = 0;
+  const queues: Record<CallPriority, Waiter[]> = { urgent: [], interactive: [], background: [] };
+  const reservation = new AsyncLocalStorage<{ ids: string[] }>();
   let pumping = false;
+  let arrived = false;
   let wake: (() => void) | undefined;
 
-  function waitMs(t: number, p: CallPriority): number {
-    while (stamps.length && (stamps[0] ?? 0) <= t - 3_600_000) {
-      stamps.shift();
-    }
-    const hourCap = p === 'urgent' ? perHour : perHour - reservedHour;
-    const minuteCap = p === 'urgent' ? perMinute : perMinute - reservedMinute;
-    let wait = Math.max(0, pausedUntil - t);
-    if (stamps.length >= hourCap) {
-      wait = Math.max(wait, (stamps[stamps.length - hourCap] ?? t) + 3_600_000 - t);
-    }
-    const lastMinute = stamps.filter((s) => s > t - 60_000);
-    if (lastMinute.length >= minuteCap) {
-      wait = Math.max(wait, (lastMinute[lastMinute.length - minuteCap] ?? t) + 60_000 - t);
-    }
-    return wait;
-  }
+  const capsOf = (p: CallPriority): CallCaps =>
+    p === 'urgent'
+      ? { perMinute, perHour }
+      : { perMinute: perMinute - reservedMinute, perHour: perHour - reservedHour };
 
-  // One loop serves every queue: the highest priority whose head may go now goes; otherwise it
-  // sleeps until the soonest may, and wakes early when a new caller arrives (it may be urgent).
+  // One loop serves every queue, strictly by priority: the head of the highest non-empty queue
+  // goes when the ledger grants it; until then nothing below it goes. It sleeps until the grant
+  // may fit, and wakes early when a new caller arrives (it may be urgent).
   async function pump(): Promise<void> {
     if (pumping) {
+      arrived = true;
       wake?.();
       return;
     }
     pumping = true;
-    let yielded = false;
     try {
       for (;;) {
-        const waiting = ORDER.filter((p) => queues[p].length > 0);
-        if (waiting.length === 0) {
+        arrived = false;
+        const p = ORDER.find((q) => queues[q].length > 0);
+        const head = p ? queues[p][0] : undefined;
+        if (!p || !head) {
           return;
         }
-        const t = now();
-        const ready = waiting.find((p) => waitMs(t, p) === 0);
-        if (ready) {
-          stamps.push(t);
-          queues[ready].shift()?.();
-          yielded = false;
+        let grant: Awaited<ReturnType<CallLedger['take']>>;
+        try {
+          grant = await ledger.take(head.n, capsOf(p));
+        } catch (e) {
+          queues[p].shift();
+          head.reject(e);
           continue;
         }
-        if (!yielded) {
-          // let the callers served so far start their calls before time moves on
-          yielded = true;
-          await new Promise<void>((r) => setImmediate(r));
+        if (grant.taken) {
+          queues[p].shift();
+          head.resolve(grant.ids);
           continue;
         }
-        yielded = false;
-        const soonest = Math.min(...waiting.map((p) => waitMs(t, p)));
-        await Promise.race([sleep(soonest), new Promise<void>((r) => (wake = r))]);
+        if (arrived) {
+          continue; // someone came while we asked: they may go first
+        }
+        await Promise.race([
+          sleep(Math.min(grant.retryInMs, MAX_WAIT_MS)),
+          new Promise<void>((r) => (wake = r)),
+        ]);
         wake = undefined;
       }
     } finally {
@@ -118,18 +147,44 @@ export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
     }
   }
 
+  function wait(priority: CallPriority, n: number): Promise<readonly string[]> {
+    if (priority === 'interactive' && queues.interactive.length >= maxInteractive) {
+      return Promise.reject(new MdeBusyError());
+    }
+    return new Promise((resolve, reject) => {
+      queues[priority].push({ n, resolve, reject });
+      void pump();
+    });
+  }
+
   return {
-    acquire(priority = 'urgent') {
-      if (priority === 'interactive' && queues.interactive.length >= maxInteractive) {
-        return Promise.reject(new MdeBusyError());
+    async acquire(priority = 'urgent') {
+      const set = reservation.getStore();
+      if (!set) {
+        await wait(priority, 1);
+        return;
       }
-      return new Promise<void>((resolve) => {
-        queues[priority].push(resolve);
-        void pump();
-      });
+      if (set.ids.pop() !== undefined) {
+        return;
+      }
+      // more calls than the step set aside: one more if it is free now, never a wait
+      const grant = await ledger.take(1, capsOf(priority));
+      if (!grant.taken) {
+        throw new MdeBudgetSpentError('no call left for this step just now');
+      }
     },
-    pauseUntil(untilMs) {
-      pausedUntil = Math.max(pausedUntil, untilMs);
+    async withCalls(priority, calls, fn) {
+      const ids = calls > 0 ? [...(await wait(priority, calls))] : [];
+      const set = { ids };
+      try {
+        return await reservation.run(set, fn);
+      } finally {
+        if (set.ids.length) {
+          await ledger.giveBack(set.ids).catch(() => {}); // not given back: they age out within the minute
+        }
+      }
     },
+    inReservation: () => reservation.getStore() !== undefined,
+    pauseUntil: (untilMs) => ledger.pauseUntil(untilMs),
   };
 }

@@ -10,6 +10,7 @@ import { type Credentials, createTokenProvider } from './auth.js';
 import { type BudgetOptions, createCallBudget } from './budget.js';
 import { MdeApiError, MdeResponseError } from './errors.js';
 import { createMdeHttp, type MdeHttp, type RetryPolicy } from './http.js';
+import { currentPriority } from './priority.js';
 import {
   ActionListSchema,
   MachineActionSchema,
@@ -84,10 +85,11 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
     now,
     ...(opts.onTokenRefresh ? { onRefresh: opts.onTokenRefresh } : {}),
   });
+  const budget = createCallBudget({ now, ...(opts.sleep ? { sleep: opts.sleep } : {}), ...opts.budget });
   const http: MdeHttp = createMdeHttp({
     apiUrl: opts.apiUrl,
     tokens,
-    budget: createCallBudget({ now, ...(opts.sleep ? { sleep: opts.sleep } : {}), ...opts.budget }),
+    budget,
     ...(opts.retry ? { retry: opts.retry } : {}),
     now,
     ...(opts.sleep ? { sleep: opts.sleep } : {}),
@@ -267,6 +269,8 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
       });
       return action(r.body, 'POST', path);
     },
+
+    withCalls: (calls, fn) => budget.withCalls(currentPriority(), calls, fn),
 
     async probe() {
       await getList(`/api/machines?${query({ $top: 1 })}`);

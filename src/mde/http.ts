@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import type { TokenProvider } from './auth.js';
-import type { CallBudget } from './budget.js';
+import { type CallBudget, MdeBudgetSpentError } from './budget.js';
 import { MdeApiError, MdeNetworkError, MdeResponseError } from './errors.js';
 import { currentPriority } from './priority.js';
 import { ErrorBodySchema } from './schemas.js';
@@ -206,7 +206,11 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
       }
       if (res.statusCode === 429) {
         const waitMs = err.retryAfterMs ?? policy.defaultRetryAfterMs;
-        opts.budget.pauseUntil(now() + waitMs);
+        await opts.budget.pauseUntil(now() + waitMs);
+        if (opts.budget.inReservation()) {
+          // a lockdown step holding its row lock: it does not wait, it is tried again later
+          throw new MdeBudgetSpentError(`Defender asked to wait ${Math.ceil(waitMs / 1000)} s (429)`);
+        }
         if (throttles++ < policy.maxThrottleRetries && waitMs <= policy.maxRetryAfterMs) {
           continue; // the budget waits out Retry-After for every caller, not just this one
         }

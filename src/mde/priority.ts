@@ -32,5 +32,6 @@ export function forPurpose(defender: Defender, purpose: DefenderPurpose): Defend
     listActions: wrap(defender.listActions.bind(defender)),
     getAction: wrap(defender.getAction.bind(defender)),
     cancelAction: wrap(defender.cancelAction.bind(defender)),
+    withCalls: (calls, fn) => current.run(priority, () => defender.withCalls(calls, fn)),
   };
 }

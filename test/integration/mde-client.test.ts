@@ -183,6 +183,16 @@ describe('throttling and transient failures', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('does not wait out a 429 inside a lockdown step’s set-aside calls: it fails at once, retryably', async () => {
+    peer.inject({ method: 'GET', path: /^\/api\/machineactions$/, status: 429, retryAfterSeconds: 30 });
+    const c = client();
+    const started = Date.now();
+    const e = await c.withCalls(2, () => c.listActions({ top: 3 })).catch((x: unknown) => x);
+    expect(e).toMatchObject({ name: 'MdeBudgetSpentError', code: 'mde_budget_spent', retryable: true });
+    expect(Date.now() - started).toBeLessThan(5_000); // not the 30 s Defender asked for
+    expect(peer.requests.filter((r) => r.path === '/api/machineactions').at(-1)?.status).toBe(429);
+  });
+
   it('retries 5xx and dropped connections on reads, with backoff', async () => {
     peer.inject({ method: 'GET', path: /^\/api\/machineactions$/, status: 500, times: 2 });
     peer.inject({ method: 'GET', path: /^\/api\/machineactions$/, status: 503, destroySocket: true });

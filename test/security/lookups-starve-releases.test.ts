@@ -51,7 +51,15 @@ describe('a flood of lookups cannot hold up a release', () => {
     expect(lookupsSent() - before).toBeLessThanOrEqual(6); // the quota, whatever the flood
     expect(answers.some((a) => /busy|looked up many hosts/.test(a))).toBe(true);
 
-    // the lockdown falls due now: its release is served from the reserve
+    // Lookups on every replica have spent the whole unreserved share of this minute (the budget
+    // is counted in the database for all replicas): 20 of the 30 calls of this minute.
+    await h.db.sql`
+      insert into mde_calls (at)
+      select now() from generate_series(1, 20 - (select count(*) from mde_calls where at > now() - interval '61 seconds'))`;
+    const [spent] = await h.db.sql<{ n: number }[]>`
+      select count(*)::int as n from mde_calls where at > now() - interval '61 seconds'`;
+    expect(spent?.n).toBe(20);
+    // the lockdown falls due now: its release is served from the reserve, at once
     await h.db.sql`update lockdowns set expires_at = now(), next_check_at = now() where id = ${id}`;
     await h.app.lockdownJobs.sweep();
     await until(
@@ -61,6 +69,7 @@ describe('a flood of lookups cannot hold up a release', () => {
   });
 
   it('does not ask Defender again for a name it just did not know', async () => {
+    await h.db.sql`delete from mde_calls`; // a new minute: the budget is free again
     const before = lookupsSent();
     const answered = (n: number) =>
       h.slack.responses.filter((p) => /No host matches `nowhere-99/.test(allText(p.body))).length >= n;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCallBudget, MdeBusyError } from '../../src/mde/budget.js';
+import { createCallBudget, MdeBudgetSpentError, MdeBusyError } from '../../src/mde/budget.js';
 
 /** A virtual clock: sleeping advances time instantly, so minutes of budget take no real time. */
 function virtualClock() {
@@ -106,5 +106,41 @@ describe('Defender call budget', () => {
     const queued = [budget.acquire('interactive'), budget.acquire('interactive')];
     await expect(budget.acquire('interactive')).rejects.toBeInstanceOf(MdeBusyError);
     await Promise.all(queued);
+  });
+
+  it('sets a step’s calls aside first, then spends them without waiting, and gives back the rest', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ perMinute: 4, perHour: 1000, reservedPerMinute: 1, ...clock });
+    await budget.acquire('urgent');
+    await budget.acquire('urgent');
+    const start = clock.now();
+    const inside = await budget.withCalls('urgent', 2, async () => {
+      const t = clock.now();
+      await budget.acquire('urgent'); // one of the two set aside
+      expect(budget.inReservation()).toBe(true);
+      return t;
+    });
+    expect(inside).toBe(start); // two were free: no wait
+    expect(budget.inReservation()).toBe(false);
+    // the call not made was given back: one more fits this minute, then the minute is full
+    await budget.acquire('urgent');
+    expect(clock.now()).toBe(start);
+    await budget.acquire('urgent');
+    expect(clock.now()).toBeGreaterThan(start);
+  });
+
+  it('refuses a step’s call beyond what it set aside at once while the minute is full, never waits', async () => {
+    const clock = virtualClock();
+    const budget = createCallBudget({ perMinute: 3, perHour: 1000, reservedPerMinute: 1, ...clock });
+    const start = clock.now();
+    const err = await budget.withCalls('urgent', 3, async () => {
+      for (let i = 0; i < 3; i++) {
+        await budget.acquire('urgent');
+      }
+      return budget.acquire('urgent').catch((e: unknown) => e);
+    });
+    expect(err).toBeInstanceOf(MdeBudgetSpentError);
+    expect(clock.now()).toBe(start);
+    expect(clock.sleeps).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { isBudgetSpent } from '../defender-budget.js';
 import type { Isolation } from '../hosts/derive-isolation.js';
 import { isOpen, type LockdownState, type OpenLockdownState } from './machine.js';
 import type { LockdownDeps } from './ports.js';
@@ -16,6 +17,24 @@ const STEPS: Record<OpenLockdownState, Step> = {
   isolating: (c, l) => (l.mdeActionId ? followIsolation(c, l) : stepIsolate(c, l)),
   active: stepActive,
   releasing: (c, l) => (l.mdeReleaseActionId ? followRelease(c, l) : stepRelease(c, l)),
+};
+
+/**
+ * The most Defender calls one step of each state makes: a look at the machine's actions and a
+ * submit, or a status read and a cancel; one more for a step that finds its own action and
+ * follows it at once. Closed states make none.
+ */
+const CALLS: Record<LockdownState, number> = {
+  pending_approval: 0,
+  approved: 3,
+  isolating: 3,
+  active: 3,
+  releasing: 3,
+  approval_expired: 0,
+  denied: 0,
+  released: 0,
+  failed: 0,
+  released_externally: 0,
 };
 
 /**
@@ -43,18 +62,36 @@ export async function advanceLockdown(
     deps.settings(),
     deps.defender({ evenIfPaused: true, purpose: 'lockdown' }),
   ]);
-  const outcome = await deps.lockdowns.withLock(lockdownId, async (row, store) => {
-    // An early or duplicate trigger finds nothing due: the row's next_check_at is the schedule.
-    // Agenda may start a job a little before its time (it locks what falls due within its poll
-    // period), so "due" has a small tolerance.
-    if (!row.nextCheckAt || row.nextCheckAt.getTime() > deps.clock.now().getTime() + EARLY_TOLERANCE_MS) {
-      return row.state;
+  const calls = typeof defender === 'string' ? 0 : CALLS[current.state];
+  const step = () =>
+    deps.lockdowns.withLock(lockdownId, async (row, store) => {
+      // An early or duplicate trigger finds nothing due: the row's next_check_at is the schedule.
+      // Agenda may start a job a little before its time (it locks what falls due within its poll
+      // period), so "due" has a small tolerance.
+      if (!row.nextCheckAt || row.nextCheckAt.getTime() > deps.clock.now().getTime() + EARLY_TOLERANCE_MS) {
+        return row.state;
+      }
+      if (!isOpen(row.state)) {
+        return row.state;
+      }
+      if (typeof defender !== 'string' && CALLS[row.state] > calls) {
+        return 'busy' as const; // it moved on since it was read (approved meanwhile): set calls aside first
+      }
+      return STEPS[row.state]({ deps, store, settings, defender, notes, hostUpdates }, row);
+    });
+  // The step's Defender calls are set aside before the row lock is taken: no step waits for
+  // budget while holding a lock (issue #14, finding 4). One it runs short of ends the step
+  // unchanged (rolled back) and it is tried again shortly.
+  let outcome: LockdownState | 'busy';
+  try {
+    outcome =
+      typeof defender === 'string' || calls === 0 ? await step() : await defender.withCalls(calls, step);
+  } catch (e) {
+    if (!isBudgetSpent(e)) {
+      throw e;
     }
-    if (!isOpen(row.state)) {
-      return row.state;
-    }
-    return STEPS[row.state]({ deps, store, settings, defender, notes, hostUpdates }, row);
-  });
+    outcome = 'busy';
+  }
   if (outcome === 'busy') {
     // Another worker holds the row. It may be an early trigger that changes nothing and so wakes
     // nobody: look again shortly rather than waiting for the next sweep.

@@ -1,4 +1,5 @@
 import type { Defender, DefenderAction } from '../../defender.js';
+import { isBudgetSpent } from '../../defender-budget.js';
 import type { EventName, ThreadNote } from '../../events.js';
 import type { CrashPoint } from '../../faults.js';
 import type { Isolation } from '../../hosts/derive-isolation.js';
@@ -186,6 +187,9 @@ export async function submit(
     });
     return what === 'isolate' ? 'isolating' : 'releasing';
   } catch (e) {
+    if (isBudgetSpent(e)) {
+      throw e; // not an attempt: nothing reached Defender; the whole step is tried again shortly
+    }
     return retryOrFail(c, l, e, what);
   }
 }
