@@ -57,50 +57,54 @@ function perMinute(times: number[]): { minutes: number[]; slidingMax: number } {
 }
 
 describe(`C2: ${HOSTS} lock requests within 60 s through ${REPLICAS} replicas`, () => {
-  it(`isolates every host exactly once, and Defender never sees more than ${PER_MINUTE} calls in a minute`, async () => {
-    const started = Date.now();
-    const statuses = await Promise.all(
-      names.map(async (host, i) => {
-        const h = procs[i % REPLICAS];
-        const r = await fetch(`${h?.url}/api/v2.1/lockdown/host`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ host, duration: '4h', reason: 'C2 load' }),
-        });
-        await r.body?.cancel();
-        return r.status;
-      }),
-    );
-    const requestedIn = Date.now() - started;
-    expect(statuses.filter((s) => s === 201)).toHaveLength(HOSTS);
-    expect(requestedIn).toBeLessThan(60_000);
+  it(
+    `isolates every host exactly once, and Defender never sees more than ${PER_MINUTE} calls in a minute`,
+    async () => {
+      const started = Date.now();
+      const statuses = await Promise.all(
+        names.map(async (host, i) => {
+          const h = procs[i % REPLICAS];
+          const r = await fetch(`${h?.url}/api/v2.1/lockdown/host`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ host, duration: '4h', reason: 'C2 load' }),
+          });
+          await r.body?.cancel();
+          return r.status;
+        }),
+      );
+      const requestedIn = Date.now() - started;
+      expect(statuses.filter((s) => s === 201)).toHaveLength(HOSTS);
+      expect(requestedIn).toBeLessThan(60_000);
 
-    const active = await until(
-      async () => {
-        const [r] = await c.db.sql<{ n: number }[]>`
+      const active = await until(
+        async () => {
+          const [r] = await c.db.sql<{ n: number }[]>`
           select count(*)::int as n from lockdowns where host_name like 'c2-%' and state = 'active'`;
-        return (r?.n ?? 0) >= HOSTS ? r?.n : null;
-      },
-      `all ${HOSTS} lockdowns active`,
-      12 * 60_000,
-      () => c.drive(),
-    );
-    const tookMs = Date.now() - started;
+          return (r?.n ?? 0) >= HOSTS ? r?.n : null;
+        },
+        `all ${HOSTS} lockdowns active`,
+        12 * 60_000,
+        () => c.drive(),
+      );
+      const tookMs = Date.now() - started;
 
-    const apiCalls = c.mde.requests.filter((r) => r.path.startsWith('/api/'));
-    const times = apiCalls.map((r) => r.at.getTime()).sort((a, b) => a - b);
-    const { minutes, slidingMax } = perMinute(times);
-    const isolatePosts = c.posts('isolate');
-    const lockdowns = await c.db.sql<{ n: number }[]>`
+      const apiCalls = c.mde.requests.filter((r) => r.path.startsWith('/api/'));
+      const times = apiCalls.map((r) => r.at.getTime()).sort((a, b) => a - b);
+      const { minutes, slidingMax } = perMinute(times);
+      const isolatePosts = c.posts('isolate');
+      const lockdowns = await c.db.sql<{ n: number }[]>`
       select count(*)::int as n from lockdowns where host_name like 'c2-%'`;
-    console.log(
-      `C2 x${REPLICAS} replicas: ${HOSTS} requests in ${seconds(requestedIn)}, ${active} active after ${seconds(tookMs)}; ` +
-        `${isolatePosts} isolate calls, ${apiCalls.length} Defender calls, per calendar minute [${minutes.join(', ')}], ` +
-        `most in any 60 s ${slidingMax}; 429s ${apiCalls.filter((r) => r.status === 429).length}`,
-    );
-    expect(lockdowns[0]?.n).toBe(HOSTS); // none lost, none doubled
-    expect(isolatePosts).toBe(HOSTS); // each host isolated once
-    expect(Math.max(...minutes)).toBeLessThanOrEqual(PER_MINUTE);
-    expect(slidingMax).toBeLessThanOrEqual(PER_MINUTE);
-  }, 15 * 60_000);
+      console.log(
+        `C2 x${REPLICAS} replicas: ${HOSTS} requests in ${seconds(requestedIn)}, ${active} active after ${seconds(tookMs)}; ` +
+          `${isolatePosts} isolate calls, ${apiCalls.length} Defender calls, per calendar minute [${minutes.join(', ')}], ` +
+          `most in any 60 s ${slidingMax}; 429s ${apiCalls.filter((r) => r.status === 429).length}`,
+      );
+      expect(lockdowns[0]?.n).toBe(HOSTS); // none lost, none doubled
+      expect(isolatePosts).toBe(HOSTS); // each host isolated once
+      expect(Math.max(...minutes)).toBeLessThanOrEqual(PER_MINUTE);
+      expect(slidingMax).toBeLessThanOrEqual(PER_MINUTE);
+    },
+    15 * 60_000,
+  );
 });
