@@ -104,7 +104,9 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/v2.1/lockdown/host/{id}': {
         delete: {
           operationId: 'unlockHost',
-          summary: 'Release an active lockdown, by lockdown id or machine id (scope lockdown:edit)',
+          summary: 'Stop an open lockdown, by lockdown id or machine id (scope lockdown:edit)',
+          description:
+            "Works in every open state; the answer's `state` says what happened: `withdrawn` (a request nobody decided), `cancelled` (approved, nothing sent to Defender), `isolating` (Defender is asked at once: an unfinished isolation is cancelled, a finished one released), `releasing` (an active lockdown is released).",
           parameters: [
             {
               name: 'id',
@@ -114,10 +116,13 @@ export function openApiDocument(): Record<string, unknown> {
             },
           ],
           responses: {
-            '202': { description: 'release started', content: json('Lockdown') },
+            '202': {
+              description: 'withdrawn, cancelled, or stopping / releasing',
+              content: json('Lockdown'),
+            },
             ...refusals,
             '404': error('no such lockdown'),
-            '409': error('not active'),
+            '409': error('already ended (`not_open`) or already being stopped (`already_releasing`)'),
           },
         },
       },

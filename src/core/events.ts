@@ -10,6 +10,8 @@ export const EVENTS = [
   'lockdown.approval_expired',
   'lockdown.extended',
   'lockdown.failed',
+  'lockdown.withdrawn',
+  'lockdown.cancelled',
   'auto.suppressed',
   'host.isolated_externally',
   'host.released_externally',

@@ -14,6 +14,8 @@ const TITLE: Record<EventName, string> = {
   'lockdown.approval_expired': ':alarm_clock: Lockdown request expired',
   'lockdown.extended': ':stopwatch: Lockdown extended',
   'lockdown.failed': ':x: Lockdown failed',
+  'lockdown.withdrawn': ':leftwards_arrow_with_hook: Lockdown request withdrawn',
+  'lockdown.cancelled': ':octagonal_sign: Lockdown cancelled before isolation',
   'auto.suppressed': ':shield: Automatic lockdown held back',
   'host.isolated_externally': ':warning: Host isolated outside hostlock',
   'host.released_externally': ':warning: Host released outside hostlock',

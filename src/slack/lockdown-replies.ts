@@ -53,9 +53,25 @@ export function releaseRefusal(code: ReleaseRefusal, current?: Lockdown): string
   const map: Record<ReleaseRefusal, string> = {
     forbidden: 'You need the `lockdown:edit` permission to unlock hosts.',
     not_found: 'That lockdown no longer exists.',
-    not_active: `Only an active lockdown can be released${state(current)}.`,
+    not_open: `That lockdown has already ended${state(current)}; there is nothing to unlock.`,
+    already_releasing: `That lockdown is already being stopped${state(current)}; its thread says when it is done.`,
   };
   return map[code];
+}
+
+/** What `unlock` did, by the state it left the lockdown in (issue #15, item 1). */
+export function unlockAnswer(l: Lockdown): string {
+  const host = `\`${codeSafe(l.hostName || l.machineId)}\``;
+  switch (l.state) {
+    case 'withdrawn':
+      return `Withdrew the request to lock ${host} (lockdown \`${l.id}\`); nothing was sent to Defender.`;
+    case 'cancelled':
+      return `Cancelled lockdown \`${l.id}\` of ${host} before anything was sent to Defender.`;
+    case 'isolating':
+      return `Stopping lockdown \`${l.id}\` of ${host}: Defender is asked now; an isolation that has not finished is cancelled, one that has is released at once.`;
+    default:
+      return `Releasing ${host} (lockdown \`${l.id}\`)…`;
+  }
 }
 
 export function extendRefusal(code: ExtendRefusal, current?: Lockdown): string {

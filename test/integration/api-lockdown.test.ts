@@ -139,9 +139,10 @@ describe('POST /api/v2.1/lockdown/host', () => {
       state: 'pending_approval',
       reason: 'beaconing from CI',
       source: 'api',
-      lock_date: null,
-      unlock_date: null,
     });
+    // never null for an open lockdown (issue #15, item 3): the request time, and that + 4 h
+    expect(body.lock_date).toBe(body.requested_date);
+    expect(Date.parse(String(body.unlock_date)) - Date.parse(String(body.lock_date))).toBe(4 * 3_600_000);
     // a token acts for the person who created it (issue #14); the token is named beside
     expect(body.locked_by).toBe(`slack:${TOKEN_ADMIN}`);
     expect(String(body.locked_via)).toMatch(/^api:tok_/);
@@ -231,7 +232,7 @@ describe('GET and DELETE of an active lockdown', () => {
     expect((await row(id)).releasedBy).toBe(`slack:${TOKEN_ADMIN}`); // the token's creator, as above
 
     const twice = await api('DELETE', { token: editToken, path: `${PATH}/${id}` });
-    await expectError(twice, 409, 'not_active');
+    await expectError(twice, 409, 'already_releasing');
     await expectError(
       await api('DELETE', { token: editToken, path: `${PATH}/lck_doesnotexist` }),
       404,

@@ -167,10 +167,14 @@ describe('every answer matches the document', () => {
     api.checkRequest('POST', LIST, body);
     const r = await call<Lockdown>('POST', LIST, { token: tok.edit, body });
     expect(r.status).toBe(202);
-    expect(r.body).toMatchObject({ machine_id: m.id, state: 'pending_approval', lock_date: null });
+    expect(r.body).toMatchObject({ machine_id: m.id, state: 'pending_approval' });
+    expect(r.body.lock_date).toBe(r.body.requested_date);
     expect((await list()).map((l) => l.host_id)).toContain(r.body.host_id);
     await refused('POST', LIST, { token: tok.edit, body }, 409, 'already_open');
-    await refused('DELETE', ONE, { token: tok.edit, id: r.body.host_id }, 409, 'not_active');
+    // DELETE withdraws the pending request (202), and a second DELETE finds it closed (409)
+    const del = await call<Lockdown>('DELETE', ONE, { token: tok.edit, id: r.body.host_id });
+    expect(del).toMatchObject({ status: 202, body: { state: 'withdrawn' } });
+    await refused('DELETE', ONE, { token: tok.edit, id: r.body.host_id }, 409, 'not_open');
   });
 
   it('POST lock: 400, 404, 413, 415 and 503', async () => {
@@ -212,7 +216,7 @@ describe('every answer matches the document', () => {
     const del = await call<Lockdown>('DELETE', ONE, { token: tok.edit, id });
     expect(del.status).toBe(202);
     expect(del.body).toMatchObject({ host_id: id, state: 'releasing' });
-    await refused('DELETE', ONE, { token: tok.edit, id }, 409, 'not_active');
+    await refused('DELETE', ONE, { token: tok.edit, id }, 409, 'already_releasing');
     await refused('DELETE', ONE, { token: tok.edit, id: 'lck_doesnotexist' }, 404, 'not_found');
     await refused('DELETE', ONE, { token: tok.edit, id: 'not.an.id' }, 404, 'not_found'); // no route
   });

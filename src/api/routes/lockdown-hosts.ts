@@ -43,8 +43,14 @@ export const LockdownView = z.object({
     .string()
     .nullable()
     .meta({ description: 'the API token a request came through (api:tok_…), else null' }),
-  lock_date: date.meta({ description: 'when Defender isolated the host; null until then' }),
-  unlock_date: date.meta({ description: 'planned release; null until isolated' }),
+  lock_date: date.meta({
+    description:
+      'when Defender isolated the host; until then (pending, approved, isolating) when the lockdown was requested. Never null for an open lockdown',
+  }),
+  unlock_date: date.meta({
+    description:
+      'the planned release: isolation time + duration once isolated, moved by extensions; until then requested time + duration (the clock starts when Defender isolates). Never null for an open lockdown',
+  }),
   machine_id: z.string(),
   state: z.enum(LOCKDOWN_STATES),
   reason: z.string(),
@@ -63,13 +69,17 @@ export const LockdownView = z.object({
     .meta({ description: 'for automatic lockdowns: the scores that triggered it' }),
 });
 
+/** Before isolation, the end as it would be were the host isolated when it was requested. */
+const plannedEndOf = (l: Lockdown): Date => new Date(l.createdAt.getTime() + l.durationMinutes * 60_000);
+
 /** RFC 3339 in UTC to the second (`2024-05-01T12:00:00Z`), as the Vectra API writes dates. */
 const rfc3339 = (d: Date | null): string | null => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
 
 /**
  * A lockdown in the Vectra shape (`host_id`, `host_name`, `locked_by`, `lock_date`, `unlock_date`)
  * plus hostlock's own fields. `host_id` is the lockdown's id, the handle `DELETE …/host/{id}` takes.
- * `lock_date` and `unlock_date` are null until Defender has isolated the host.
+ * `lock_date` and `unlock_date` are never null for an open lockdown (issue #15, item 3): before
+ * Defender has isolated the host they are the request time and the request time + duration.
  */
 export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
   return {
@@ -77,8 +87,8 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
     host_name: l.hostName,
     locked_by: l.requestedBy,
     locked_via: l.requestedVia,
-    lock_date: rfc3339(l.lockedAt),
-    unlock_date: rfc3339(l.expiresAt),
+    lock_date: rfc3339(l.lockedAt ?? l.createdAt),
+    unlock_date: rfc3339(l.expiresAt ?? plannedEndOf(l)),
     machine_id: l.machineId,
     state: l.state,
     reason: l.reason,
@@ -206,14 +216,17 @@ function releaseMessage(code: ReleaseRefusal, current?: Lockdown): string {
   const map: Record<ReleaseRefusal, string> = {
     forbidden: 'This token lacks the `lockdown:edit` scope.',
     not_found: 'No lockdown has that id. List them with GET /api/v2.1/lockdown/host.',
-    not_active: `Only an active lockdown can be released${current ? ` (lockdown ${current.id} is ${current.state})` : ''}.`,
+    not_open: `That lockdown has already ended${current ? ` (lockdown ${current.id} is ${current.state})` : ''}.`,
+    already_releasing: `That lockdown is already being stopped${current ? ` (lockdown ${current.id} is ${current.state})` : ''}.`,
   };
   return map[code];
 }
 
 /**
- * `DELETE /api/v2.1/lockdown/host/{id}`: releases an active lockdown, named by its id (`host_id` in
- * the list) or by the machine id of its host. 202: the release through Defender follows.
+ * `DELETE /api/v2.1/lockdown/host/{id}`: stops an open lockdown, named by its id (`host_id` in
+ * the list) or by the machine id of its host, in any open state (`releaseLockdown`): a request is
+ * withdrawn, an isolation cancelled, an active lockdown released. 202 with the lockdown as it
+ * stands (its `state` says which); the work with Defender follows.
  */
 export async function unlockHost(
   deps: LockdownRouteDeps,

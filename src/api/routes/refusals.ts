@@ -24,5 +24,6 @@ export const requestRefusalStatus: Record<RequestRefusal, number> = {
 export const releaseRefusalStatus: Record<ReleaseRefusal, number> = {
   forbidden: 403,
   not_found: 404,
-  not_active: 409,
+  not_open: 409,
+  already_releasing: 409,
 };

@@ -5,6 +5,7 @@ import type { LockdownDeps } from './ports.js';
 import { EARLY_TOLERANCE_MS, type Note, type Step } from './steps/context.js';
 import { followIsolation, stepIsolate, stepPending } from './steps/isolate.js';
 import { followRelease, stepActive, stepRelease } from './steps/release.js';
+import { stepStopIsolation, stopRequested } from './steps/stop.js';
 
 export { actionTag, EARLY_TOLERANCE_MS } from './steps/context.js';
 
@@ -14,7 +15,8 @@ const BUSY_RETRY_MS = 1_000;
 const STEPS: Record<OpenLockdownState, Step> = {
   pending_approval: stepPending,
   approved: stepIsolate,
-  isolating: (c, l) => (l.mdeActionId ? followIsolation(c, l) : stepIsolate(c, l)),
+  isolating: (c, l) =>
+    stopRequested(l) ? stepStopIsolation(c, l) : l.mdeActionId ? followIsolation(c, l) : stepIsolate(c, l),
   active: stepActive,
   releasing: (c, l) => (l.mdeReleaseActionId ? followRelease(c, l) : stepRelease(c, l)),
 };
@@ -35,6 +37,8 @@ const CALLS: Record<LockdownState, number> = {
   released: 0,
   failed: 0,
   released_externally: 0,
+  withdrawn: 0,
+  cancelled: 0,
 };
 
 /**

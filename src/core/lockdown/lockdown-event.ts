@@ -17,6 +17,8 @@ function detailOf(name: EventName, l: Lockdown, audit: AuditRecord): string | un
       return typeof d.why === 'string' ? d.why : (l.lastError ?? undefined);
     case 'lockdown.released':
       return `release reason: ${l.releaseReason ?? 'manual'}`;
+    case 'lockdown.cancelled':
+      return typeof d.why === 'string' ? d.why : undefined;
     case 'lockdown.extended':
       return typeof d.hours === 'number' ? `extended by ${d.hours} h` : undefined;
     case 'lockdown.requested':
@@ -34,7 +36,10 @@ function actorOf(name: EventName, l: Lockdown, audit: AuditRecord): string {
   if ((name === 'lockdown.approved' || name === 'lockdown.denied') && l.approvedBy) {
     return l.approvedBy;
   }
-  if (name === 'lockdown.released' && l.releasedBy) {
+  if (
+    (name === 'lockdown.released' || name === 'lockdown.cancelled' || name === 'lockdown.withdrawn') &&
+    l.releasedBy
+  ) {
     return l.releasedBy;
   }
   return audit.actor;

@@ -16,6 +16,8 @@ export const LOCKDOWN_STATES = [
   'released',
   'released_externally',
   'failed',
+  'withdrawn',
+  'cancelled',
 ] as const;
 export type LockdownState = (typeof LOCKDOWN_STATES)[number];
 
@@ -80,6 +82,17 @@ export const TRANSITIONS = {
   released: t(['releasing'], 'released', { event: 'lockdown.released' }),
   /** someone released (or re-isolated) the host outside hostlock */
   released_outside: t(['active', 'releasing'], 'released_externally', { event: 'host.released_externally' }),
+  /** the requester (or anyone with lockdown:edit) takes back a request nobody decided yet */
+  withdraw: t(['pending_approval'], 'withdrawn', { event: 'lockdown.withdrawn' }),
+  /** unlock before the engine asked Defender to isolate: nothing to undo */
+  cancel: t(['approved'], 'cancelled', { event: 'lockdown.cancelled' }),
+  /**
+   * unlock while Defender is isolating: recorded on the row (`releasedBy`), the engine then asks
+   * Defender at once and cancels the action or, if it already succeeded, releases
+   */
+  request_stop: t(['isolating'], 'isolating', { audit: 'lockdown.stop_requested' }),
+  /** the engine cancelled Defender's isolation before it finished (or none was ever sent) */
+  cancel_isolation: t(['isolating'], 'cancelled', { event: 'lockdown.cancelled' }),
   /** retries are spent, or the isolation cannot be done */
   fail: t(['approved', 'isolating', 'releasing'], 'failed', { event: 'lockdown.failed' }),
 } as const satisfies Record<string, Transition>;

@@ -1,39 +1,75 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can, viaOf } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
+import { isOpen, type Trigger } from './machine.js';
 import type { LockdownDeps } from './ports.js';
-import type { Lockdown } from './types.js';
+import { stopRequested } from './steps/stop.js';
+import type { Lockdown, LockdownUpdate } from './types.js';
 
-export type ReleaseRefusal = 'forbidden' | 'not_found' | 'not_active';
+export type ReleaseRefusal = 'forbidden' | 'not_found' | 'not_open' | 'already_releasing';
 
 /**
- * Release by hand (`/hostlock unlock`, the Unlock button, the API): moves an active lockdown to
- * `releasing` and wakes the engine, which releases through Defender. Only hostlock's own lockdowns
- * can be released: a host isolated outside hostlock has no lockdown to name.
+ * Unlock by hand (`/hostlock unlock`, the Unlock button, REST `DELETE`), in every open state
+ * (issue #15, item 1):
+ * - `pending_approval` → `withdrawn` (the requester, or anyone with `lockdown:edit`);
+ * - `approved`, nothing sent to Defender yet → `cancelled`;
+ * - `isolating` → the stop is recorded and the engine woken: it asks Defender at once, cancels the
+ *   isolation if it is still Pending / InProgress (`cancelled`), or releases at once if it already
+ *   succeeded;
+ * - `active` → `releasing`, released through Defender by the engine;
+ * - `releasing` → refused as already under way.
+ * Only hostlock's own lockdowns can be released: a host isolated outside hostlock has none.
+ * Returns the row as it stands after the change.
  */
 export async function releaseLockdown(
   deps: LockdownDeps,
   input: { actor: Actor; lockdownId: string; reason?: string },
 ): Promise<Result<Lockdown, ReleaseRefusal> & { current?: Lockdown }> {
-  if (!can(input.actor, 'lockdown:edit')) {
-    await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.release' });
-    return err('forbidden');
-  }
-  const row = await deps.lockdowns.get(input.lockdownId);
-  if (!row) {
-    return err('not_found');
-  }
-  const now = deps.clock.now();
   const who = actorId(input.actor);
-  const next = await deps.lockdowns.transition(
-    row.id,
-    'release',
-    { releaseReason: 'manual', releasedBy: who, attempts: 0, nextCheckAt: now },
-    { actor: who, via: viaOf(input.actor), details: { reason: input.reason ?? '' } },
-  );
-  if (!next) {
-    return { ...err('not_active'), current: (await deps.lockdowns.get(row.id)) ?? row };
+  const by = { actor: who, via: viaOf(input.actor), details: { reason: input.reason ?? '' } };
+  // The engine may move the row between our read and our write (approved → isolating): each
+  // write is a compare-and-set, and a miss reads the row again and decides anew.
+  for (let tries = 0; tries < 3; tries++) {
+    const row = await deps.lockdowns.get(input.lockdownId);
+    if (!row) {
+      return err('not_found');
+    }
+    const ownRequest = row.state === 'pending_approval' && row.requestedBy === who;
+    if (!can(input.actor, 'lockdown:edit') && !ownRequest) {
+      await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.release' });
+      return err('forbidden');
+    }
+    if (!isOpen(row.state)) {
+      return { ...err('not_open'), current: row };
+    }
+    if (row.state === 'releasing' || stopRequested(row)) {
+      return { ...err('already_releasing'), current: row };
+    }
+    const now = deps.clock.now();
+    const stop: LockdownUpdate = { releaseReason: 'manual', releasedBy: who };
+    const plan: Record<typeof row.state, [Trigger, LockdownUpdate]> = {
+      pending_approval: ['withdraw', { ...stop, decidedAt: now, nextCheckAt: null }],
+      approved: ['cancel', { ...stop, nextCheckAt: null }],
+      isolating: ['request_stop', { ...stop, nextCheckAt: now }],
+      active: ['release', { ...stop, attempts: 0, nextCheckAt: now }],
+    };
+    const [trigger, patch] = plan[row.state];
+    const next = await deps.lockdowns.transition(row.id, trigger, patch, by);
+    if (next) {
+      if (next.nextCheckAt) {
+        await deps.wake(next.id, now);
+      }
+      if (next.state === 'withdrawn' || next.state === 'cancelled') {
+        await deps.announce.event(
+          next.state === 'withdrawn' ? 'lockdown.withdrawn' : 'lockdown.cancelled',
+          next,
+        );
+      }
+      return ok(next);
+    }
   }
-  await deps.wake(next.id, now);
-  return ok(next);
+  const current = await deps.lockdowns.get(input.lockdownId);
+  return current && !isOpen(current.state)
+    ? { ...err('not_open'), current }
+    : { ...err('already_releasing'), ...(current ? { current } : {}) };
 }

@@ -24,6 +24,12 @@ const FACTS: Record<EventName, Facts> = {
   'lockdown.approval_expired': { action: 'expire', title: 'Lockdown request expired', category: LOCKDOWN },
   'lockdown.extended': { action: 'extend', title: 'Lockdown extended', category: LOCKDOWN },
   'lockdown.failed': { action: 'lock', title: 'Lockdown failed', category: LOCKDOWN },
+  'lockdown.withdrawn': { action: 'withdraw', title: 'Lockdown request withdrawn', category: LOCKDOWN },
+  'lockdown.cancelled': {
+    action: 'cancel',
+    title: 'Lockdown cancelled before isolation',
+    category: LOCKDOWN,
+  },
   'auto.suppressed': { action: 'suppress', title: 'Automatic lockdown held back', category: LOCKDOWN },
   'host.isolated_externally': { action: 'lock', title: 'Host isolated outside hostlock', category: LOCKDOWN },
   'host.released_externally': {

@@ -38,6 +38,8 @@ const EVENT_SEVERITY: Record<EventName, Severity> = {
   'lockdown.approval_expired': SEVERITY.notice,
   'lockdown.extended': SEVERITY.info,
   'lockdown.failed': SEVERITY.error,
+  'lockdown.withdrawn': SEVERITY.info,
+  'lockdown.cancelled': SEVERITY.notice,
   'auto.suppressed': SEVERITY.warning,
   'host.isolated_externally': SEVERITY.notice,
   'host.released_externally': SEVERITY.warning,

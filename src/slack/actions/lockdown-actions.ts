@@ -6,7 +6,13 @@ import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { can, type Permission } from '../../core/permissions.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { ActionId, parseBlockId, parseDuration } from '../ids.js';
-import { decisionRefusal, extendRefusal, releaseRefusal, requestRefusal } from '../lockdown-replies.js';
+import {
+  decisionRefusal,
+  extendRefusal,
+  releaseRefusal,
+  requestRefusal,
+  unlockAnswer,
+} from '../lockdown-replies.js';
 
 const LOCKDOWN_ID = /^lck_[a-z0-9]{1,40}$/;
 
@@ -93,7 +99,7 @@ const unlock =
       actor: await deps.actors.resolve(c.userId),
       lockdownId: id,
     });
-    return r.ok ? `Releasing lockdown \`${id}\`…` : releaseRefusal(r.error, r.current);
+    return r.ok ? unlockAnswer(r.value) : releaseRefusal(r.error, r.current);
   };
 
 /** The Extend select on a lockdown message. */

@@ -24,6 +24,8 @@ const STATE_WORDS: Record<string, string> = {
   released: ':unlock: Released',
   released_externally: ':warning: Released outside hostlock',
   failed: ':x: Failed',
+  withdrawn: ':leftwards_arrow_with_hook: Withdrawn by the requester',
+  cancelled: ':octagonal_sign: Cancelled before isolation',
 };
 
 /** The root message of a lockdown's thread: its current state, with Approve / Deny while pending. */
@@ -46,42 +48,29 @@ export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
       elements: [{ type: 'mrkdwn', text: `Lockdown \`${l.id}\` · machine \`${codeSafe(l.machineId)}\`` }],
     },
   ];
-  if (l.state === 'pending_approval') {
+  const button = (actionId: string, text: string, style?: 'primary' | 'danger'): types.Button => ({
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text },
+    ...(style ? { style } : {}),
+    value: l.id,
+  });
+  // Every open state has a way out (issue #15, item 1); Unlock's id is the same in each, the
+  // verb decides what it means now: withdraw a request, stop an isolation, release a host.
+  const buttons: Record<string, types.Button[]> = {
     // Plain buttons, no confirm dialog: approval must work from Slack's mobile apps.
-    blocks.push({
-      type: 'actions',
-      block_id: lockdownBlockId(l.id),
-      elements: [
-        {
-          type: 'button',
-          action_id: ActionId.lockdownApprove,
-          text: { type: 'plain_text', text: 'Approve' },
-          style: 'primary',
-          value: l.id,
-        },
-        {
-          type: 'button',
-          action_id: ActionId.lockdownDeny,
-          text: { type: 'plain_text', text: 'Deny' },
-          style: 'danger',
-          value: l.id,
-        },
-      ],
-    });
-  }
-  if (l.state === 'active') {
-    blocks.push({
-      type: 'actions',
-      block_id: lockdownBlockId(l.id),
-      elements: [
-        {
-          type: 'button',
-          action_id: ActionId.lockdownUnlock,
-          text: { type: 'plain_text', text: 'Unlock now' },
-          value: l.id,
-        },
-      ],
-    });
+    pending_approval: [
+      button(ActionId.lockdownApprove, 'Approve', 'primary'),
+      button(ActionId.lockdownDeny, 'Deny', 'danger'),
+      button(ActionId.lockdownUnlock, 'Withdraw'),
+    ],
+    approved: [button(ActionId.lockdownUnlock, 'Stop')],
+    isolating: l.releasedBy ? [] : [button(ActionId.lockdownUnlock, 'Stop')],
+    active: [button(ActionId.lockdownUnlock, 'Unlock now')],
+  };
+  const row = buttons[l.state];
+  if (row?.length) {
+    blocks.push({ type: 'actions', block_id: lockdownBlockId(l.id), elements: row });
   }
   return blocks;
 }
@@ -119,6 +108,10 @@ export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: st
       return `${host(l)} was ${detail ?? 'released outside hostlock'}; hostlock closed this lockdown and will not touch the host.`;
     case 'lockdown.failed':
       return `:x: The lockdown of ${host(l)} failed${extra}. ${who(l.requestedBy)}, check the host in Defender.`;
+    case 'lockdown.withdrawn':
+      return `:leftwards_arrow_with_hook: ${who(l.releasedBy ?? l.requestedBy)} withdrew the request to lock ${host(l)}; nothing was sent to Defender.`;
+    case 'lockdown.cancelled':
+      return `:octagonal_sign: ${who(l.releasedBy ?? 'system:hostlock')} stopped the lockdown of ${host(l)} before Defender isolated it${extra}; the host was not isolated by hostlock.`;
     case 'break_glass':
       return `:rotating_light: Break-glass: ${who(l.requestedBy)} overrode the exclusion list to lock ${host(l)}.`;
     default:

@@ -28,6 +28,8 @@ const STATE_WORDS: Record<LockdownState, string> = {
   released: ':unlock: released',
   released_externally: ':warning: released outside hostlock',
   failed: ':x: failed',
+  withdrawn: ':leftwards_arrow_with_hook: withdrawn',
+  cancelled: ':octagonal_sign: cancelled before isolation',
 };
 
 const EXAMPLE =

@@ -7,7 +7,7 @@ import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { DURATION_VALUES, parseDuration } from '../ids.js';
-import { releaseRefusal, requestRefusal } from '../lockdown-replies.js';
+import { releaseRefusal, requestRefusal, unlockAnswer } from '../lockdown-replies.js';
 import type { Subcommand } from './registry.js';
 
 const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
@@ -118,11 +118,7 @@ export function unlockSubcommand(deps: SlackDeps): Subcommand {
       const open = found.lockdown;
       const r = await releaseLockdown(deps.lockdown, { actor, lockdownId: open.id, reason: words.join(' ') });
       return {
-        reply: ephemeral(
-          r.ok
-            ? `Releasing \`${codeSafe(host.name)}\` (lockdown \`${open.id}\`)…`
-            : releaseRefusal(r.error, r.current),
-        ),
+        reply: ephemeral(r.ok ? unlockAnswer(r.value) : releaseRefusal(r.error, r.current)),
       };
     },
   };

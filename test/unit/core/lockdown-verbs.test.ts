@@ -3,6 +3,7 @@ import { decideLockdown } from '../../../src/core/lockdown/decide-lockdown.js';
 import { extendLockdown } from '../../../src/core/lockdown/extend-lockdown.js';
 import { releaseLockdown } from '../../../src/core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../../src/core/lockdown/request-lockdown.js';
+import type { Lockdown } from '../../../src/core/lockdown/types.js';
 import { host } from '../../helpers/memory/lockdowns.js';
 import { ADMIN, ANALYST, RESPONDER, slack } from './actors.js';
 import { lockdownDeps } from './lockdown-deps.js';
@@ -131,18 +132,53 @@ describe('decideLockdown', () => {
 });
 
 describe('releaseLockdown and extendLockdown', () => {
-  it('release and extend are refused until the lockdown is active, and change nothing', async () => {
+  it('unlock has an answer in every open state; extend waits for active', async () => {
     const t = lockdownDeps({ hosts: [WEB] });
+    const set = (id: string, patch: Partial<Lockdown>) => {
+      const row = t.lockdowns.memory.rows.get(id);
+      if (row) {
+        t.lockdowns.memory.rows.set(id, { ...row, ...patch });
+      }
+    };
+    // pending: extend refused; someone else without lockdown:edit cannot withdraw; the requester can
     const l = await requested(t);
-    expect(await releaseLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id })).toMatchObject({
-      ok: false,
-      error: 'not_active',
-      current: { state: 'pending_approval' },
-    });
     expect(await extendLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id, hours: 1 })).toMatchObject({
       error: 'not_active',
     });
-    expect((await t.lockdowns.get(l.id))?.state).toBe('pending_approval');
+    expect(await releaseLockdown(t.deps, { actor: ANALYST, lockdownId: l.id })).toMatchObject({
+      error: 'forbidden',
+    });
+    expect(await releaseLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id })).toMatchObject({
+      ok: true,
+      value: { state: 'withdrawn', releasedBy: 'slack:U0RESP0001', nextCheckAt: null },
+    });
+    expect(t.lockdowns.memory.events.map((e) => e.name).at(-1)).toBe('lockdown.withdrawn');
+    expect(await releaseLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id })).toMatchObject({
+      error: 'not_open',
+      current: { state: 'withdrawn' },
+    });
+
+    // approved, nothing sent yet: cancelled at once
+    const a = await requested(t);
+    set(a.id, { state: 'approved' });
+    expect(await releaseLockdown(t.deps, { actor: ADMIN, lockdownId: a.id })).toMatchObject({
+      value: { state: 'cancelled', releasedBy: 'slack:U0ADMIN001' },
+    });
+    expect(t.lockdowns.memory.events.map((e) => e.name).at(-1)).toBe('lockdown.cancelled');
+
+    // isolating: the stop is recorded and the engine woken now; a second unlock is "already"
+    const i = await requested(t);
+    set(i.id, { state: 'isolating', mdeActionId: 'act-1' });
+    const stop = await releaseLockdown(t.deps, { actor: ADMIN, lockdownId: i.id });
+    expect(stop).toMatchObject({ value: { state: 'isolating', releasedBy: 'slack:U0ADMIN001' } });
+    expect(t.woken.at(-1)).toEqual({ id: i.id, at: t.deps.clock.now() });
+    expect(await releaseLockdown(t.deps, { actor: RESPONDER, lockdownId: i.id })).toMatchObject({
+      error: 'already_releasing',
+    });
+    set(i.id, { state: 'releasing' });
+    expect(await releaseLockdown(t.deps, { actor: RESPONDER, lockdownId: i.id })).toMatchObject({
+      error: 'already_releasing',
+    });
   });
 
   it('an active lockdown is extended once per click, up to a day beyond its planned end unless an admin extends', async () => {

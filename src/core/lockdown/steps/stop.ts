@@ -1,0 +1,128 @@
+import type { DefenderAction } from '../../defender.js';
+import { isBudgetSpent } from '../../defender-budget.js';
+import type { Lockdown } from '../types.js';
+import {
+  actionTag,
+  commentText,
+  FINAL_BAD,
+  isOurs,
+  later,
+  machineActions,
+  move,
+  now,
+  type Step,
+  type StepContext,
+  update,
+  usableDefender,
+} from './context.js';
+import { stepRelease } from './release.js';
+
+// `unlock` while Defender is isolating (issue #15, item 1): the verb records who asked on the row
+// (`releasedBy` while `isolating`); this step asks Defender at once and ends the lockdown
+// `cancelled` when the isolation had not finished, or records it and releases at once when it had.
+
+/** True while an isolating lockdown waits for the engine to stop it. */
+export const stopRequested = (l: Lockdown): boolean => l.state === 'isolating' && l.releasedBy !== null;
+
+/** Look again this soon when Defender's answer to a cancel leaves the outcome open. */
+const RECHECK_MS = 1_000;
+
+export const stepStopIsolation: Step = async (c, l) => {
+  const d = await usableDefender(c, l, 'release');
+  if (!d) {
+    return l.state;
+  }
+  if (!l.mdeActionId) {
+    // a crash between submit and save leaves no id: Defender's list says whether one was sent
+    const ours = (await machineActions(d, l)).find(
+      (a) => a.type === 'Isolate' && isOurs(a, l) && !FINAL_BAD.has(a.status),
+    );
+    return ours
+      ? stopAction(c, { ...l, mdeActionId: ours.id }, ours, true)
+      : cancelled(c, l, 'nothing had reached Defender yet');
+  }
+  return stopAction(c, l, await d.getAction(l.mdeActionId), false);
+};
+
+async function stopAction(
+  c: StepContext,
+  l: Lockdown,
+  action: DefenderAction | null,
+  recordId: boolean,
+): Promise<Lockdown['state']> {
+  const ids = recordId ? { mdeActionId: l.mdeActionId } : {};
+  if (!action || FINAL_BAD.has(action.status)) {
+    return cancelled(c, l, `Defender's isolation had ended ${action?.status ?? 'without a trace'}`, ids);
+  }
+  if (action.status === 'Succeeded') {
+    return releaseAtOnce(c, l, ids);
+  }
+  const d = c.defender;
+  if (typeof d === 'string') {
+    return l.state;
+  }
+  let after: DefenderAction;
+  try {
+    after = await d.cancelAction(
+      action.id,
+      `${actionTag(l.id)} stopped by ${commentText(l.releasedBy ?? 'hostlock', 100)} before the isolation finished`,
+    );
+  } catch (e) {
+    if (isBudgetSpent(e)) {
+      throw e;
+    }
+    // Defender may have finished (or failed) it meanwhile: its status decides on the next look
+    await update(c, l, {
+      ...ids,
+      nextCheckAt: later(c, RECHECK_MS),
+      lastError: `cancel: ${e instanceof Error ? e.message : String(e)}`,
+    });
+    return l.state;
+  }
+  if (after.status === 'Succeeded') {
+    return releaseAtOnce(c, l, ids);
+  }
+  return cancelled(c, l, "Defender's isolation was cancelled before it finished", ids);
+}
+
+async function cancelled(
+  c: StepContext,
+  l: Lockdown,
+  why: string,
+  extra: { mdeActionId?: string | null } = {},
+): Promise<'cancelled'> {
+  await move(c, l, 'cancel_isolation', { ...extra, releasedAt: now(c), nextCheckAt: null }, { why });
+  c.notes.push({ name: 'lockdown.cancelled', detail: why });
+  return 'cancelled';
+}
+
+/** Defender finished the isolation before the stop reached it: record it, then release at once. */
+async function releaseAtOnce(
+  c: StepContext,
+  l: Lockdown,
+  extra: { mdeActionId?: string | null },
+): Promise<Lockdown['state']> {
+  const at = now(c);
+  const active = await move(
+    c,
+    l,
+    'isolated',
+    { ...extra, lockedAt: at, expiresAt: at, lastError: null, nextCheckAt: at },
+    { mdeActionId: l.mdeActionId, stopRequestedBy: l.releasedBy },
+  );
+  c.hostUpdates.push({
+    machineId: l.machineId,
+    state: 'isolated_by_hostlock',
+    source: 'hostlock',
+    actionId: l.mdeActionId,
+  });
+  c.notes.push({ name: 'lockdown.locked' });
+  const releasing = await move(
+    c,
+    active,
+    'release',
+    { releaseReason: 'manual', releasedBy: l.releasedBy, attempts: 0, nextCheckAt: at },
+    { reason: 'unlocked while Defender was isolating' },
+  );
+  return stepRelease(c, releasing);
+}
