@@ -34,6 +34,22 @@ export function nextActiveCheck(
 }
 
 /**
+ * The next look at a submitted Defender action (issue #15, item 2): fast at first and again after
+ * every status change — about 1 s, 2 s, 4 s … as the time since the last change doubles — up to
+ * `trackEveryMs`. So a host shows as locked within a couple of seconds of a quick success, and a
+ * device that stays offline costs one call every `trackEveryMs`.
+ */
+export function nextFollowAt(
+  at: Date,
+  lastChange: Date | null,
+  timing: Pick<LockdownTiming, 'trackEveryMs' | 'followFirstMs'>,
+): Date {
+  const fastest = Math.min(timing.followFirstMs, timing.trackEveryMs);
+  const since = lastChange ? at.getTime() - lastChange.getTime() : 0;
+  return new Date(at.getTime() + Math.min(timing.trackEveryMs, Math.max(fastest, since)));
+}
+
+/**
  * Defender keeps retrying an offline device for days (mde-api.md §6.1): an isolation still pending
  * when the lockdown's whole time has passed since approval is cancelled.
  */

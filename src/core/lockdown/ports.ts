@@ -20,8 +20,10 @@ export interface Announcer {
 }
 
 export interface LockdownTiming {
-  /** how often a pending Defender action is checked */
+  /** the slowest a pending Defender action is followed (issue #15, item 2: 1 s, 2 s, 4 s … up to this) */
   trackEveryMs: number;
+  /** the first look after a submit, and after every status change */
+  followFirstMs: number;
   /** waits before retrying a failed isolate / release, by attempt (last one repeats) */
   retryBackoffMs: readonly number[];
   /** failed attempts before a lockdown ends `failed` */
@@ -34,6 +36,7 @@ export interface LockdownTiming {
 
 export const DEFAULT_TIMING: LockdownTiming = {
   trackEveryMs: 15_000,
+  followFirstMs: 1_000,
   retryBackoffMs: [30_000, 120_000, 300_000],
   maxAttempts: 3,
   pendingNoteAfterMs: 10 * 60_000,

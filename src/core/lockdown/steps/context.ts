@@ -5,6 +5,7 @@ import type { CrashPoint } from '../../faults.js';
 import type { Isolation } from '../../hosts/derive-isolation.js';
 import type { DefenderUnavailable } from '../../hosts/ports.js';
 import type { Settings } from '../../settings/settings.js';
+import { nextFollowAt } from '../deadlines.js';
 import type { LockdownState, Trigger } from '../machine.js';
 import type { LockdownDeps } from '../ports.js';
 import type { Lockdown, LockdownStore, LockdownUpdate } from '../types.js';
@@ -182,7 +183,7 @@ export async function submit(
     c.deps.faults?.(after[what]);
     await update(c, l, {
       ...(what === 'isolate' ? { mdeActionId: action.id } : { mdeReleaseActionId: action.id }),
-      nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+      nextCheckAt: nextFollowAt(now(c), null, c.deps.timing),
       lastError: null,
     });
     return what === 'isolate' ? 'isolating' : 'releasing';

@@ -1,4 +1,10 @@
-import { approvalDeadline, isolationGiveUpAt, nextActiveCheck, plannedEnd } from '../deadlines.js';
+import {
+  approvalDeadline,
+  isolationGiveUpAt,
+  nextActiveCheck,
+  nextFollowAt,
+  plannedEnd,
+} from '../deadlines.js';
 import type { Lockdown } from '../types.js';
 import {
   ACTIVE,
@@ -7,7 +13,6 @@ import {
   FINAL_BAD,
   fail,
   isOurs,
-  later,
   machineActions,
   move,
   now,
@@ -110,7 +115,7 @@ export const followIsolation: Step = async (c, l) => {
   const pendingNote =
     !l.pendingNotedAt && at.getTime() - action.createdAt.getTime() >= c.deps.timing.pendingNoteAfterMs;
   await update(c, l, {
-    nextCheckAt: later(c, c.deps.timing.trackEveryMs),
+    nextCheckAt: nextFollowAt(at, action.updatedAt ?? action.createdAt, c.deps.timing),
     ...(pendingNote ? { pendingNotedAt: at } : {}),
   });
   if (pendingNote) {

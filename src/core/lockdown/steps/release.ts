@@ -1,4 +1,4 @@
-import { nextActiveCheck } from '../deadlines.js';
+import { nextActiveCheck, nextFollowAt } from '../deadlines.js';
 import type { LockdownState } from '../machine.js';
 import type { Lockdown } from '../types.js';
 import {
@@ -126,7 +126,9 @@ export const followRelease: Step = async (c, l) => {
       clearAction: true,
     });
   }
-  await update(c, l, { nextCheckAt: later(c, c.deps.timing.trackEveryMs) });
+  await update(c, l, {
+    nextCheckAt: nextFollowAt(now(c), action.updatedAt ?? action.createdAt, c.deps.timing),
+  });
   return l.state;
 };
 
