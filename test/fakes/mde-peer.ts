@@ -7,7 +7,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ActionStore } from './mde/actions.js';
 import { type ApiRoute, MdeApi } from './mde/api.js';
-import { Entra, MDE_AUDIENCE } from './mde/entra.js';
+import { CLOUD_AUDIENCE, Entra } from './mde/entra.js';
 import { defaultCode, mdeError, PLAIN_JSON, RateLimiter, type Reply } from './mde/http.js';
 import { buildMachine, generateMachines, ipFor, sampleFleet } from './mde/machines.js';
 import type { MdeFault, MdeMachineAction, MdePeer, MdePeerOptions, RecordedRequest } from './mde/types.js';
@@ -54,7 +54,7 @@ function write(res: ServerResponse, reply: Reply): void {
 export async function startMdePeer(opts: MdePeerOptions): Promise<MdePeer> {
   const now = opts.now ?? (() => new Date());
   let url = '';
-  const entra = new Entra(() => url, now);
+  const entra = new Entra(() => url, now, opts.cloud);
   const actions = new ActionStore(now);
   const api = new MdeApi({
     now,
@@ -111,7 +111,7 @@ export async function startMdePeer(opts: MdePeerOptions): Promise<MdePeer> {
     }
     const roles = claims.roles ?? [];
     rec.tokenRoles = roles;
-    if (claims.aud !== MDE_AUDIENCE || !route.roles.some((r) => roles.includes(r))) {
+    if (claims.aud !== CLOUD_AUDIENCE[entra.cloud] || !route.roles.some((r) => roles.includes(r))) {
       return mdeError(
         403,
         'Forbidden',

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { MdeAuthError } from '../../src/mde/auth.js';
 import { createCallBudget } from '../../src/mde/budget.js';
 import {
@@ -394,5 +395,41 @@ describe('response validation', () => {
     const e = await failure(client().listActions({ top: 1 }));
     expect(e).toBeInstanceOf(MdeResponseError);
     expect((e as Error).message).toMatch(/GET \/api\/machineactions/);
+  });
+});
+
+describe('sovereign clouds (issue #15, item 9): MDE_CLOUD picks the scope the Defender peer checks', () => {
+  let gov: MdePeer;
+  beforeAll(async () => {
+    gov = await startMdePeer({ tls: inject('tlsCert'), cloud: 'gcc-high' });
+    gov.addApp({ tenantId: TENANT, clientId: CLIENT, secret: SECRET, appName: 'hostlock' });
+  });
+  afterAll(() => gov.close());
+
+  const configured = (cloud: string) =>
+    loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 's',
+      MDE_CLOUD: cloud,
+      MDE_API_URL: gov.url,
+      MDE_LOGIN_URL: gov.url,
+      HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
+    }).mde;
+
+  it('a GCC High configuration gets a token for the government resource and is served', async () => {
+    const mde = configured('gcc-high');
+    expect(mde.scope).toBe('https://api-gov.securitycenter.microsoft.us/.default');
+    const c = client({ apiUrl: gov.url, loginUrl: gov.url, scope: mde.scope });
+    await expect(c.probe()).resolves.toMatchObject({ roles: expect.arrayContaining(['Machine.Isolate']) });
+  });
+
+  it('the commercial scope is refused by a GCC High Defender: no token, no API call', async () => {
+    const mde = configured('commercial');
+    const before = gov.requests.filter((r) => r.path.startsWith('/api/')).length;
+    const c = client({ apiUrl: gov.url, loginUrl: gov.url, scope: mde.scope });
+    const e = await failure(c.probe());
+    expect(e).toBeInstanceOf(MdeAuthError);
+    expect(String((e as Error).message)).toMatch(/AADSTS500011|resource/);
+    expect(gov.requests.filter((r) => r.path.startsWith('/api/')).length).toBe(before);
   });
 });

@@ -6,12 +6,30 @@ import type { MdeApp } from './types.js';
 
 /** The `aud` of an MDE-valid token (mde-api.md §1.1, §9). */
 export const MDE_AUDIENCE = 'https://api.securitycenter.microsoft.com';
-/** Resources whose `.default` scope yields an MDE token: the same first-party app (mde-api.md §1.1). */
-const MDE_RESOURCES = new Set([
-  MDE_AUDIENCE,
-  'https://securitycenter.onmicrosoft.com/windowsatpservice',
-  'fc780465-2017-40d4-a0c5-307022471b92',
-]);
+
+/** The cloud a peer stands for (mde-api.md §2: GCC, GCC High, DoD) and its MDE resource. */
+export type PeerCloud = 'commercial' | 'gcc' | 'gcc-high' | 'dod';
+export const CLOUD_AUDIENCE: Record<PeerCloud, string> = {
+  commercial: MDE_AUDIENCE,
+  gcc: 'https://api-gcc.securitycenter.microsoft.us',
+  'gcc-high': 'https://api-gov.securitycenter.microsoft.us',
+  dod: 'https://api-gov.securitycenter.microsoft.us',
+};
+
+/**
+ * Resources whose `.default` scope yields an MDE token in that cloud: the first-party app by name
+ * and id (mde-api.md §1.1) in the commercial cloud; in the US government clouds, their own
+ * resource (§2). A token for another cloud's resource is refused as an unknown resource.
+ */
+function mdeResources(cloud: PeerCloud): Set<string> {
+  return cloud === 'commercial'
+    ? new Set([
+        MDE_AUDIENCE,
+        'https://securitycenter.onmicrosoft.com/windowsatpservice',
+        'fc780465-2017-40d4-a0c5-307022471b92',
+      ])
+    : new Set([CLOUD_AUDIENCE[cloud]]);
+}
 /** Other real resources: a token is issued, but MDE answers 403 (mde-api.md §1.2). */
 const OTHER_RESOURCES = new Set([
   'https://api.security.microsoft.com',
@@ -49,10 +67,15 @@ export class Entra {
   private readonly key = randomBytes(32);
   issued = 0;
 
+  private readonly mdeResources: Set<string>;
+
   constructor(
     private readonly baseUrl: () => string,
     private readonly now: () => Date,
-  ) {}
+    readonly cloud: PeerCloud = 'commercial',
+  ) {
+    this.mdeResources = mdeResources(cloud);
+  }
 
   private addTenant(id: string, domain: string | undefined, hasMde: boolean): void {
     const key = id.toLowerCase();
@@ -162,7 +185,7 @@ export class Entra {
       resource = scope.slice(0, -'/.default'.length);
     }
     resource = resource.replace(/\/+$/, '');
-    const isMde = MDE_RESOURCES.has(resource.toLowerCase());
+    const isMde = this.mdeResources.has(resource.toLowerCase());
     if ((isMde && !tenant.hasMde) || (!isMde && !OTHER_RESOURCES.has(resource.toLowerCase()))) {
       return fail(
         400,
@@ -217,7 +240,7 @@ export class Entra {
     const roles = app.roles ?? ['Machine.Read.All', 'Machine.Isolate'];
     const iat = Math.floor(this.now().getTime() / 1000);
     const payload = {
-      aud: isMde ? MDE_AUDIENCE : resource,
+      aud: isMde ? CLOUD_AUDIENCE[this.cloud] : resource,
       iss: `https://sts.windows.net/${tenant.id}/`,
       iat,
       nbf: iat,

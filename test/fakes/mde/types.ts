@@ -162,6 +162,8 @@ export interface MdePeerOptions {
    * 400 ActiveRequestAlreadyExists) or `returnExisting` (201 with the active action, issue #5903).
    */
   duplicateActionMode?: 'reject' | 'returnExisting';
+  /** The cloud this Defender is in: only that cloud's MDE resource scope gets a token (default commercial). */
+  cloud?: 'commercial' | 'gcc' | 'gcc-high' | 'dod';
 }
 
 /** A running Defender peer (Entra token endpoint + MDE REST API on one HTTPS origin). */
