@@ -12,6 +12,7 @@ export const EVENTS = [
   'lockdown.failed',
   'lockdown.withdrawn',
   'lockdown.cancelled',
+  'lockdown.stuck',
   'auto.suppressed',
   'host.isolated_externally',
   'host.released_externally',
@@ -20,7 +21,7 @@ export const EVENTS = [
 export type EventName = (typeof EVENTS)[number];
 
 /** Thread-only progress notes of a lockdown: told in its Slack thread, not sent to other sinks. */
-export type ThreadNote = 'isolation_pending' | 'ending_soon' | 'break_glass';
+export type ThreadNote = 'ending_soon' | 'break_glass';
 
 /**
  * One notification as every sink sees it (DESIGN §3.8): what happened, to which host, by whom.

@@ -19,6 +19,8 @@ function detailOf(name: EventName, l: Lockdown, audit: AuditRecord): string | un
       return `release reason: ${l.releaseReason ?? 'manual'}`;
     case 'lockdown.cancelled':
       return typeof d.why === 'string' ? d.why : undefined;
+    case 'lockdown.stuck':
+      return typeof d.why === 'string' ? d.why : undefined;
     case 'lockdown.extended':
       return typeof d.hours === 'number' ? `extended by ${d.hours} h` : undefined;
     case 'lockdown.requested':

@@ -93,6 +93,9 @@ export const TRANSITIONS = {
   request_stop: t(['isolating'], 'isolating', { audit: 'lockdown.stop_requested' }),
   /** the engine cancelled Defender's isolation before it finished (or none was ever sent) */
   cancel_isolation: t(['isolating'], 'cancelled', { event: 'lockdown.cancelled' }),
+  /** Defender has kept the isolation / release Pending past the stuck limit (device offline?) */
+  isolation_stuck: t(['isolating'], 'isolating', { event: 'lockdown.stuck' }),
+  release_stuck: t(['releasing'], 'releasing', { event: 'lockdown.stuck' }),
   /** retries are spent, or the isolation cannot be done */
   fail: t(['approved', 'isolating', 'releasing'], 'failed', { event: 'lockdown.failed' }),
 } as const satisfies Record<string, Transition>;

@@ -40,6 +40,7 @@ const EVENT_SEVERITY: Record<EventName, Severity> = {
   'lockdown.failed': SEVERITY.error,
   'lockdown.withdrawn': SEVERITY.info,
   'lockdown.cancelled': SEVERITY.notice,
+  'lockdown.stuck': SEVERITY.warning,
   'auto.suppressed': SEVERITY.warning,
   'host.isolated_externally': SEVERITY.notice,
   'host.released_externally': SEVERITY.warning,

@@ -13,6 +13,12 @@ const reason = (l: Lockdown) =>
 const time = (d: Date | null) =>
   d ? `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} {time}|${d.toISOString()}>` : '—';
 
+/** The requester, and the approver when someone else approved: who must hear of trouble. */
+const people = (l: Lockdown) =>
+  l.approvedBy && l.approvedBy !== l.requestedBy
+    ? `${who(l.requestedBy)} and ${who(l.approvedBy)}`
+    : who(l.requestedBy);
+
 const STATE_WORDS: Record<string, string> = {
   pending_approval: ':hourglass: Awaiting approval',
   approved: ':white_check_mark: Approved, isolating…',
@@ -96,8 +102,10 @@ export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: st
       return `Nobody decided in time, so the request expired. ${who(l.requestedBy)}, nothing was changed; request again if it is still needed.`;
     case 'lockdown.locked':
       return `${host(l)} is isolated. It will be released ${time(l.expiresAt)}.`;
-    case 'isolation_pending':
-      return `Defender still has the isolation of ${host(l)} pending: the device may be offline. Defender keeps trying for up to 3 days; hostlock cancels it if the lockdown time runs out first.`;
+    case 'lockdown.stuck':
+      return l.state === 'releasing'
+        ? `:hourglass_flowing_sand: ${people(l)}: Defender still has the release of ${host(l)} pending${extra}: the device may be offline, and it stays isolated until Defender reaches it. Check it in Defender.`
+        : `:hourglass_flowing_sand: ${people(l)}: Defender still has the isolation of ${host(l)} pending${extra}: the device may be offline. Defender keeps trying for up to 3 days; hostlock cancels it if the lockdown time runs out first.`;
     case 'ending_soon':
       return `${who(l.requestedBy)}, the lockdown of ${host(l)} ends ${time(l.expiresAt)}. Extend it below if it is still needed.`;
     case 'lockdown.extended':
@@ -107,7 +115,7 @@ export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: st
     case 'host.released_externally':
       return `${host(l)} was ${detail ?? 'released outside hostlock'}; hostlock closed this lockdown and will not touch the host.`;
     case 'lockdown.failed':
-      return `:x: The lockdown of ${host(l)} failed${extra}. ${who(l.requestedBy)}, check the host in Defender.`;
+      return `:x: The lockdown of ${host(l)} failed${extra}. ${people(l)}, check the host in Defender.`;
     case 'lockdown.withdrawn':
       return `:leftwards_arrow_with_hook: ${who(l.releasedBy ?? l.requestedBy)} withdrew the request to lock ${host(l)}; nothing was sent to Defender.`;
     case 'lockdown.cancelled':

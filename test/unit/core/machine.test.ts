@@ -19,6 +19,8 @@ const LEGAL: Array<[LockdownState, string, LockdownState]> = [
   ['approved', 'cancel', 'cancelled'],
   ['isolating', 'request_stop', 'isolating'],
   ['isolating', 'cancel_isolation', 'cancelled'],
+  ['isolating', 'isolation_stuck', 'isolating'],
+  ['releasing', 'release_stuck', 'releasing'],
   ['approved', 'start_isolation', 'isolating'],
   ['approved', 'fail', 'failed'],
   ['isolating', 'isolated', 'active'],

@@ -155,6 +155,31 @@ export async function retryOrFail(
   return fail(c, l, `${what} failed: ${message}`, clear);
 }
 
+/** Defender has kept `action` Pending / InProgress past the stuck limit, and nobody was told yet. */
+export function isStuck(c: StepContext, l: Lockdown, action: DefenderAction, at: Date): boolean {
+  return !l.pendingNotedAt && at.getTime() - action.createdAt.getTime() >= c.deps.timing.pendingNoteAfterMs;
+}
+
+/**
+ * Tells everyone once that Defender is not getting through (issue #15, item 6): the
+ * `lockdown.stuck` event reaches the alert channels and syslog, and the thread mentions the
+ * requester and the approver. The lockdown keeps following the action.
+ */
+export async function stuck(
+  c: StepContext,
+  l: Lockdown,
+  trigger: 'isolation_stuck' | 'release_stuck',
+  action: DefenderAction,
+  at: Date,
+  nextCheckAt: Date,
+): Promise<LockdownState> {
+  const minutes = Math.floor((at.getTime() - action.createdAt.getTime()) / 60_000);
+  const why = `Defender has kept the ${trigger === 'isolation_stuck' ? 'isolation' : 'release'} ${action.status} for ${minutes} min (action ${action.id}); the device may be offline`;
+  await move(c, l, trigger, { pendingNotedAt: at, nextCheckAt }, { why, mdeActionId: action.id });
+  c.notes.push({ name: 'lockdown.stuck', detail: `${minutes} min` });
+  return l.state;
+}
+
 /** Someone else's action is in flight on the machine: never send a second one; look again soon. */
 export async function waitForOtherAction(c: StepContext, l: Lockdown): Promise<LockdownState> {
   await update(c, l, {

@@ -13,11 +13,13 @@ import {
   FINAL_BAD,
   fail,
   isOurs,
+  isStuck,
   machineActions,
   move,
   now,
   retryOrFail,
   type Step,
+  stuck,
   submit,
   update,
   usableDefender,
@@ -85,6 +87,7 @@ export const followIsolation: Step = async (c, l) => {
         lockedAt: at,
         expiresAt,
         lastError: null,
+        pendingNotedAt: null,
         nextCheckAt: nextActiveCheck(expiresAt, { reminded: false, now: at, timing: c.deps.timing }),
       },
       { mdeActionId: l.mdeActionId, expiresAt: expiresAt.toISOString() },
@@ -112,15 +115,11 @@ export const followIsolation: Step = async (c, l) => {
       'the lockdown time ran out while Defender was still trying to isolate the (offline?) device; the isolation was cancelled',
     );
   }
-  const pendingNote =
-    !l.pendingNotedAt && at.getTime() - action.createdAt.getTime() >= c.deps.timing.pendingNoteAfterMs;
-  await update(c, l, {
-    nextCheckAt: nextFollowAt(at, action.updatedAt ?? action.createdAt, c.deps.timing),
-    ...(pendingNote ? { pendingNotedAt: at } : {}),
-  });
-  if (pendingNote) {
-    c.notes.push({ name: 'isolation_pending' });
+  const nextCheckAt = nextFollowAt(at, action.updatedAt ?? action.createdAt, c.deps.timing);
+  if (isStuck(c, l, action, at)) {
+    return stuck(c, l, 'isolation_stuck', action, at, nextCheckAt);
   }
+  await update(c, l, { nextCheckAt });
   return l.state;
 };
 

@@ -7,6 +7,7 @@ import {
   EARLY_TOLERANCE_MS,
   FINAL_BAD,
   isOurs,
+  isStuck,
   later,
   machineActions,
   move,
@@ -15,6 +16,7 @@ import {
   type Step,
   type StepContext,
   SYSTEM,
+  stuck,
   submit,
   update,
   usableDefender,
@@ -126,9 +128,12 @@ export const followRelease: Step = async (c, l) => {
       clearAction: true,
     });
   }
-  await update(c, l, {
-    nextCheckAt: nextFollowAt(now(c), action.updatedAt ?? action.createdAt, c.deps.timing),
-  });
+  const at = now(c);
+  const nextCheckAt = nextFollowAt(at, action.updatedAt ?? action.createdAt, c.deps.timing);
+  if (isStuck(c, l, action, at)) {
+    return stuck(c, l, 'release_stuck', action, at, nextCheckAt);
+  }
+  await update(c, l, { nextCheckAt });
   return l.state;
 };
 

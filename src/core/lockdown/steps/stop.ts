@@ -107,7 +107,7 @@ async function releaseAtOnce(
     c,
     l,
     'isolated',
-    { ...extra, lockedAt: at, expiresAt: at, lastError: null, nextCheckAt: at },
+    { ...extra, lockedAt: at, expiresAt: at, lastError: null, pendingNotedAt: null, nextCheckAt: at },
     { mdeActionId: l.mdeActionId, stopRequestedBy: l.releasedBy },
   );
   c.hostUpdates.push({
