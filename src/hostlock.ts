@@ -144,6 +144,11 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       clock,
     );
     cleanup.push(() => outbox.stop());
+    const announcer = createSlackAnnouncer({
+      client: slackClient(config),
+      settings,
+      log: log.child({ component: 'slack' }),
+    });
     const engine = await startEngine(
       { ...opts, ...faultHookOf(config) },
       {
@@ -151,11 +156,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         defender,
         settings,
         clock,
-        announce: createSlackAnnouncer({
-          client: slackClient(config),
-          settings,
-          log: log.child({ component: 'slack' }),
-        }),
+        announce: announcer,
         store,
       },
       cleanup,
@@ -191,7 +192,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     });
     const http = await serve(
       opts,
-      { database, store, clock, metrics, slack, lockdown: engine.lockdown },
+      { database, store, clock, metrics, slack, lockdown: engine.lockdown, approvals: announcer },
       cleanup,
     );
     await slack.surface.start();
@@ -221,6 +222,7 @@ async function serve(
     metrics: ReturnType<typeof createMetrics>;
     slack: ReturnType<typeof createSlackSurface>;
     lockdown: LockdownDeps;
+    approvals: ReturnType<typeof createSlackAnnouncer>;
   },
   cleanup: Cleanup,
 ): Promise<{ url: string; opsUrl: string }> {
@@ -231,6 +233,7 @@ async function serve(
     readinessOf({
       database,
       slack: slack.surface,
+      approvals: p.approvals,
       clock,
       staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
     }),

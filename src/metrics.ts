@@ -137,6 +137,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function readinessOf(o: {
   database: DatabaseHandle;
   slack: { status(): SlackStatus };
+  /** whether requests reached the approvers lately: detail only, it does not make hostlock unready */
+  approvals?: { approvalStatus(): { ok: boolean; problem?: string; at?: string } };
   clock: Clock;
   /** undelivered this long, an outbox row is reported */
   staleAfterMs: number;
@@ -154,7 +156,14 @@ export function readinessOf(o: {
       : { ok: false };
     return {
       ready: db && s.ok && mde.ok && inventory.ok,
-      checks: { database: { ok: db }, slack: s, defender: mde, inventory, notifications },
+      checks: {
+        database: { ok: db },
+        slack: s,
+        defender: mde,
+        inventory,
+        notifications,
+        approvals: o.approvals?.approvalStatus() ?? { ok: true },
+      },
     };
   };
 }

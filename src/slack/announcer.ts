@@ -11,32 +11,91 @@ import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from '.
  * was asked); later events are replies, and the root is rewritten to the current state. Slack
  * failures are logged and never undo what happened.
  */
+/** Whether requests reached the approvers lately (for the ops readiness details). */
+export interface ApprovalPostStatus {
+  ok: boolean;
+  problem?: string;
+  at?: string;
+}
+
 export function createSlackAnnouncer(deps: {
   client: webApi.WebClient;
   settings: () => Promise<Settings>;
   log: Logger;
-}): Announcer {
+}): Announcer & { approvalStatus(): ApprovalPostStatus } {
   const { client, log } = deps;
+  let lastProblem: { problem: string; at: Date } | undefined;
+
+  async function postRoot(l: Lockdown, channel: string): Promise<{ channel: string; ts: string } | string> {
+    try {
+      const r = await client.chat.postMessage({
+        channel,
+        text: lockdownRootText(l),
+        blocks: lockdownRootBlocks(l),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      return r.ts && r.channel ? { channel: r.channel, ts: r.ts } : 'Slack answered without a message id';
+    } catch (e) {
+      const code =
+        (e as { data?: { error?: string } }).data?.error ?? (e instanceof Error ? e.message : String(e));
+      log.error({ err: e, lockdownId: l.id, channel }, 'slack.announce_failed');
+      return code;
+    }
+  }
+
   return {
+    approvalStatus: () =>
+      lastProblem
+        ? { ok: false, problem: lastProblem.problem, at: lastProblem.at.toISOString() }
+        : { ok: true },
+
+    /**
+     * The root message goes to the approver channel (else where it was asked). A request that needs
+     * approval and cannot be posted there is never left to wait unseen (issue #15, item 4): it goes,
+     * with its buttons, to the alert channels, the requester is told, and readiness names the problem
+     * until a request reaches the approvers again.
+     */
     async requested(l) {
       const settings = await deps.settings();
-      const channel = settings.approverChannel ?? l.requestChannel;
-      if (!channel) {
-        return null;
+      const needsApproval = l.state === 'pending_approval';
+      const first = settings.approverChannel ?? l.requestChannel;
+      const failures: string[] = [];
+      if (first) {
+        const r = await postRoot(l, first);
+        if (typeof r !== 'string') {
+          if (needsApproval) {
+            lastProblem = undefined;
+          }
+          return { thread: r };
+        }
+        failures.push(`posting to <#${first}> failed (${r})`);
+      } else if (needsApproval) {
+        failures.push('no approver channel is set');
       }
-      try {
-        const r = await client.chat.postMessage({
-          channel,
-          text: lockdownRootText(l),
-          blocks: lockdownRootBlocks(l),
-          unfurl_links: false,
-          unfurl_media: false,
-        });
-        return r.ts && r.channel ? { channel: r.channel, ts: r.ts } : null;
-      } catch (e) {
-        log.error({ err: e, lockdownId: l.id, channel }, 'slack.announce_failed');
-        return null;
+      if (!needsApproval) {
+        return { thread: null };
       }
+      let thread: { channel: string; ts: string } | null = null;
+      for (const channel of settings.alertChannels.filter((c) => c !== first)) {
+        const r = await postRoot(l, channel);
+        if (typeof r !== 'string') {
+          thread = r;
+          break;
+        }
+        failures.push(`posting to <#${channel}> failed (${r})`);
+      }
+      const problem = `The approval request could not reach the approvers: ${failures.join('; ')}.${
+        thread
+          ? ` It was posted to <#${thread.channel}> instead, with its buttons.`
+          : ' Nobody has been asked yet: an admin must fix the approver channel.'
+      }`;
+      lastProblem = { problem, at: new Date() };
+      log.error(
+        { lockdownId: l.id, failures, fallback: thread?.channel ?? null },
+        'slack.approval_post_failed',
+      );
+      return { thread, problem };
     },
 
     async event(name: EventName | ThreadNote, l: Lockdown, detail?: string) {

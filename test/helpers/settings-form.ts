@@ -16,7 +16,7 @@ export function settingsForm(o: Record<string, string | null> = {}): Values {
     isolation_type: { value: { type: 'static_select', selected_option: { value: 'Full' } } },
     approval_required: { value: { type: 'checkboxes', selected_options: [{ value: 'on' }] } },
     approval_timeout_minutes: numv('30'),
-    approver_channel: { value: { type: 'conversations_select', selected_conversation: null } },
+    approver_channel: { value: { type: 'conversations_select', selected_conversation: 'C0APPROVE1' } },
     auto_enabled: { value: { type: 'checkboxes', selected_options: [] } },
     auto_dry_run: { value: { type: 'checkboxes', selected_options: [{ value: 'on' }] } },
     auto_minutes: { value: { type: 'static_select', selected_option: { value: '4h' } } },

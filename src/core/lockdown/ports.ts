@@ -13,9 +13,19 @@ import type { Lockdown, LockdownStore } from './types.js';
  * becomes the root message of the lockdown's thread; every later event is a reply in it and
  * updates the root. Implementations log their own failures and never throw.
  */
+/**
+ * Where a request's root message went (its thread), or null; `problem` when it could not go where
+ * it should (issue #15, item 4: the approver channel unreachable, so it went to the alert channels,
+ * or nowhere): the requester is told and readiness names it.
+ */
+export interface RequestPost {
+  thread: { channel: string; ts: string } | null;
+  problem?: string;
+}
+
 export interface Announcer {
   /** Posts the root message (with Approve / Deny while pending); where it went, or null. */
-  requested(l: Lockdown, host: Host | null): Promise<{ channel: string; ts: string } | null>;
+  requested(l: Lockdown, host: Host | null): Promise<RequestPost>;
   event(name: EventName | ThreadNote, l: Lockdown, detail?: string): Promise<void>;
 }
 

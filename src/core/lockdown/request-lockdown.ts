@@ -45,6 +45,8 @@ export interface RequestInput {
 export interface RequestOk {
   lockdown: Lockdown;
   host: Host;
+  /** the request could not be posted where approvers look (see RequestPost) */
+  postProblem?: string;
 }
 
 export type RequestResult = Result<RequestOk, RequestRefusal> & {
@@ -131,8 +133,11 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     const current = await deps.lockdowns.openForMachine(host.machineId);
     return { ...err('already_open'), ...(current ? { existing: current } : {}) };
   }
-  const lockdown = await announceRequest(deps, inserted, host, { breakGlass: !!input.breakGlass, approval });
-  return ok({ lockdown, host });
+  const { lockdown, problem } = await announceRequest(deps, inserted, host, {
+    breakGlass: !!input.breakGlass,
+    approval,
+  });
+  return ok({ lockdown, host, ...(problem ? { postProblem: problem } : {}) });
 }
 
 /**
@@ -187,8 +192,9 @@ async function announceRequest(
   inserted: Lockdown,
   host: Host,
   o: { breakGlass: boolean; approval: boolean },
-): Promise<Lockdown> {
-  const where = await deps.announce.requested(inserted, host);
+): Promise<{ lockdown: Lockdown; problem: string | undefined }> {
+  const posted = await deps.announce.requested(inserted, host);
+  const where = posted.thread;
   let lockdown = inserted;
   if (where) {
     lockdown =
@@ -204,5 +210,5 @@ async function announceRequest(
     await deps.announce.event('lockdown.approved', lockdown, 'approval is not required');
     await deps.wake(lockdown.id, deps.clock.now());
   }
-  return lockdown;
+  return { lockdown, problem: posted.problem };
 }

@@ -129,6 +129,19 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
       errors: Object.fromEntries(unknown.map((k) => [k, 'This is not a setting.'])),
     };
   }
+  // Approvals can never be orphaned (issue #15, item 4): requests from the API, automation or a DM
+  // have no channel of their own, so with approval required they need the approvers' channel.
+  const approval = 'approval_required' in patch ? patch.approval_required === true : before.approvalRequired;
+  const approvers = 'approver_channel' in patch ? patch.approver_channel : before.approverChannel;
+  if (('approval_required' in patch || 'approver_channel' in patch) && approval && !approvers) {
+    return {
+      ...err('invalid'),
+      errors: {
+        approver_channel:
+          'Pick the channel where approvers decide: with approval required, requests from the API, automation and DMs have nowhere else to go. Or turn approval off.',
+      },
+    };
+  }
   if (
     'auto_exclusions' in patch &&
     JSON.stringify(patch.auto_exclusions) !== JSON.stringify(before.autoExclusions)

@@ -68,11 +68,11 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
             return ephemeral(requestRefusal(r));
           }
           const l = r.value.lockdown;
-          return ephemeral(
+          const said =
             l.state === 'pending_approval'
               ? `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is waiting for approval${l.approvalChannel ? ` in <#${l.approvalChannel}>` : ''}.`
-              : `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is approved; isolating through Defender.`,
-          );
+              : `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is approved; isolating through Defender.`;
+          return ephemeral(r.value.postProblem ? `${said}\n:warning: ${r.value.postProblem}` : said);
         },
       };
     },

@@ -30,7 +30,7 @@ export function lockdownDeps(o: { hosts?: Host[]; settings?: Partial<Settings> }
     settings: async () => settings,
     clock,
     announce: {
-      requested: async () => null,
+      requested: async () => ({ thread: null }),
       event: async (name) => void announced.push(name),
     },
     audit: {
