@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { API_SCOPES } from '../core/api-tokens/tokens.js';
 import { HOSTLOCK_VERSION } from '../version.js';
 import { HostScoreItem, HostScoresAnswer, MAX_SCORES } from './routes/host-scores.js';
-import { LockdownView, LockHostBody } from './routes/lockdown-hosts.js';
+import { LockdownView, LockHostBody, OutsideView } from './routes/lockdown-hosts.js';
 
 export const ApiErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
@@ -59,6 +59,7 @@ export function openApiDocument(): Record<string, unknown> {
       schemas: {
         Error: schema(ApiErrorBody),
         Lockdown: schema(LockdownView),
+        IsolatedOutside: schema(OutsideView),
         LockRequest: schema(LockHostBody, 'input'),
         HostScore: schema(HostScoreItem, 'input'),
         HostScoresAnswer: schema(HostScoresAnswer),
@@ -69,15 +70,34 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'listLockdowns',
           summary: 'Current lockdowns and pending requests (scope lockdown:view)',
+          parameters: [
+            {
+              name: 'include',
+              in: 'query',
+              required: false,
+              description:
+                '`outside`: also list hosts isolated outside hostlock (hostlock never releases them)',
+              schema: { type: 'string', enum: ['outside'] },
+            },
+          ],
           responses: {
             '200': {
-              description: 'open lockdowns',
+              description: 'open lockdowns, then (with include=outside) hosts isolated outside hostlock',
               content: {
                 'application/json': {
-                  schema: { type: 'array', items: { $ref: '#/components/schemas/Lockdown' } },
+                  schema: {
+                    type: 'array',
+                    items: {
+                      oneOf: [
+                        { $ref: '#/components/schemas/Lockdown' },
+                        { $ref: '#/components/schemas/IsolatedOutside' },
+                      ],
+                    },
+                  },
                 },
               },
             },
+            '400': error('an include other than outside'),
             ...refusals,
           },
         },

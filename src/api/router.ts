@@ -112,7 +112,7 @@ function routeOf(deps: ApiDeps, guarded: Guard, openapi: string): (req: Incoming
     if (url.pathname === LOCKDOWN_HOST) {
       const allow = 'GET, POST';
       if (req.method === 'GET') {
-        return { allow, handler: guarded('lockdown:view', (_c, _req, res) => listLockdowns(deps, res)) };
+        return { allow, handler: guarded('lockdown:view', (_c, _req, res) => listLockdowns(deps, url, res)) };
       }
       if (req.method === 'POST') {
         return { allow, handler: guarded('lockdown:edit', (c, r, res) => lockHost(deps, c, r, res)) };

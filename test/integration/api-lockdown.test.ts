@@ -3,7 +3,7 @@ import type { ApiScope } from '../../src/core/api-tokens/tokens.js';
 import type { Lockdown } from '../../src/core/lockdown/types.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
-import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
 import { createApiToken, revokeApiToken, TOKEN_ADMIN } from '../helpers/tokens.js';
 
 const PATH = '/api/v2.1/lockdown/host';
@@ -188,6 +188,32 @@ describe('POST /api/v2.1/lockdown/host', () => {
     const res = await api('POST', { token: editToken, body: { host: 'apiout-01', duration: '1h' } });
     expect((await expectError(res, 409, 'isolated_outside')).error.message).toMatch(/outside hostlock/);
     expect(await lockdownStore(h.db.db).openForMachine(m.id)).toBeNull();
+
+    // listed only when asked for, marked, with the machine id as its handle (issue #15, item 12)
+    const plain = (await (await api('GET', { token: viewToken })).json()) as Array<{ host_name: string }>;
+    expect(plain.some((x) => x.host_name === m.computerDnsName)).toBe(false);
+    const withOutside = (await (
+      await api('GET', { token: viewToken, path: `${PATH}?include=outside` })
+    ).json()) as Array<Record<string, unknown>>;
+    expect(withOutside.find((x) => x.host_name === m.computerDnsName)).toEqual({
+      host_id: m.id,
+      host_name: m.computerDnsName,
+      machine_id: m.id,
+      state: 'isolated_outside',
+      locked_by: 'outside hostlock',
+      lock_date: null,
+      unlock_date: null,
+      isolated_outside: true,
+    });
+    await expectError(
+      await api('GET', { token: viewToken, path: `${PATH}?include=everything` }),
+      400,
+      'bad_include',
+    );
+    // and /hostlock list shows it, marked
+    await h.grant('analyst', 'U0LISTVIEW');
+    const listed = await h.slash('list', { as: 'U0LISTVIEW' });
+    expect(allText(listed.json())).toMatch(/apiout-01\.contoso\.com.*isolated outside hostlock/s);
   });
 });
 

@@ -51,6 +51,8 @@ interface Call {
   /** sent as JSON unless a string */
   body?: unknown;
   contentType?: string;
+  /** a query string, without the `?` */
+  query?: string;
 }
 
 /** One request; the answer is checked against the document. `T` is what the schema guarantees. */
@@ -66,11 +68,14 @@ async function call<T = ApiError>(
   if (o.body !== undefined) {
     headers['content-type'] = o.contentType ?? 'application/json';
   }
-  const res = await fetch(h.app.url + path.replace('{id}', o.id ?? 'lck_none'), {
-    method,
-    headers,
-    ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
-  });
+  const res = await fetch(
+    h.app.url + path.replace('{id}', o.id ?? 'lck_none') + (o.query ? `?${o.query}` : ''),
+    {
+      method,
+      headers,
+      ...(o.body !== undefined ? { body: typeof o.body === 'string' ? o.body : JSON.stringify(o.body) } : {}),
+    },
+  );
   return { status: res.status, body: (await api.check(res, method, path)) as T, headers: res.headers };
 }
 
@@ -158,6 +163,19 @@ describe('every answer matches the document', () => {
       const lacking = path === SCORES ? tok.view : method === 'GET' ? tok.scores : tok.view;
       await refused(method, path, { body, token: lacking }, 403, 'forbidden');
     }
+  });
+
+  it('GET with include=outside answers lockdowns and hosts isolated outside, as documented; another include is 400', async () => {
+    const m = machine('oas-out-01.contoso.com');
+    h.mde.addAction({ machineId: m.id, type: 'Isolate', status: 'Succeeded', requestor: 'soc@contoso.com' });
+    await h.app.hostsSync.run();
+    const r = await call<Array<{ host_id: string; isolated_outside?: boolean }>>('GET', LIST, {
+      token: tok.view,
+      query: 'include=outside',
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.find((x) => x.host_id === m.id)?.isolated_outside).toBe(true);
+    await refused('GET', LIST, { token: tok.view, query: 'include=bogus' }, 400, 'bad_include');
   });
 
   it('POST lock: 202 awaiting approval, listed by GET (200), then 409 already open', async () => {

@@ -97,7 +97,9 @@ describe('/hostlock roles grant and revoke', () => {
     expect(r.text).toContain(`<!subteam^${GROUP}> now has the \`responder\` role`);
     expect(await bindingsOf(GROUP)).toMatchObject([{ role: 'responder', subjectType: 'usergroup' }]);
     expect(await auditOf('role.granted', GROUP)).toMatchObject([{ targetType: 'usergroup' }]);
-    expect((await run(list, GROUPIE, '')).text).toBe('No open lockdowns.');
+    expect((await run(list, GROUPIE, '')).text).toBe(
+      'No open lockdowns, and no host is isolated outside hostlock.',
+    );
   });
 
   it('refuses a grant by a user without settings:edit, changes nothing and audits the refusal', async () => {
@@ -183,7 +185,9 @@ describe('/hostlock roles list', () => {
 
 describe('/hostlock list', () => {
   it('says so when nothing is open', async () => {
-    expect((await run(list, ANALYST, '')).text).toBe('No open lockdowns.');
+    expect((await run(list, ANALYST, '')).text).toBe(
+      'No open lockdowns, and no host is isolated outside hostlock.',
+    );
   });
 
   it('lists open lockdowns and pending requests with who, state and time left, escaped', async () => {

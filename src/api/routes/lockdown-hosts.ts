@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
+import type { Host } from '../../core/hosts/types.js';
 import {
   LOCKDOWN_DURATIONS_HOURS,
   LOCKDOWN_STATES,
@@ -107,18 +108,60 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
   };
 }
 
+/**
+ * A host isolated outside hostlock (Defender portal, another tool), for `?include=outside`: not a
+ * lockdown, so no lockdown id and no dates hostlock could vouch for; hostlock never releases it.
+ */
+export const OutsideView = z.object({
+  host_id: z.string().meta({ description: 'the machine id (there is no hostlock lockdown to name)' }),
+  host_name: z.string(),
+  machine_id: z.string(),
+  state: z.literal('isolated_outside'),
+  locked_by: z.literal('outside hostlock'),
+  lock_date: z.null(),
+  unlock_date: z.null(),
+  isolated_outside: z.literal(true),
+});
+
+function outsideView(h: Host): z.infer<typeof OutsideView> {
+  return {
+    host_id: h.machineId,
+    host_name: h.name,
+    machine_id: h.machineId,
+    state: 'isolated_outside',
+    locked_by: 'outside hostlock',
+    lock_date: null,
+    unlock_date: null,
+    isolated_outside: true,
+  };
+}
+
 export interface LockdownRouteDeps {
   lockdown: LockdownDeps;
 }
 
-/** `GET /api/v2.1/lockdown/host`: the open lockdowns. */
-export async function listLockdowns(deps: LockdownRouteDeps, res: ServerResponse): Promise<void> {
+/**
+ * `GET /api/v2.1/lockdown/host`: the open lockdowns; with `?include=outside` also the hosts
+ * isolated outside hostlock (issue #15, item 12), marked `isolated_outside: true`.
+ */
+export async function listLockdowns(deps: LockdownRouteDeps, url: URL, res: ServerResponse): Promise<void> {
+  const include = url.searchParams.getAll('include').flatMap((v) => v.split(','));
+  const unknown = include.filter((v) => v !== 'outside');
+  if (unknown.length) {
+    apiError(res, 400, 'bad_include', `include takes only "outside", not "${unknown[0]?.slice(0, 40)}".`);
+    return;
+  }
   const open = await deps.lockdown.lockdowns.listOpen(LIST_LIMIT);
-  sendJson(
-    res,
-    200,
-    open.filter((l) => (OPEN_LOCKDOWN_STATES as readonly string[]).includes(l.state)).map(lockdownView),
-  );
+  const lockdowns = open
+    .filter((l) => (OPEN_LOCKDOWN_STATES as readonly string[]).includes(l.state))
+    .map(lockdownView);
+  if (!include.includes('outside')) {
+    sendJson(res, 200, lockdowns);
+    return;
+  }
+  const { hosts } = await deps.lockdown.hosts.isolated(LIST_LIMIT);
+  const outside = hosts.filter((h) => h.isolationSource === 'outside').map(outsideView);
+  sendJson(res, 200, [...lockdowns, ...outside]);
 }
 
 /**

@@ -102,6 +102,10 @@ function openEntry(l: Lockdown, now: Date): string {
   return [head.join(' · '), facts.join(' · '), ...(l.trigger ? [autoTriggerText(l.trigger)] : [])].join('\n');
 }
 
+function outsideEntry(h: Host): string {
+  return `${code(h.name || h.machineId, 120)} — *:warning: isolated outside hostlock* (Defender portal or another tool)\nmachine ${code(h.machineId, 60)} · hostlock will not release it`;
+}
+
 /** `/hostlock list` (permission lockdown:view): open lockdowns and pending requests, oldest first. */
 export function listSubcommand(deps: SlackDeps): Subcommand {
   return {
@@ -113,19 +117,28 @@ export function listSubcommand(deps: SlackDeps): Subcommand {
       if (!can(actor, 'lockdown:view')) {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:view', 'list')) };
       }
-      const rows = await deps.lockdown.lockdowns.listOpen(OPEN_LIMIT + 1);
-      if (rows.length === 0) {
-        return { reply: ephemeral('No open lockdowns.') };
+      const [rows, isolated] = await Promise.all([
+        deps.lockdown.lockdowns.listOpen(OPEN_LIMIT + 1),
+        deps.hosts.isolated(OPEN_LIMIT),
+      ]);
+      // hosts isolated outside hostlock are shown too, marked: hostlock never releases them
+      const outside = isolated.hosts.filter((h) => h.isolationSource === 'outside');
+      if (rows.length === 0 && outside.length === 0) {
+        return { reply: ephemeral('No open lockdowns, and no host is isolated outside hostlock.') };
       }
       const now = deps.clock.now();
       const shown = rows.slice(0, OPEN_LIMIT);
       const pending = shown.filter((l) => l.state === 'pending_approval').length;
-      const summary = `${shown.length}${rows.length > OPEN_LIMIT ? '+' : ''} open lockdowns (${pending} awaiting approval)`;
+      const summary = `${shown.length}${rows.length > OPEN_LIMIT ? '+' : ''} open lockdowns (${pending} awaiting approval)${
+        outside.length
+          ? ` · ${outside.length} host${outside.length === 1 ? '' : 's'} isolated outside hostlock`
+          : ''
+      }`;
       const note =
         rows.length > OPEN_LIMIT ? `Only the oldest ${OPEN_LIMIT} are listed; more are open.` : undefined;
       const blocks = pack(
         `*${summary}*`,
-        shown.map((l) => openEntry(l, now)),
+        [...shown.map((l) => openEntry(l, now)), ...outside.map(outsideEntry)],
         note,
       );
       return { reply: ephemeral(summary, blocks) };
