@@ -47,6 +47,13 @@ function click(actionId: string, l: Lockdown, userId: string) {
   });
 }
 
+/** The interactive elements of a message's actions blocks. */
+function buttonsOf(blocks: unknown): Array<Record<string, unknown>> {
+  return ((blocks ?? []) as Array<{ type: string; elements?: Array<Record<string, unknown>> }>)
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements ?? []);
+}
+
 /** Let Defender finish what it has pending (Pending → InProgress → Succeeded). */
 function defenderCompletes() {
   h.mde.advanceActions();
@@ -112,6 +119,12 @@ describe('the whole story: request → approve → isolate → expire → releas
     const root = h.slack.findMessage(APPROVER_CHANNEL, l.approvalTs ?? '');
     expect(JSON.stringify(root?.blocks)).toContain(ActionId.lockdownApprove);
     expect(allText(root?.blocks)).toMatch(/beaconing/);
+    // Approve and Deny are plain buttons: a confirm dialog would block approval from mobile
+    const decide = buttonsOf(root?.blocks).filter(
+      (e) => e.action_id === ActionId.lockdownApprove || e.action_id === ActionId.lockdownDeny,
+    );
+    expect(decide).toHaveLength(2);
+    expect(decide.every((e) => e.confirm === undefined)).toBe(true);
 
     await click(ActionId.lockdownApprove, l, BOB);
     await until(async () => posts('isolate', m.id) === 1, 'the isolate call');
@@ -125,6 +138,7 @@ describe('the whole story: request → approve → isolate → expire → releas
     expect(comment.Comment).toContain(`[hostlock:${l.id}]`);
     expect(comment.Comment).toContain(`slack:${ALICE}`);
     expect(comment.Comment).toContain(`slack:${BOB}`);
+    expect(comment.Comment).toMatch(/: beaconing to 203\.0\.113\.9$/); // the reason, as typed
     expect(comment.IsolationType).toBe('Full');
 
     defenderCompletes();
@@ -575,6 +589,32 @@ describe('unlock and extend', () => {
     const done = await untilState(l.id, 'released');
     expect(done.releaseReason).toBe('manual');
     expect(done.releasedBy).toBe(`slack:${BOB}`);
+  });
+
+  it('the Unlock now button on the card releases once, and an analyst’s click changes nothing', async () => {
+    await h.grant('analyst', CAROL);
+    const { m, l } = await activeLockdown('button-01.contoso.com');
+    const root = h.slack.findMessage(l.approvalChannel ?? '', l.approvalTs ?? '');
+    const unlock = buttonsOf(root?.blocks).find((e) => e.action_id === ActionId.lockdownUnlock);
+    expect(unlock).toMatchObject({ text: { text: 'Unlock now' }, value: l.id });
+    const press = (userId: string) =>
+      h.signer.blockAction({
+        userId,
+        actionId: ActionId.lockdownUnlock,
+        blockId: lockdownBlockId(l.id),
+        value: l.id,
+        channelId: l.approvalChannel ?? '',
+        messageTs: l.approvalTs ?? '',
+      });
+    await press(CAROL);
+    await h.slack.waitForResponse((p) => /lockdown:edit/.test(allText(p.body)));
+    expect((await row(l.id)).state).toBe('active');
+    await press(BOB);
+    await until(async () => posts('unisolate', m.id) === 1, 'the release call');
+    defenderCompletes();
+    await h.app.lockdownJobs.sweep();
+    expect(await untilState(l.id, 'released')).toMatchObject({ releasedBy: `slack:${BOB}` });
+    expect(posts('unisolate', m.id)).toBe(1);
   });
 
   it('extend moves the release and leaves one timer', async () => {

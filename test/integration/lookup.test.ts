@@ -23,6 +23,10 @@ beforeAll(async () => {
     computerDnsName: 'web-01.contoso.com',
     lastIpAddress: '10.20.30.40',
     osPlatform: 'Windows11',
+    osVersion: '22H2',
+    healthStatus: 'ImpairedCommunication',
+    riskScore: 'High',
+    exposureLevel: 'Medium',
   });
   db1 = h.mde.machine({ computerDnsName: 'db-01', lastIpAddress: '10.20.30.41', osPlatform: 'Linux' });
   v6 = h.mde.machine({
@@ -64,6 +68,14 @@ describe('/hostlock lookup from the local inventory', () => {
     expect(text).toContain(target.computerDnsName);
     expect(text).toContain(target.id);
     expect(defenderCalls()).toBe(before);
+  });
+
+  it('shows the machine’s OS, health, risk and exposure on its card', async () => {
+    const text = allText((await h.slash('lookup web-01', { as: ANALYST })).json());
+    expect(text).toMatch(/\*OS\*\nWindows11 22H2/);
+    expect(text).toMatch(/\*Health\*\nImpairedCommunication/);
+    expect(text).toMatch(/\*Risk\*\nHigh/);
+    expect(text).toMatch(/\*Exposure\*\nMedium/);
   });
 
   it('lists several matches for a prefix, the merged twin last', async () => {
