@@ -87,6 +87,8 @@ export const lockdowns = pgTable(
     pendingNotedAt: ts('pending_noted_at'),
     /** the end-of-lockdown reminder with Extend was posted */
     remindedAt: ts('reminded_at'),
+    /** Full | Selective: chosen with the request, else the settings' default then (issue #15, item 10) */
+    isolationType: text('isolation_type').notNull().default('Full'),
     /** an admin overrode the exclusion list for this lockdown */
     breakGlass: boolean('break_glass').notNull().default(false),
     /** for `source = auto`: the scores and thresholds that triggered it */
@@ -108,6 +110,7 @@ export const lockdowns = pgTable(
       .where(sql.raw(`state in (${OPEN_LOCKDOWN_STATES.map((s) => `'${s}'`).join(', ')})`)),
     index('lockdowns_machine_created_idx').on(t.machineId, t.createdAt),
     check('lockdowns_duration_preset', sql`${t.durationMinutes} in (60, 120, 240, 480, 720, 1440)`),
+    check('lockdowns_isolation_type', sql`${t.isolationType} in ('Full', 'Selective')`),
   ],
 );
 

@@ -66,6 +66,16 @@ export function durationOptionValue(hours: DurationHours): DurationValue {
 /** Every preset as its option value, shortest first: `1h 2h 4h 8h 12h 24h`. */
 export const DURATION_VALUES: readonly DurationValue[] = LOCKDOWN_DURATIONS_HOURS.map(durationOptionValue);
 
+/** Appended to a duration option on the host card for a selective isolation: `4h-selective`. */
+export const SELECTIVE_SUFFIX = '-selective';
+
+/** A host card's Lock choice: a preset duration, Full or Selective; null for anything forged. */
+export function parseLockChoice(value: string): { hours: DurationHours; selective: boolean } | null {
+  const selective = value.endsWith(SELECTIVE_SUFFIX);
+  const hours = parseDuration(selective ? value.slice(0, -SELECTIVE_SUFFIX.length) : value);
+  return hours ? { hours, selective } : null;
+}
+
 /**
  * Hours of a preset duration value, or `null` for anything else (`3h`, `04h`, `4`, ` 4h`): select
  * values can be forged, so only the exact preset spellings are accepted.

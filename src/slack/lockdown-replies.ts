@@ -33,6 +33,8 @@ export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string
     excluded:
       'That host is on the exclusion list. An admin can override with `--break-glass` (audited and announced).',
     break_glass_forbidden: 'Only admins (`settings:edit`) may use `--break-glass`.',
+    selective_unsupported:
+      'Defender does not support selective isolation on this host’s OS (only Windows and macOS): lock it without `--selective` (full isolation).',
     capped: 'The hourly cap of automatic lockdowns is reached.',
   };
   return map[r.error];

@@ -594,9 +594,13 @@ describe('unlock and extend', () => {
   it('the Unlock now button on the card releases once, and an analyst’s click changes nothing', async () => {
     await h.grant('analyst', CAROL);
     const { m, l } = await activeLockdown('button-01.contoso.com');
-    const root = h.slack.findMessage(l.approvalChannel ?? '', l.approvalTs ?? '');
-    const unlock = buttonsOf(root?.blocks).find((e) => e.action_id === ActionId.lockdownUnlock);
-    expect(unlock).toMatchObject({ text: { text: 'Unlock now' }, value: l.id });
+    // the card is rewritten just after the lockdown's own transaction: wait for the active card
+    const unlock = await until(async () => {
+      const root = h.slack.findMessage(l.approvalChannel ?? '', l.approvalTs ?? '');
+      const b = buttonsOf(root?.blocks).find((e) => e.action_id === ActionId.lockdownUnlock);
+      return (b?.text as { text?: string } | undefined)?.text === 'Unlock now' ? b : null;
+    }, 'the active card');
+    expect(unlock).toMatchObject({ value: l.id });
     const press = (userId: string) =>
       h.signer.blockAction({
         userId,

@@ -13,6 +13,7 @@ import {
   lockdownBlockId,
   parseBlockId,
   parseDuration,
+  parseLockChoice,
 } from '../../src/slack/ids.js';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z');
@@ -244,7 +245,7 @@ describe.each(ROLE_SETS)('host card controls for %s', (_role, permissions, canEd
 
 describe('host card controls', () => {
   it('offers exactly the preset durations, with a confirm naming the host, in a host: block', () => {
-    const blocks = card(makeHost());
+    const blocks = card(makeHost({ osPlatform: 'Linux' }));
     const a = actionsBlock(blocks);
     expect(a?.block_id).toBe(hostBlockId(MACHINE_ID));
     expect(parseBlockId(a?.block_id ?? '')).toEqual({ kind: 'host', id: MACHINE_ID });
@@ -252,8 +253,11 @@ describe('host card controls', () => {
     if (select?.type !== 'static_select') {
       throw new Error('no select');
     }
-    expect(select.options?.map((o) => o.value)).toEqual(['1h', '2h', '4h', '8h', '12h', '24h']);
-    expect(select.options?.map((o) => o.text.text)).toEqual([
+    // Linux: Defender has no selective isolation there, so only the Full group is offered
+    expect(select.option_groups?.map((g) => g.label.text)).toEqual(['Full isolation']);
+    const options = select.option_groups?.flatMap((g) => g.options) ?? [];
+    expect(options.map((o) => o.value)).toEqual(['1h', '2h', '4h', '8h', '12h', '24h']);
+    expect(options.map((o) => o.text.text)).toEqual([
       '1 hour',
       '2 hours',
       '4 hours',
@@ -262,6 +266,25 @@ describe('host card controls', () => {
       '24 hours',
     ]);
     expect(select.confirm?.text.text).toContain('web-01');
+  });
+
+  it('offers selective isolation as its own group where Defender supports it (Windows, macOS)', () => {
+    for (const os of ['Windows11', 'macOS']) {
+      const a = actionsBlock(card(makeHost({ osPlatform: os })));
+      const select = a?.type === 'actions' ? a.elements[0] : undefined;
+      if (select?.type !== 'static_select') {
+        throw new Error('no select');
+      }
+      const selective = select.option_groups?.find((g) => g.label.text.startsWith('Selective'));
+      expect(selective?.options.map((o) => o.value)).toEqual(DURATION_VALUES.map((d) => `${d}-selective`));
+      for (const o of selective?.options ?? []) {
+        expect(parseLockChoice(o.value ?? '')).toMatchObject({ selective: true });
+      }
+    }
+    // forged values are refused
+    for (const forged of ['4h-selective-x', '3h-selective', 'selective', '4h-Selective', '-selective']) {
+      expect(parseLockChoice(forged)).toBeNull();
+    }
   });
 
   it('puts the lockdown id, never the machine id, in the Unlock value', () => {

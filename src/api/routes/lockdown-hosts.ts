@@ -28,6 +28,10 @@ export const LockHostBody = z.object({
   host: z.string().trim().min(1).max(MAX_HOST_LENGTH),
   duration: z.enum(DURATIONS as [string, ...string[]], { error: `must be one of ${DURATIONS.join(', ')}` }),
   reason: z.string().trim().max(MAX_REASON_LENGTH).default(''),
+  isolation_type: z
+    .enum(['Full', 'Selective'], { error: 'must be Full or Selective' })
+    .optional()
+    .meta({ description: "Defender's isolation type; default: the settings' choice" }),
 });
 
 const date = z.iso.datetime().nullable();
@@ -54,6 +58,7 @@ export const LockdownView = z.object({
   }),
   machine_id: z.string(),
   state: z.enum(LOCKDOWN_STATES),
+  isolation_type: z.enum(['Full', 'Selective']),
   reason: z.string(),
   source: z.enum(['manual', 'api', 'auto']),
   duration_hours: z.number(),
@@ -92,6 +97,7 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
     unlock_date: rfc3339(l.expiresAt ?? plannedEndOf(l)),
     machine_id: l.machineId,
     state: l.state,
+    isolation_type: l.isolationType,
     reason: l.reason,
     source: l.source,
     duration_hours: l.durationMinutes / 60,
@@ -191,6 +197,8 @@ function refusalMessage(r: Extract<RequestResult, { ok: false }>, canView: boole
       'That record was merged into another machine or is no longer listed by Defender: use the current machine id.',
     excluded: 'That host is on the exclusion list; only an admin in Slack can override it.',
     break_glass_forbidden: 'Only admins may override the exclusion list.',
+    selective_unsupported:
+      'Defender does not support selective isolation on this host\'s OS (only Windows and macOS): send "isolation_type": "Full".',
     capped: 'The hourly cap of automatic lockdowns is reached.',
   };
   return map[r.error];
@@ -241,6 +249,7 @@ export async function lockHost(
     reason: parsed.data.reason,
     source: 'api',
     channel: null,
+    ...(parsed.data.isolation_type ? { isolationType: parsed.data.isolation_type } : {}),
   });
   if (!result.ok) {
     apiError(

@@ -7,6 +7,7 @@ import type { RequestRefusal } from '../../core/lockdown/request-lockdown.js';
 export const requestRefusalStatus: Record<RequestRefusal, number> = {
   forbidden: 403,
   break_glass_forbidden: 403,
+  selective_unsupported: 409,
   bad_duration: 400,
   not_found: 404,
   ambiguous: 409,

@@ -1,3 +1,4 @@
+import type { IsolationType } from '../defender.js';
 import { err, ok, type Result } from '../errors.js';
 import { lookupHost } from '../hosts/lookup-host.js';
 import type { HostQuery } from '../hosts/parse-host-query.js';
@@ -27,6 +28,7 @@ export type RequestRefusal =
   | 'merged'
   | 'excluded'
   | 'break_glass_forbidden'
+  | 'selective_unsupported'
   | 'capped';
 
 export interface RequestInput {
@@ -38,6 +40,8 @@ export interface RequestInput {
   channel: string | null;
   /** an admin overriding the exclusion list; audited and announced */
   breakGlass?: boolean;
+  /** Full or Selective as the requester chose; without a choice, the settings' default */
+  isolationType?: IsolationType;
   /** automatic lockdowns: the scores that triggered it, and the hourly cap to respect */
   auto?: { trigger: AutoTrigger; capPerHour: number };
 }
@@ -47,6 +51,8 @@ export interface RequestOk {
   host: Host;
   /** the request could not be posted where approvers look (see RequestPost) */
   postProblem?: string;
+  /** the settings' default was Selective, which this host's OS does not support: Full instead */
+  isolationNote?: string;
 }
 
 export type RequestResult = Result<RequestOk, RequestRefusal> & {
@@ -84,6 +90,10 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   // a host that matches a rule by name or tag but was not pinned (renamed since?) is flagged
   const exclusion = exclusionOf(host, settings);
   const mismatch = exclusion.exempt ? null : exclusion.nameOnly;
+  const isolation = isolationFor(host, input.isolationType, settings);
+  if (!isolation.ok) {
+    return isolation;
+  }
   const existing = await deps.lockdowns.openForMachine(host.machineId);
   if (existing) {
     return { ...err('already_open'), existing };
@@ -104,6 +114,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
       source: input.source,
       requestChannel: input.channel,
       breakGlass: !!input.breakGlass,
+      isolationType: isolation.value.type,
       ...(input.auto ? { trigger: input.auto.trigger } : {}),
       nextCheckAt: approval ? approvalDeadline({ createdAt: now }, settings) : now,
     },
@@ -116,6 +127,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         host: host.name,
         durationHours: input.durationHours,
         reason: input.reason,
+        isolationType: isolation.value.type,
         approvalRequired: approval,
         ...(input.breakGlass ? { breakGlass: true } : {}),
         ...(viaOf(input.actor) ? { via: viaOf(input.actor) } : {}),
@@ -137,7 +149,44 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     breakGlass: !!input.breakGlass,
     approval,
   });
-  return ok({ lockdown, host, ...(problem ? { postProblem: problem } : {}) });
+  return ok({
+    lockdown,
+    host,
+    ...(problem ? { postProblem: problem } : {}),
+    ...(isolation.value.note ? { isolationNote: isolation.value.note } : {}),
+  });
+}
+
+/**
+ * Whether Defender can isolate this host selectively (mde-api.md §6.1 OS support: Windows and
+ * macOS; Linux and mobile platforms are not supported). An unknown platform is given the benefit.
+ */
+export function selectiveSupported(host: Pick<Host, 'osPlatform'>): boolean {
+  const os = (host.osPlatform ?? '').toLowerCase();
+  return os === '' || os.startsWith('windows') || os.startsWith('mac');
+}
+
+/**
+ * Full or Selective for this request (issue #15, item 10): a requester's explicit Selective on an
+ * OS that does not support it is refused before Defender is asked; the settings' default Selective
+ * falls back to Full there, with a note.
+ */
+function isolationFor(
+  host: Host,
+  chosen: IsolationType | undefined,
+  settings: Settings,
+): Result<{ type: IsolationType; note?: string }, 'selective_unsupported'> {
+  const type = chosen ?? settings.isolationType;
+  if (type !== 'Selective' || selectiveSupported(host)) {
+    return ok({ type });
+  }
+  if (chosen) {
+    return err('selective_unsupported');
+  }
+  return ok({
+    type: 'Full',
+    note: `Defender does not support selective isolation on ${host.osPlatform}: the host is isolated fully.`,
+  });
 }
 
 /**

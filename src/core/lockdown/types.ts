@@ -1,3 +1,4 @@
+import type { IsolationType } from '../defender.js';
 import type { EventName } from '../events.js';
 import type { LockdownState, Trigger } from './machine.js';
 
@@ -49,6 +50,8 @@ export interface Lockdown {
   pendingNotedAt: Date | null;
   remindedAt: Date | null;
   breakGlass: boolean;
+  /** what Defender is asked for: chosen with the request, else the settings' default then */
+  isolationType: IsolationType;
   trigger: AutoTrigger | null;
   createdAt: Date;
   updatedAt: Date;
@@ -68,6 +71,7 @@ export interface NewLockdown {
   source: LockdownSource;
   requestChannel: string | null;
   breakGlass: boolean;
+  isolationType: IsolationType;
   trigger?: AutoTrigger;
   nextCheckAt: Date;
 }

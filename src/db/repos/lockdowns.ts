@@ -22,6 +22,7 @@ function toLockdown(r: Row): Lockdown {
     state: r.state as LockdownState,
     source: r.source as Lockdown['source'],
     releaseReason: r.releaseReason as ReleaseReason | null,
+    isolationType: r.isolationType === 'Selective' ? 'Selective' : 'Full',
     trigger: r.trigger ?? null,
   };
 }

@@ -5,7 +5,7 @@ import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { can, type Permission } from '../../core/permissions.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { ActionId, parseBlockId, parseDuration } from '../ids.js';
+import { ActionId, parseBlockId, parseDuration, parseLockChoice } from '../ids.js';
 import {
   decisionRefusal,
   extendRefusal,
@@ -124,10 +124,11 @@ const lockHost =
   (deps: SlackDeps): ClickHandler =>
   async (c) => {
     const target = parseBlockId(c.action.block_id);
-    const hours = parseDuration(selected(c.action) ?? '');
-    if (target?.kind !== 'host' || !hours) {
+    const choice = parseLockChoice(selected(c.action) ?? '');
+    if (target?.kind !== 'host' || !choice) {
       return 'Choose one of the preset durations from the host card.';
     }
+    const hours = choice.hours;
     const r = await requestLockdown(deps.lockdown, {
       actor: await deps.actors.resolve(c.userId),
       query: { kind: 'machine_id', value: target.id.toLowerCase() },
@@ -135,6 +136,7 @@ const lockHost =
       reason: '',
       source: 'manual',
       channel: c.channelId,
+      isolationType: choice.selective ? 'Selective' : 'Full',
     });
     if (!r.ok) {
       return requestRefusal(r);

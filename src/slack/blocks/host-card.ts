@@ -2,10 +2,11 @@ import type { types } from '@slack/bolt';
 import type { Host, OpenLockdown } from '../../core/hosts/types.js';
 import type { Exclusion } from '../../core/lockdown/exclusions.js';
 import { LOCKDOWN_DURATIONS_HOURS } from '../../core/lockdown/machine.js';
+import { selectiveSupported } from '../../core/lockdown/request-lockdown.js';
 import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 import type { Permission } from '../../core/permissions.js';
 import { COMMAND } from '../commands/hostlock.js';
-import { ActionId, durationOptionValue, hostBlockId } from '../ids.js';
+import { ActionId, durationOptionValue, hostBlockId, SELECTIVE_SUFFIX } from '../ids.js';
 import { clip, codeLiteral, escaped, mrkdwnLink, relativeTime } from './format.js';
 import { hostWarnings, ISOLATION_WORDS, isolationText } from './host-status.js';
 
@@ -63,10 +64,27 @@ function actionsFor(host: Host, lockdown: OpenLockdown | null, permissions: Read
       type: 'static_select',
       action_id: ActionId.hostLock,
       placeholder: plain('Lock for…'),
-      options: LOCKDOWN_DURATIONS_HOURS.map((h) => ({
-        text: plain(h === 1 ? '1 hour' : `${h} hours`),
-        value: durationOptionValue(h),
-      })),
+      // Full or Selective per request (issue #15, item 10); Selective only where Defender has it
+      option_groups: [
+        {
+          label: plain('Full isolation'),
+          options: LOCKDOWN_DURATIONS_HOURS.map((h) => ({
+            text: plain(h === 1 ? '1 hour' : `${h} hours`),
+            value: durationOptionValue(h),
+          })),
+        },
+        ...(selectiveSupported(host)
+          ? [
+              {
+                label: plain('Selective (Outlook, Teams still work)'),
+                options: LOCKDOWN_DURATIONS_HOURS.map((h) => ({
+                  text: plain(h === 1 ? '1 hour, selective' : `${h} hours, selective`),
+                  value: `${durationOptionValue(h)}${SELECTIVE_SUFFIX}`,
+                })),
+              },
+            ]
+          : []),
+      ],
       confirm: confirm(
         'Isolate this host?',
         `Defender will cut ${name} (${host.machineId}) off the network for the time chosen.`,

@@ -11,14 +11,18 @@ import { releaseRefusal, requestRefusal, unlockAnswer } from '../lockdown-replie
 import type { Subcommand } from './registry.js';
 
 const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
-const USAGE = `\`/hostlock lock <host> <${DURATION_VALUES.join('|')}> [reason]\`, e.g. \`/hostlock lock web-01 4h suspicious beacon\``;
+const USAGE = `\`/hostlock lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [reason]\`, e.g. \`/hostlock lock web-01 4h suspicious beacon\``;
+const FLAGS = new Set(['--break-glass', '--selective', '--full']);
 const MAX_REASON = 500;
 
-/** `/hostlock lock <host> <duration> [reason…] [--break-glass]` (permission lockdown:edit). */
+/**
+ * `/hostlock lock <host> <duration> [--selective|--full] [reason…] [--break-glass]` (permission
+ * lockdown:edit). Without --selective / --full, the settings' isolation type applies.
+ */
 export function lockSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'lock',
-    usage: `lock <host> <${DURATION_VALUES.join('|')}> [reason]`,
+    usage: `lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [reason]`,
     summary: 'lock a host down for a preset time (needs approval unless turned off)',
     async run(ctx) {
       const actor = await deps.actors.resolve(ctx.userId);
@@ -26,9 +30,18 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock')) };
       }
       const [target = '', duration = '', ...words] = ctx.args;
-      const breakGlass = words.includes('--break-glass');
+      const flags = words.map((w) => w.toLowerCase());
+      const breakGlass = flags.includes('--break-glass');
+      if (flags.includes('--selective') && flags.includes('--full')) {
+        return { reply: ephemeral(`Choose one of \`--selective\` or \`--full\`, not both: ${USAGE}.`) };
+      }
+      const isolationType = flags.includes('--selective')
+        ? ('Selective' as const)
+        : flags.includes('--full')
+          ? ('Full' as const)
+          : undefined;
       const reason = words
-        .filter((w) => w !== '--break-glass')
+        .filter((w) => !FLAGS.has(w.toLowerCase()))
         .join(' ')
         .trim();
       const parsed = parseHostQuery(target);
@@ -63,16 +76,19 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
             source: 'manual',
             channel: ctx.channelId,
             breakGlass,
+            ...(isolationType ? { isolationType } : {}),
           });
           if (!r.ok) {
             return ephemeral(requestRefusal(r));
           }
           const l = r.value.lockdown;
+          const kind = l.isolationType === 'Selective' ? ' (selective isolation)' : '';
           const said =
             l.state === 'pending_approval'
-              ? `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is waiting for approval${l.approvalChannel ? ` in <#${l.approvalChannel}>` : ''}.`
-              : `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h is approved; isolating through Defender.`;
-          return ephemeral(r.value.postProblem ? `${said}\n:warning: ${r.value.postProblem}` : said);
+              ? `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h${kind} is waiting for approval${l.approvalChannel ? ` in <#${l.approvalChannel}>` : ''}.`
+              : `Lockdown \`${l.id}\` of \`${codeSafe(r.value.host.name)}\` for ${hours} h${kind} is approved; isolating through Defender.`;
+          const notes = [r.value.isolationNote, r.value.postProblem].filter(Boolean);
+          return ephemeral([said, ...notes.map((n) => `:warning: ${n}`)].join('\n'));
         },
       };
     },

@@ -86,6 +86,7 @@ const request = (id: string, state: NewLockdown['state'] = 'pending_approval'): 
   source: 'manual',
   requestChannel: null,
   breakGlass: false,
+  isolationType: 'Full',
   nextCheckAt: new Date(),
 });
 

@@ -63,9 +63,7 @@ export const stepIsolate: Step = async (c, l) => {
   }
   // committed so far: `approved` (or `isolating` with no action); this step's writes are not
   c.deps.faults?.('after_approve_commit');
-  return submit(c, row, 'isolate', () =>
-    d.isolate(row.machineId, isolationComment(row), c.settings.isolationType),
-  );
+  return submit(c, row, 'isolate', () => d.isolate(row.machineId, isolationComment(row), row.isolationType));
 };
 
 /** isolating with an action: active once Defender reports Succeeded. */

@@ -1,0 +1,2 @@
+ALTER TABLE "lockdowns" ADD COLUMN "isolation_type" text DEFAULT 'Full' NOT NULL;--> statement-breakpoint
+ALTER TABLE "lockdowns" ADD CONSTRAINT "lockdowns_isolation_type" CHECK ("lockdowns"."isolation_type" in ('Full', 'Selective'));
