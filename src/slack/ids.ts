@@ -10,6 +10,7 @@ export const ActionId = {
   lockdownUnlock: 'lockdown.unlock',
   lockdownExtend: 'lockdown.extend',
   hostLock: 'host.lock',
+  hostRefresh: 'host.refresh',
 } as const;
 export type ActionId = (typeof ActionId)[keyof typeof ActionId];
 

@@ -33,6 +33,8 @@ export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string
     excluded:
       'That host is on the exclusion list. An admin can override with `--break-glass` (audited and announced).',
     break_glass_forbidden: 'Only admins (`settings:edit`) may use `--break-glass`.',
+    no_approver_channel:
+      'Approval is required, but no approver channel is set, so nobody could approve this: an admin must pick one in `/hostlock settings`.',
     selective_unsupported:
       'Defender does not support selective isolation on this host’s OS (only Windows and macOS): lock it without `--selective` (full isolation).',
     capped: 'The hourly cap of automatic lockdowns is reached.',

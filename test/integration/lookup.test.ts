@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, hosts, inventorySync } from '../../src/db/schema.js';
+import { ActionId, hostBlockId } from '../../src/slack/ids.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
-import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+import { allText, bootHarness, type Harness, until } from '../helpers/harness.js';
 
 const ANALYST = 'U0ANALYST1';
 const RESPONDER = 'U0RESPOND1';
@@ -276,5 +277,68 @@ describe('App Home', () => {
     const other = await h.slack.waitForCall('views.publish', (c) => c.args.user_id === STRANGER);
     expect(allText(other.args.view)).toMatch(/ask an admin/i);
     expect(allText(other.args.view)).not.toMatch(/Isolated hosts/);
+  });
+});
+
+describe('refresh on demand (issue #15, item 11)', () => {
+  const VIEWER = 'U0REFRESH1';
+  beforeAll(() => h.grant('analyst', VIEWER));
+
+  it('--refresh asks Defender even when the inventory is fresh, and shows what it says now', async () => {
+    const fresh = await h.slash('lookup web-01', { as: VIEWER });
+    expect(allText(fresh.json())).toMatch(/ImpairedCommunication/);
+    web.healthStatus = 'Active';
+    const before = defenderCalls();
+    await h.slash('lookup web-01 --refresh', { as: VIEWER });
+    const card = await h.slack.waitForResponse(
+      (p) => /web-01/.test(allText(p.body)) && /\*Health\*\nActive/.test(allText(p.body)),
+    );
+    expect(allText(card.body)).toContain(web.id);
+    expect(defenderCalls()).toBeGreaterThan(before);
+  });
+
+  it('the card’s Refresh button re-reads the machine and replaces the card; an outsider’s click is refused', async () => {
+    web.riskScore = 'Low';
+    const before = defenderCalls();
+    const answered = h.slack.responses.length;
+    await h.signer.blockAction({
+      userId: VIEWER,
+      actionId: ActionId.hostRefresh,
+      blockId: hostBlockId(web.id),
+      value: web.id,
+      isEphemeral: true,
+    });
+    const replaced = await until(
+      async () =>
+        h.slack.responses
+          .slice(answered)
+          .find((p) => (p.body as { replace_original?: boolean }).replace_original === true),
+      'the refreshed card',
+    );
+    expect(allText(replaced.body)).toMatch(/\*Risk\*\nLow/);
+    expect(allText(replaced.body)).toContain(web.id);
+    expect(h.mde.requests.slice(before).some((r) => r.path === `/api/machines/${web.id}`)).toBe(true);
+
+    const outsider = defenderCalls();
+    await h.signer.blockAction({
+      userId: 'U0NOROLE99',
+      actionId: ActionId.hostRefresh,
+      blockId: hostBlockId(web.id),
+      value: web.id,
+      isEphemeral: true,
+    });
+    await h.slack.waitForResponse((p) => /lockdown:view/.test(allText(p.body)));
+    expect(defenderCalls()).toBe(outsider);
+  });
+
+  it('spends the person’s lookup quota: past it, the inventory answers and says so', async () => {
+    const SPENDER = 'U0REFRESH2';
+    await h.grant('analyst', SPENDER);
+    const busy = () => h.slack.responses.filter((p) => /looked up many hosts/.test(allText(p.body))).length;
+    const seen = busy();
+    for (let i = 0; i < 8; i++) {
+      await h.slash('lookup web-01 --refresh', { as: SPENDER });
+    }
+    await until(async () => (busy() > seen ? true : null), 'a busy answer');
   });
 });

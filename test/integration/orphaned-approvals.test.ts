@@ -44,6 +44,24 @@ describe('approvals that would be orphaned', () => {
     expect((await readSettingsVersioned(h.db.db)).version).toBe(before.version);
   });
 
+  it('on a fresh install (no approver channel, no alert channel) a REST request is refused, not left unseen', async () => {
+    await h.settings({ approval_required: true, approver_channel: null, alert_channels: [] });
+    const m = h.mde.machine({ computerDnsName: 'orphan-00.contoso.com', osPlatform: 'Windows11' });
+    h.mde.addMachines([m]);
+    const t = await createApiToken(h.app.store, { name: 'fresh-feed', scopes: ['lockdown:edit'] });
+    if (t === 'name_taken') {
+      throw new Error('name taken');
+    }
+    const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ host: 'orphan-00', duration: '1h' }),
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'no_approver_channel' } });
+    expect(await h.db.sql`select 1 from lockdowns where machine_id = ${m.id}`).toHaveLength(0);
+  });
+
   it('a REST request the bot cannot post to the approvers goes to the alert channel with its buttons, and readiness says why', async () => {
     await h.settings({ approval_required: true, approver_channel: LOCKED_OUT, alert_channels: [ALERTS] });
     const m = h.mde.machine({ computerDnsName: 'orphan-01.contoso.com', osPlatform: 'Windows11' });

@@ -185,16 +185,24 @@ function expectNoInjection(blocks: unknown) {
 }
 
 const actionsBlock = (blocks: types.KnownBlock[]) => blocks.find((b) => b.type === 'actions');
+/** The card's lock control (Refresh, on every card, is checked on its own). */
 function controls(blocks: types.KnownBlock[]): 'lock' | 'unlock' | 'none' {
   const a = actionsBlock(blocks);
   if (a?.type !== 'actions') {
+    throw new Error('every card has an actions block: Refresh at least');
+  }
+  const last = a.elements.at(-1);
+  if (last?.type !== 'button' || last.action_id !== ActionId.hostRefresh || last.value !== MACHINE_ID) {
+    throw new Error(`Refresh is not the card's last control: ${JSON.stringify(a)}`);
+  }
+  const [el] = a.elements.slice(0, -1);
+  if (!el) {
     return 'none';
   }
-  const [el] = a.elements;
-  if (el?.type === 'static_select' && el.action_id === ActionId.hostLock) {
+  if (el.type === 'static_select' && el.action_id === ActionId.hostLock) {
     return 'lock';
   }
-  if (el?.type === 'button' && el.action_id === ActionId.lockdownUnlock) {
+  if (el.type === 'button' && el.action_id === ActionId.lockdownUnlock) {
     return 'unlock';
   }
   throw new Error(`unexpected actions block ${JSON.stringify(a)}`);

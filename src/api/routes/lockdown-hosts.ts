@@ -197,6 +197,8 @@ function refusalMessage(r: Extract<RequestResult, { ok: false }>, canView: boole
       'That record was merged into another machine or is no longer listed by Defender: use the current machine id.',
     excluded: 'That host is on the exclusion list; only an admin in Slack can override it.',
     break_glass_forbidden: 'Only admins may override the exclusion list.',
+    no_approver_channel:
+      'Approval is required, but no approver channel (nor alert channel) is set, so nobody could approve this: an admin must pick one in /hostlock settings.',
     selective_unsupported:
       'Defender does not support selective isolation on this host\'s OS (only Windows and macOS): send "isolation_type": "Full".',
     capped: 'The hourly cap of automatic lockdowns is reached.',

@@ -8,6 +8,7 @@ export const requestRefusalStatus: Record<RequestRefusal, number> = {
   forbidden: 403,
   break_glass_forbidden: 403,
   selective_unsupported: 409,
+  no_approver_channel: 503,
   bad_duration: 400,
   not_found: 404,
   ambiguous: 409,

@@ -54,10 +54,17 @@ export function needsDefender(found: { hosts: Host[]; total: number }, maxAgeMs:
  */
 export async function lookupHost(
   deps: LookupDeps,
-  input: { query: HostQuery; maxAgeMs: number; who?: string; guard?: LookupGuard },
+  input: {
+    query: HostQuery;
+    maxAgeMs: number;
+    who?: string;
+    guard?: LookupGuard;
+    /** ask Defender whatever the inventory holds (a Refresh), still within the person's quota */
+    refresh?: boolean;
+  },
 ): Promise<LookupResult> {
   const local = await deps.hosts.search(input.query, LOOKUP_LIMIT);
-  if (!needsDefender(local, input.maxAgeMs, deps.clock.now())) {
+  if (!input.refresh && !needsDefender(local, input.maxAgeMs, deps.clock.now())) {
     return { ...local, askedDefender: false };
   }
   const key = `${input.query.kind}:${input.query.value}`;

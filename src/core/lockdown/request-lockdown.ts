@@ -29,6 +29,7 @@ export type RequestRefusal =
   | 'excluded'
   | 'break_glass_forbidden'
   | 'selective_unsupported'
+  | 'no_approver_channel'
   | 'capped';
 
 export interface RequestInput {
@@ -100,6 +101,10 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   }
   const now = deps.clock.now();
   const approval = settings.approvalRequired;
+  if (approval && !settings.approverChannel && !input.channel && settings.alertChannels.length === 0) {
+    // a REST or automatic request on a fresh install: nowhere an approver would see it (DESIGN §3.3)
+    return err('no_approver_channel');
+  }
   const state = approval ? 'pending_approval' : 'approved';
   const inserted = await deps.lockdowns.insert(
     {

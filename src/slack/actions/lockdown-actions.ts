@@ -4,6 +4,7 @@ import { extendLockdown } from '../../core/lockdown/extend-lockdown.js';
 import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { can, type Permission } from '../../core/permissions.js';
+import { lookupFromDefender } from '../commands/lookup.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { ActionId, parseBlockId, parseDuration, parseLockChoice } from '../ids.js';
 import {
@@ -38,8 +39,11 @@ interface Click {
   channelId: string | null;
 }
 
-/** Answers a click: the text to tell the clicker, or null to say nothing. */
-type ClickHandler = (c: Click) => Promise<string | null>;
+/**
+ * Answers a click: the text to tell the clicker, a whole message that replaces the one clicked (a
+ * refreshed host card), or null to say nothing.
+ */
+type ClickHandler = (c: Click) => Promise<string | { replace: RespondArguments } | null>;
 
 /**
  * Registers `run` for `actionId`: acks at once, re-reads the clicker's permissions, and sends any
@@ -61,9 +65,13 @@ function handle(app: App, deps: SlackDeps, actionId: string, needs: Permission, 
         await reply(await refuse(deps, actor, needs, actionId));
         return;
       }
-      const text = await run({ userId: body.user.id, action, channelId: body.channel?.id ?? null });
-      if (text) {
-        await reply(text);
+      const answer = await run({ userId: body.user.id, action, channelId: body.channel?.id ?? null });
+      if (typeof answer === 'string') {
+        await reply(answer);
+      } else if (answer) {
+        await respond({ ...answer.replace, replace_original: true } as RespondArguments).catch((e: unknown) =>
+          deps.log.warn({ err: e }, 'slack.respond_failed'),
+        );
       }
     } catch (e) {
       deps.log.error({ err: e, actionId }, 'slack.action_failed');
@@ -147,6 +155,25 @@ const lockHost =
       : `Lockdown \`${l.id}\` approved; isolating through Defender.`;
   };
 
+/** Refresh on a host card: the machine re-read from Defender, the card replaced. */
+const refreshHost =
+  (deps: SlackDeps): ClickHandler =>
+  async (c) => {
+    const target = parseBlockId(c.action.block_id);
+    if (target?.kind !== 'host') {
+      return 'That button does not name a host.';
+    }
+    const actor = await deps.actors.resolve(c.userId);
+    return {
+      replace: await lookupFromDefender(
+        deps,
+        actor,
+        { kind: 'machine_id', value: target.id.toLowerCase() },
+        true,
+      ),
+    };
+  };
+
 /**
  * Buttons and selects on lockdown messages and host cards. Each click is acknowledged at once,
  * then re-reads the clicker's permissions and the row; refusals go back ephemerally, to the clicker
@@ -158,4 +185,5 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
   handle(app, deps, ActionId.lockdownUnlock, 'lockdown:edit', unlock(deps));
   handle(app, deps, ActionId.lockdownExtend, 'lockdown:edit', extend(deps));
   handle(app, deps, ActionId.hostLock, 'lockdown:edit', lockHost(deps));
+  handle(app, deps, ActionId.hostRefresh, 'lockdown:view', refreshHost(deps));
 }

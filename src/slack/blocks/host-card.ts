@@ -56,8 +56,15 @@ const confirm = (title: string, text: string, ok: string): types.ConfirmationDia
 function actionsFor(host: Host, lockdown: OpenLockdown | null, permissions: ReadonlySet<Permission>) {
   const name = clip(displayName(host), 120);
   const elements: types.ActionsBlockElement[] = [];
+  // Refresh re-reads the machine from Defender (issue #15, item 11), within the viewer's lookup quota
+  const refresh: types.Button = {
+    type: 'button',
+    action_id: ActionId.hostRefresh,
+    text: plain('Refresh'),
+    value: host.machineId,
+  };
   if (!permissions.has(EDIT)) {
-    return elements;
+    return [refresh];
   }
   if (canOfferLock(host, lockdown)) {
     elements.push({
@@ -105,7 +112,7 @@ function actionsFor(host: Host, lockdown: OpenLockdown | null, permissions: Read
       ),
     });
   }
-  return elements;
+  return [...elements, refresh];
 }
 
 /** What `hostCard` renders. */

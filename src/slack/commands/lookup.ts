@@ -33,41 +33,56 @@ const ephemeral = (text: string, blocks?: types.KnownBlock[]): RespondArguments 
   ...(blocks ? { blocks } : {}),
 });
 
-/** `/hostlock lookup <name|ip|machine-id>` (permission lockdown:view). */
+/** `--refresh` as its own word, anywhere in the text (no `g` flag: a global regex keeps state) */
+const REFRESH = /(?<=^|\s)--refresh(?=\s|$)/i;
+
+/**
+ * Asks Defender (within the person's lookup quota) and answers with the card or list: the
+ * follow-up of a lookup, `--refresh`, and the card's Refresh button (issue #15, item 11).
+ */
+export async function lookupFromDefender(
+  deps: SlackDeps,
+  actor: SlackActor,
+  query: HostQuery,
+  refresh: boolean,
+): Promise<RespondArguments> {
+  const settings = await deps.settings();
+  const result = await lookupHost(
+    { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
+    { query, maxAgeMs: settings.pollMinutes * 60_000, who: actorId(actor), guard: deps.lookupGuard, refresh },
+  );
+  if (result.error) {
+    deps.log.error({ err: result.error, query: query.value }, 'lookup.defender_failed');
+  }
+  return render(deps, actor, query, result);
+}
+
+/** `/hostlock lookup <name|ip|machine-id> [--refresh]` (permission lockdown:view). */
 export function lookupSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'lookup',
-    usage: 'lookup <name|ip|machine-id>',
+    usage: 'lookup <name|ip|machine-id> [--refresh]',
     summary: 'show a host from Defender: OS, IPs, isolation, health, risk, last seen',
     async run(ctx) {
       const actor = await deps.actors.resolve(ctx.userId);
       if (!can(actor, 'lockdown:view')) {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:view', 'lookup')) };
       }
-      const parsed = parseHostQuery(ctx.rest);
+      const refresh = REFRESH.test(ctx.rest);
+      const parsed = parseHostQuery(ctx.rest.replace(new RegExp(REFRESH, 'gi'), ' ').trim());
       if (!parsed.ok) {
         return { reply: ephemeral(PROBLEMS[parsed.problem]) };
       }
       const query = parsed.query;
       const settings = await deps.settings();
-      const maxAgeMs = settings.pollMinutes * 60_000;
       const local = await deps.hosts.search(query, LOOKUP_LIMIT);
-      if (!needsDefender(local, maxAgeMs, deps.clock.now())) {
+      if (!refresh && !needsDefender(local, settings.pollMinutes * 60_000, deps.clock.now())) {
         return { reply: await render(deps, actor, query, { ...local, askedDefender: false }) };
       }
       // Defender may take longer than Slack's 3 s: acknowledge now, answer through response_url.
       return {
         reply: ephemeral(`Looking up \`${truncateMrkdwn(codeSafe(query.value), 100)}\` in Defender…`),
-        followUp: async () => {
-          const result = await lookupHost(
-            { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
-            { query, maxAgeMs, who: actorId(actor), guard: deps.lookupGuard },
-          );
-          if (result.error) {
-            deps.log.error({ err: result.error, query: query.value }, 'lookup.defender_failed');
-          }
-          return render(deps, actor, query, result);
-        },
+        followUp: () => lookupFromDefender(deps, actor, query, refresh),
       };
     },
   };
