@@ -13,6 +13,7 @@ export const EVENTS = [
   'lockdown.withdrawn',
   'lockdown.cancelled',
   'lockdown.stuck',
+  'lockdown.escalated',
   'auto.suppressed',
   'host.isolated_externally',
   'host.released_externally',

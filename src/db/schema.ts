@@ -85,6 +85,8 @@ export const lockdowns = pgTable(
     nextCheckAt: ts('next_check_at'),
     /** the thread was told the isolation is still pending (device offline) */
     pendingNotedAt: ts('pending_noted_at'),
+    /** the undecided request was escalated (issue #15, item 5): once only */
+    escalatedAt: ts('escalated_at'),
     /** the end-of-lockdown reminder with Extend was posted */
     remindedAt: ts('reminded_at'),
     /** Full | Selective: chosen with the request, else the settings' default then (issue #15, item 10) */

@@ -15,6 +15,7 @@ const TITLE: Record<EventName, string> = {
   'lockdown.extended': ':stopwatch: Lockdown extended',
   'lockdown.failed': ':x: Lockdown failed',
   'lockdown.withdrawn': ':leftwards_arrow_with_hook: Lockdown request withdrawn',
+  'lockdown.escalated': ':rotating_light: Lockdown request escalated',
   'lockdown.stuck': ':hourglass_flowing_sand: Defender action stuck',
   'lockdown.cancelled': ':octagonal_sign: Lockdown cancelled before isolation',
   'auto.suppressed': ':shield: Automatic lockdown held back',

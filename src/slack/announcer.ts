@@ -2,6 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { EventName, ThreadNote } from '../core/events.js';
 import type { Announcer } from '../core/lockdown/ports.js';
 import type { Lockdown } from '../core/lockdown/types.js';
+import { codeSafe, truncateMrkdwn } from '../core/mrkdwn.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from './blocks/lockdown.js';
@@ -96,6 +97,26 @@ export function createSlackAnnouncer(deps: {
         'slack.approval_post_failed',
       );
       return { thread, problem };
+    },
+
+    async escalated(l, to) {
+      const mention = to.usergroup ? `<!subteam^${to.usergroup}> ` : '';
+      const host = `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\``;
+      const text = `${mention}:rotating_light: Nobody has decided yet on locking ${host} for ${l.durationMinutes / 60} h (lockdown \`${l.id}\`): please approve or deny it before it expires.`;
+      if (to.channel) {
+        // the request again, with its buttons, where the escalation goes
+        const posted = await postRoot(l, to.channel);
+        if (typeof posted !== 'string') {
+          await client.chat
+            .postMessage({ channel: posted.channel, thread_ts: posted.ts, text, unfurl_links: false })
+            .catch((e: unknown) => log.error({ err: e, lockdownId: l.id }, 'slack.announce_failed'));
+        }
+      }
+      if (l.approvalChannel && l.approvalTs) {
+        await client.chat
+          .postMessage({ channel: l.approvalChannel, thread_ts: l.approvalTs, text, unfurl_links: false })
+          .catch((e: unknown) => log.error({ err: e, lockdownId: l.id }, 'slack.announce_failed'));
+      }
     },
 
     async event(name: EventName | ThreadNote, l: Lockdown, detail?: string) {

@@ -108,7 +108,11 @@ export async function advanceLockdown(
   const after = await deps.lockdowns.get(lockdownId);
   if (after) {
     for (const n of notes) {
-      await deps.announce.event(n.name, after, n.detail);
+      if (n.escalate) {
+        await deps.announce.escalated(after, n.escalate);
+      } else {
+        await deps.announce.event(n.name, after, n.detail);
+      }
     }
     if (notes.length || outcome !== after.state || after.nextCheckAt?.getTime() !== before?.getTime()) {
       if (after.nextCheckAt && isOpen(after.state)) {

@@ -14,6 +14,17 @@ export function approvalDeadline(
   return new Date(l.createdAt.getTime() + s.approvalTimeoutMinutes * MINUTE_MS);
 }
 
+/** When an undecided request is escalated, or null when it never is (off, or not before it expires). */
+export function escalationAt(
+  l: Pick<Lockdown, 'createdAt' | 'escalatedAt'>,
+  s: Pick<Settings, 'escalateAfterMinutes' | 'approvalTimeoutMinutes'>,
+): Date | null {
+  if (l.escalatedAt || s.escalateAfterMinutes <= 0 || s.escalateAfterMinutes >= s.approvalTimeoutMinutes) {
+    return null;
+  }
+  return new Date(l.createdAt.getTime() + s.escalateAfterMinutes * MINUTE_MS);
+}
+
 /** The planned end of a lockdown isolated at `lockedAt`: it lasts at least its duration. */
 export function plannedEnd(lockedAt: Date, l: Pick<Lockdown, 'durationMinutes'>): Date {
   return new Date(lockedAt.getTime() + l.durationMinutes * MINUTE_MS);

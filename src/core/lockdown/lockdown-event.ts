@@ -19,6 +19,7 @@ function detailOf(name: EventName, l: Lockdown, audit: AuditRecord): string | un
       return `release reason: ${l.releaseReason ?? 'manual'}`;
     case 'lockdown.cancelled':
       return typeof d.why === 'string' ? d.why : undefined;
+    case 'lockdown.escalated':
     case 'lockdown.stuck':
       return typeof d.why === 'string' ? d.why : undefined;
     case 'lockdown.extended':

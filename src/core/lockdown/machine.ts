@@ -66,6 +66,8 @@ export const TRANSITIONS = {
   approve: t(['pending_approval'], 'approved', { event: 'lockdown.approved' }),
   /** an approver denies */
   deny: t(['pending_approval'], 'denied', { event: 'lockdown.denied' }),
+  /** nobody decided within the escalation time: asked again, louder, once */
+  escalate: t(['pending_approval'], 'pending_approval', { event: 'lockdown.escalated' }),
   /** nobody decided before the approval deadline */
   expire_request: t(['pending_approval'], 'approval_expired', { event: 'lockdown.approval_expired' }),
   /** the engine is about to ask Defender to isolate */

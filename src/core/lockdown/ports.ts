@@ -23,10 +23,18 @@ export interface RequestPost {
   problem?: string;
 }
 
+/** Where an undecided request is escalated: a channel (with its buttons) and / or a user group mention. */
+export interface Escalation {
+  channel: string | null;
+  usergroup: string | null;
+}
+
 export interface Announcer {
   /** Posts the root message (with Approve / Deny while pending); where it went, or null. */
   requested(l: Lockdown, host: Host | null): Promise<RequestPost>;
   event(name: EventName | ThreadNote, l: Lockdown, detail?: string): Promise<void>;
+  /** Tells the thread (mentioning the user group) and posts the request again in the escalation channel. */
+  escalated(l: Lockdown, to: Escalation): Promise<void>;
 }
 
 export interface LockdownTiming {

@@ -48,6 +48,8 @@ export interface Lockdown {
   approvalTs: string | null;
   nextCheckAt: Date | null;
   pendingNotedAt: Date | null;
+  /** when the undecided request was escalated; null while it was not */
+  escalatedAt: Date | null;
   remindedAt: Date | null;
   breakGlass: boolean;
   /** what Defender is asked for: chosen with the request, else the settings' default then */

@@ -142,6 +142,31 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
       },
     };
   }
+  // Escalation comes before the request expires, and goes somewhere (issue #15, item 5).
+  const merged = (k: string, v: unknown) => (k in patch ? patch[k] : v);
+  const escalateAfter = Number(merged('escalate_after_minutes', before.escalateAfterMinutes));
+  if (escalateAfter > 0 && Object.keys(patch).some((k) => /^escalat|^approval_timeout/.test(k))) {
+    const timeout = Number(merged('approval_timeout_minutes', before.approvalTimeoutMinutes));
+    if (escalateAfter >= timeout) {
+      return {
+        ...err('invalid'),
+        errors: {
+          escalate_after_minutes: `Escalate before the request expires: less than the approval timeout (${timeout} minutes), or 0 for never.`,
+        },
+      };
+    }
+    if (
+      !merged('escalation_channel', before.escalationChannel) &&
+      !merged('escalation_usergroup', before.escalationUsergroup)
+    ) {
+      return {
+        ...err('invalid'),
+        errors: {
+          escalation_channel: 'Pick a channel or a user group to escalate to, or set the escalation to 0.',
+        },
+      };
+    }
+  }
   if (
     'auto_exclusions' in patch &&
     JSON.stringify(patch.auto_exclusions) !== JSON.stringify(before.autoExclusions)

@@ -23,6 +23,12 @@ export interface Settings {
   approvalRequired: boolean;
   approvalTimeoutMinutes: number;
   approverChannel: string | null;
+  /** an undecided request is escalated once after this many minutes; 0: never (issue #15, item 5) */
+  escalateAfterMinutes: number;
+  /** where an escalated request is posted again, with its buttons */
+  escalationChannel: string | null;
+  /** the Slack user group mentioned (`<!subteam^S…>`) when a request is escalated */
+  escalationUsergroup: string | null;
   alertChannels: string[];
   autoEnabled: boolean;
   autoDryRun: boolean;
@@ -50,6 +56,9 @@ export const DEFAULT_SETTINGS: Settings = {
   approvalRequired: true,
   approvalTimeoutMinutes: 30,
   approverChannel: null,
+  escalateAfterMinutes: 0,
+  escalationChannel: null,
+  escalationUsergroup: null,
   alertChannels: [],
   autoEnabled: false,
   autoDryRun: true,
@@ -73,6 +82,9 @@ export function storedValues(s: Settings): Record<string, unknown> {
     approval_required: s.approvalRequired,
     approval_timeout_minutes: s.approvalTimeoutMinutes,
     approver_channel: s.approverChannel,
+    escalate_after_minutes: s.escalateAfterMinutes,
+    escalation_channel: s.escalationChannel,
+    escalation_usergroup: s.escalationUsergroup,
     alert_channels: s.alertChannels,
     auto_enabled: s.autoEnabled,
     auto_dry_run: s.autoDryRun,

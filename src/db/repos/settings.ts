@@ -29,6 +29,22 @@ const Stored = z.object({
     .regex(/^[CG][A-Z0-9]+$/)
     .nullable()
     .catch(d.approverChannel),
+  escalate_after_minutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .catch(d.escalateAfterMinutes),
+  escalation_channel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/)
+    .nullable()
+    .catch(d.escalationChannel),
+  escalation_usergroup: z
+    .string()
+    .regex(/^S[A-Z0-9]{2,20}$/)
+    .nullable()
+    .catch(d.escalationUsergroup),
   alert_channels: z.array(z.string().regex(/^[CG][A-Z0-9]+$/)).catch(d.alertChannels),
   auto_enabled: z.boolean().catch(d.autoEnabled),
   auto_dry_run: z.boolean().catch(d.autoDryRun),
@@ -70,6 +86,9 @@ export function parseSettings(data: unknown): Settings {
     approvalRequired: s.approval_required ?? d.approvalRequired,
     approvalTimeoutMinutes: s.approval_timeout_minutes ?? d.approvalTimeoutMinutes,
     approverChannel: s.approver_channel ?? d.approverChannel,
+    escalateAfterMinutes: s.escalate_after_minutes ?? d.escalateAfterMinutes,
+    escalationChannel: s.escalation_channel ?? d.escalationChannel,
+    escalationUsergroup: s.escalation_usergroup ?? d.escalationUsergroup,
     alertChannels: s.alert_channels ?? d.alertChannels,
     autoEnabled: s.auto_enabled ?? d.autoEnabled,
     autoDryRun: s.auto_dry_run ?? d.autoDryRun,

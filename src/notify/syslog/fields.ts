@@ -25,6 +25,7 @@ const FACTS: Record<EventName, Facts> = {
   'lockdown.extended': { action: 'extend', title: 'Lockdown extended', category: LOCKDOWN },
   'lockdown.failed': { action: 'lock', title: 'Lockdown failed', category: LOCKDOWN },
   'lockdown.withdrawn': { action: 'withdraw', title: 'Lockdown request withdrawn', category: LOCKDOWN },
+  'lockdown.escalated': { action: 'escalate', title: 'Lockdown request escalated', category: LOCKDOWN },
   'lockdown.stuck': { action: 'stuck', title: 'Defender action stuck', category: LOCKDOWN },
   'lockdown.cancelled': {
     action: 'cancel',

@@ -41,6 +41,7 @@ const EVENT_SEVERITY: Record<EventName, Severity> = {
   'lockdown.withdrawn': SEVERITY.info,
   'lockdown.cancelled': SEVERITY.notice,
   'lockdown.stuck': SEVERITY.warning,
+  'lockdown.escalated': SEVERITY.notice,
   'auto.suppressed': SEVERITY.warning,
   'host.isolated_externally': SEVERITY.notice,
   'host.released_externally': SEVERITY.warning,

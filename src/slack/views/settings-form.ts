@@ -86,9 +86,10 @@ function parseNumbers(values: Values, { errors, patch }: Parsing): void {
     ['threshold_privilege', 1, 10],
     ['auto_hourly_cap', 0, 1000],
     ['score_retention_days', 1, 3650],
+    ['escalate_after_minutes', 0, 1440],
   ];
   // added after the others: a form opened before it existed leaves the setting as it is
-  const optional = new Set(['score_retention_days']);
+  const optional = new Set(['score_retention_days', 'escalate_after_minutes']);
   for (const [block, min, max] of numbers) {
     if (optional.has(block) && values[block] === undefined) {
       continue;
@@ -120,7 +121,34 @@ function parseChoices(values: Values, { errors, patch }: Parsing): void {
     patch[box] = (pick(values, box, checks)?.selected_options ?? []).some((o) => o.value === 'on');
   }
   patch.approver_channel = pick(values, 'approver_channel', conv)?.selected_conversation ?? null;
+  if (values.escalation_channel !== undefined) {
+    patch.escalation_channel = pick(values, 'escalation_channel', conv)?.selected_conversation ?? null;
+  }
+  parseUsergroup(values, { errors, patch });
   patch.alert_channels = pick(values, 'alert_channels', convs)?.selected_conversations ?? [];
+}
+
+/**
+ * The escalation user group: `<!subteam^S…|@handle>` (a mention pasted from Slack) or a bare `S…`
+ * id; a handle alone cannot be resolved without the usergroups:read scope, so it is refused with
+ * what to type instead.
+ */
+function parseUsergroup(values: Values, { errors, patch }: Parsing): void {
+  if (values.escalation_usergroup === undefined) {
+    return; // a form opened before the setting existed
+  }
+  const raw = (pick(values, 'escalation_usergroup', str)?.value ?? '').trim();
+  if (!raw) {
+    patch.escalation_usergroup = null;
+    return;
+  }
+  const id = /^<!subteam\^(S[A-Z0-9]{2,20})(\|[^>]*)?>$/.exec(raw)?.[1] ?? /^S[A-Z0-9]{2,20}$/.exec(raw)?.[0];
+  if (id) {
+    patch.escalation_usergroup = id;
+  } else {
+    errors.escalation_usergroup =
+      "Enter the user group's id (S followed by letters and digits, shown in the group's profile), e.g. S0123ABCD.";
+  }
 }
 
 /** The non-empty, trimmed lines of a multi-line text input. */

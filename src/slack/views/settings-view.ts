@@ -169,6 +169,28 @@ function approvalsSection(s: Settings): types.KnownBlock[] {
         ...(s.approverChannel ? { initial_conversation: s.approverChannel } : {}),
       },
     },
+    number(
+      'escalate_after_minutes',
+      'Escalate an undecided request after (minutes, 0 = never)',
+      s.escalateAfterMinutes,
+      0,
+      1440,
+    ),
+    {
+      type: 'input',
+      block_id: 'escalation_channel',
+      optional: true,
+      label: pt('Escalation channel'),
+      element: {
+        type: 'conversations_select',
+        action_id: 'value',
+        ...(s.escalationChannel ? { initial_conversation: s.escalationChannel } : {}),
+      },
+    },
+    text('escalation_usergroup', 'Escalation user group', s.escalationUsergroup, {
+      hint: 'Mentioned when a request is escalated: @oncall-leads, or its id S0123ABCD.',
+      placeholder: '@oncall-leads',
+    }),
   ];
 }
 

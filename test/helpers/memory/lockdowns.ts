@@ -66,6 +66,7 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
         approvalChannel: null,
         approvalTs: null,
         pendingNotedAt: null,
+        escalatedAt: null,
         remindedAt: null,
         trigger: null,
         ...l,

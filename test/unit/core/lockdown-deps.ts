@@ -31,6 +31,7 @@ export function lockdownDeps(o: { hosts?: Host[]; settings?: Partial<Settings> }
     clock,
     announce: {
       requested: async () => ({ thread: null }),
+      escalated: async () => void announced.push('lockdown.escalated'),
       event: async (name) => void announced.push(name),
     },
     audit: {

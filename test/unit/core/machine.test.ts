@@ -16,6 +16,7 @@ const LEGAL: Array<[LockdownState, string, LockdownState]> = [
   ['pending_approval', 'deny', 'denied'],
   ['pending_approval', 'expire_request', 'approval_expired'],
   ['pending_approval', 'withdraw', 'withdrawn'],
+  ['pending_approval', 'escalate', 'pending_approval'],
   ['approved', 'cancel', 'cancelled'],
   ['isolating', 'request_stop', 'isolating'],
   ['isolating', 'cancel_isolation', 'cancelled'],

@@ -35,7 +35,12 @@ describe('ingestScores', () => {
   it('answers each score on its own: stored and judged, unknown, ambiguous, from the future', async () => {
     const t = lockdownDeps({
       hosts: [WEB, WEB2],
-      settings: { autoEnabled: true, autoDryRun: false, thresholdsSavedAt: new Date('2026-11-01T00:00:00Z') },
+      settings: {
+        autoEnabled: true,
+        autoDryRun: false,
+        thresholdsSavedAt: new Date('2026-11-01T00:00:00Z'),
+        approverChannel: 'C0APPROVE1',
+      },
     });
     const store = memoryStore();
     const at = new Date('2026-12-01T09:59:00Z');

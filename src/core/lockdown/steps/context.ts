@@ -7,7 +7,7 @@ import type { DefenderUnavailable } from '../../hosts/ports.js';
 import type { Settings } from '../../settings/settings.js';
 import { nextFollowAt } from '../deadlines.js';
 import type { LockdownState, Trigger } from '../machine.js';
-import type { LockdownDeps } from '../ports.js';
+import type { Escalation, LockdownDeps } from '../ports.js';
 import type { Lockdown, LockdownStore, LockdownUpdate } from '../types.js';
 
 // What one step of the engine works with (see `advance-lockdown.ts`), and the helpers every step
@@ -42,7 +42,12 @@ export const FINAL_BAD = new Set(['Failed', 'TimeOut', 'Cancelled']);
 export const EARLY_TOLERANCE_MS = 2_000;
 export const SYSTEM = 'system:hostlock';
 
-export type Note = { name: EventName | ThreadNote; detail?: string };
+export type Note = {
+  name: EventName | ThreadNote;
+  detail?: string;
+  /** for `lockdown.escalated`: where the request goes again */
+  escalate?: Escalation;
+};
 
 /** One step's context: the row's locked store, and what it tells people once it commits. */
 export interface StepContext {

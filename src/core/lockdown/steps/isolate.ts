@@ -1,5 +1,6 @@
 import {
   approvalDeadline,
+  escalationAt,
   isolationGiveUpAt,
   nextActiveCheck,
   nextFollowAt,
@@ -29,11 +30,33 @@ import {
 // The isolation half of the engine: expire an undecided request, isolate, follow the isolation
 // until Defender confirms it.
 
-/** pending_approval: waits for the approval deadline, then expires the request. */
+/**
+ * pending_approval: escalates the request once when nobody decided within the escalation time
+ * (issue #15, item 5), then waits for the approval deadline and expires it.
+ */
 export const stepPending: Step = async (c, l) => {
   const deadline = approvalDeadline(l, c.settings);
-  if (now(c).getTime() < deadline.getTime()) {
-    await update(c, l, { nextCheckAt: deadline });
+  const at = now(c);
+  const escalate = escalationAt(l, c.settings);
+  if (escalate && at.getTime() >= escalate.getTime() && at.getTime() < deadline.getTime()) {
+    const to = { channel: c.settings.escalationChannel, usergroup: c.settings.escalationUsergroup };
+    const where = [to.channel && `channel ${to.channel}`, to.usergroup && `user group ${to.usergroup}`];
+    await move(
+      c,
+      l,
+      'escalate',
+      { escalatedAt: at, nextCheckAt: deadline },
+      {
+        why: `nobody decided within ${c.settings.escalateAfterMinutes} min; escalated to ${where.filter(Boolean).join(' and ')}`,
+        ...to,
+      },
+    );
+    c.notes.push({ name: 'lockdown.escalated', escalate: to });
+    return l.state;
+  }
+  if (at.getTime() < deadline.getTime()) {
+    const next = escalate && escalate.getTime() < deadline.getTime() ? escalate : deadline;
+    await update(c, l, { nextCheckAt: next });
     return l.state;
   }
   await move(c, l, 'expire_request', { decidedAt: now(c), nextCheckAt: null });

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Lockdown } from '../../src/core/lockdown/types.js';
+import { lockdownStore } from '../../src/db/repos/lockdowns.js';
+import { ActionId } from '../../src/slack/ids.js';
+import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { settingsForm, submitSettings } from '../helpers/settings-form.js';
+
+// Issue #15, item 5: an undecided request is escalated once, after the configured minutes, to a
+// channel (the request again, with its buttons) and / or a user group mention; then it expires as
+// before. The escalation is in the thread, the alert channels and syslog (lockdown.escalated).
+
+const ADMIN = 'U0ESCADMIN';
+const ALICE = 'U0ESCALICE';
+const ESCALATE = 'C0ESCALATE';
+const ALERTS = 'C0ESCALRTS';
+const ONCALL = 'S0ONCALLLD';
+let h: Harness;
+
+const row = async (id: string): Promise<Lockdown> => {
+  const l = await lockdownStore(h.db.db).get(id);
+  if (!l) {
+    throw new Error(`no lockdown ${id}`);
+  }
+  return l;
+};
+/** `minutes` pass for one request: it was made that long ago, and the engine looks now. */
+async function minutesPass(id: string, minutes: number) {
+  await h.db
+    .sql`update lockdowns set created_at = now() - make_interval(mins => ${minutes}), next_check_at = now()
+    where id = ${id}`;
+  await h.app.lockdownJobs.sweep();
+}
+const posted = (channel: string, re: RegExp) =>
+  h.slack
+    .callsTo('chat.postMessage')
+    .filter((c) => c.args.channel === channel && re.test(JSON.stringify(c.args)));
+
+beforeAll(async () => {
+  h = await bootHarness();
+  h.slack.addChannel({ id: ESCALATE, name: 'oncall-leads', isMember: true });
+  h.slack.addChannel({ id: ALERTS, name: 'sec-alerts', isMember: true });
+  await h.configureDefender();
+  await h.grant('admin', ADMIN);
+  await h.grant('responder', ALICE);
+});
+afterAll(() => h.close());
+
+describe('escalation settings', () => {
+  it('are saved from the modal: minutes, a channel and a user group pasted as a mention', async () => {
+    const form = settingsForm({
+      escalate_after_minutes: '10',
+      escalation_usergroup: `<!subteam^${ONCALL}|@oncall-leads>`,
+    });
+    form.escalation_channel = { value: { type: 'conversations_select', selected_conversation: ESCALATE } };
+    const r = await submitSettings(h, ADMIN, form);
+    expect(r.errors).toBeUndefined();
+    const [s] = await h.db.sql<{ data: Record<string, unknown> }[]>`select data from settings where id = 1`;
+    expect(s?.data).toMatchObject({
+      escalate_after_minutes: 10,
+      escalation_channel: ESCALATE,
+      escalation_usergroup: ONCALL,
+    });
+  });
+
+  it.each([
+    [{ escalate_after_minutes: '30' }, 'escalate_after_minutes', /less than the approval timeout/],
+    [
+      { escalate_after_minutes: '5', escalation_usergroup: '@oncall' },
+      'escalation_usergroup',
+      /user group's id/,
+    ],
+  ])('refuses %o on %s', async (over, field, message) => {
+    const form = settingsForm(over as Record<string, string>);
+    const r = await submitSettings(h, ADMIN, form);
+    expect(r.errors?.[field]).toMatch(message);
+  });
+
+  it('refuses an escalation that goes nowhere', async () => {
+    const form = settingsForm({ escalate_after_minutes: '5', escalation_usergroup: '' });
+    form.escalation_channel = { value: { type: 'conversations_select', selected_conversation: null } };
+    const r = await submitSettings(h, ADMIN, form);
+    expect(r.errors?.escalation_channel).toMatch(/channel or a user group/);
+  });
+});
+
+describe('an undecided request', () => {
+  it('is escalated once after 10 minutes — thread, escalation channel with buttons, alerts — then expires', async () => {
+    await h.settings({
+      approval_required: true,
+      approver_channel: APPROVER_CHANNEL,
+      approval_timeout_minutes: 30,
+      escalate_after_minutes: 10,
+      escalation_channel: ESCALATE,
+      escalation_usergroup: ONCALL,
+      alert_channels: [ALERTS],
+    });
+    const m = h.mde.machine({ computerDnsName: 'esc-01.contoso.com', osPlatform: 'Windows11' });
+    h.mde.addMachines([m]);
+    await h.slash('lock esc-01 2h', { as: ALICE });
+    const answer = await h.slack.waitForResponse(
+      (p) => /Lockdown `lck_/.test(allText(p.body)) && /esc-01/.test(allText(p.body)),
+    );
+    const id = /`(lck_[a-z0-9]+)`/.exec(allText(answer.body))?.[1] ?? '';
+    const l = await until(async () => ((await row(id)).approvalTs ? row(id) : null), 'the approval post');
+
+    await minutesPass(id, 9);
+    expect((await row(id)).escalatedAt).toBeNull();
+    await minutesPass(id, 11);
+    expect((await row(id)).escalatedAt).not.toBeNull();
+    const thread = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.thread_ts === l.approvalTs && String(c.args.text).includes(`<!subteam^${ONCALL}>`),
+    );
+    expect(String(thread.args.text)).toMatch(/Nobody has decided yet on locking `esc-01\.contoso\.com`/);
+    const again = posted(ESCALATE, new RegExp(ActionId.lockdownApprove.replace('.', '\\.')));
+    expect(again).toHaveLength(1);
+    await until(
+      async () => (posted(ALERTS, /Lockdown request escalated/).length === 1 ? true : null),
+      'the alert',
+    );
+    const [outbox] = await h.db.sql<{ n: number }[]>`
+      select count(*)::int as n from outbox where event = 'lockdown.escalated' and payload->'lockdown'->>'id' = ${id}`;
+    expect(outbox?.n).toBeGreaterThanOrEqual(1);
+
+    // once only
+    await minutesPass(id, 15);
+    expect(posted(ESCALATE, new RegExp(ActionId.lockdownApprove.replace('.', '\\.')))).toHaveLength(1);
+    // then it expires as before
+    await minutesPass(id, 31);
+    expect((await row(id)).state).toBe('approval_expired');
+  });
+});
