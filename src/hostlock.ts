@@ -34,7 +34,7 @@ import type { OutboxWorker } from './notify/outbox-worker.js';
 import { startOutbox } from './notify/start-outbox.js';
 import { createAesGcmBox, keyIdOf } from './secrets/aes-gcm-box.js';
 import { loadMasterKey } from './secrets/master-key.js';
-import { createSlackAnnouncer } from './slack/announcer.js';
+import { createSlackAnnouncer, slackThreadPoster } from './slack/announcer.js';
 import { SLACK_EVENTS_PATH } from './slack/app.js';
 import type { SlackDeps } from './slack/deps.js';
 import { createSlackSurface } from './slack/register.js';
@@ -139,6 +139,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
         ...(opts.outbox ? { tuning: opts.outbox } : {}),
         ...faultHookOf(config),
+        threadPoster: (client) => slackThreadPoster(client, log.child({ component: 'slack' })),
       },
       database,
       clock,

@@ -1,11 +1,16 @@
+import { THREAD_SINK_PREFIX } from './lockdown/thread-note.js';
 import type { Settings, SyslogTarget } from './settings/settings.js';
 import { formatSyslogTarget, parseSyslogTarget } from './settings/syslog-targets.js';
 
 /**
- * Where an event goes, as named in `outbox.sink`: `slack:<channel id>` or `syslog:<target line>`.
- * The name carries everything needed to deliver, so a queued row does not depend on later settings.
+ * Where an event goes, as named in `outbox.sink`: `slack:<channel id>`, `syslog:<target line>`, or
+ * `thread:<lockdown id>` (a lockdown's Slack thread, lockdown/thread-note.ts). The name carries
+ * everything needed to deliver, so a queued row does not depend on later settings.
  */
-export type Sink = { kind: 'slack'; channel: string } | { kind: 'syslog'; target: SyslogTarget };
+export type Sink =
+  | { kind: 'slack'; channel: string }
+  | { kind: 'syslog'; target: SyslogTarget }
+  | { kind: 'thread'; lockdownId: string };
 
 /** The sinks the settings configure: each alert channel, each syslog target. */
 export function sinksOf(s: Pick<Settings, 'alertChannels' | 'syslogTargets'>): string[] {
@@ -20,6 +25,10 @@ export function parseSink(name: string): Sink | null {
   if (name.startsWith('slack:')) {
     const channel = name.slice('slack:'.length);
     return /^[CGD][A-Z0-9]{2,30}$/.test(channel) ? { kind: 'slack', channel } : null;
+  }
+  if (name.startsWith(THREAD_SINK_PREFIX)) {
+    const lockdownId = name.slice(THREAD_SINK_PREFIX.length);
+    return /^lck_[a-z0-9]{1,40}$/.test(lockdownId) ? { kind: 'thread', lockdownId } : null;
   }
   if (name.startsWith('syslog:')) {
     const target = parseSyslogTarget(name.slice('syslog:'.length));

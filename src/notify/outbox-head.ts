@@ -1,5 +1,4 @@
 import type { Clock } from '../core/clock.js';
-import { type NotificationEvent, parseEventPayload } from '../core/events.js';
 import type { FaultHook } from '../core/faults.js';
 import type { Database } from '../db/client.js';
 import { claimHead, markDelivered, markFailed, type OutboxRow } from '../db/repos/outbox.js';
@@ -30,8 +29,8 @@ export interface HeadContext {
   faults?: FaultHook | undefined;
   /** first wait after a failed attempt; default 1 s */
   retryBaseMs?: number | undefined;
-  /** sends the event to the sink; resolves with the stream connection that carried it (0: none) */
-  deliver(sink: string, e: NotificationEvent): Promise<number>;
+  /** sends the row's payload to the sink; resolves with the stream connection that carried it (0: none) */
+  deliver(sink: string, payload: Record<string, unknown>): Promise<number>;
   /** told of each row that went out on a stream connection, at the time it was claimed */
   remember(sink: string, id: number, connection: number, at: number): void;
 }
@@ -45,12 +44,11 @@ export async function sendHead(c: HeadContext, sink: string): Promise<HeadOutcom
   if (row === 'busy' || row === 'idle') {
     return row;
   }
-  const e = parseEventPayload(row.payload as Record<string, unknown>);
   const now = c.clock.now();
   // the row is committed (with the change it reports) and claimed, not sent
   c.faults?.('after_outbox_commit');
   try {
-    const connection = await c.deliver(sink, e);
+    const connection = await c.deliver(sink, row.payload as Record<string, unknown>);
     c.faults?.('after_sink_send');
     if (connection > 0) {
       c.remember(sink, row.id, connection, now.getTime());

@@ -1,5 +1,6 @@
 import { webApi } from '@slack/bolt';
-import type { NotificationEvent } from '../core/events.js';
+import { type NotificationEvent, parseEventPayload } from '../core/events.js';
+import { parseThreadPayload, type ThreadPoster } from '../core/lockdown/thread-note.js';
 import { parseSink } from '../core/sinks.js';
 import type { SyslogPool } from './outbox-syslog-pool.js';
 import { alertText } from './slack-alert.js';
@@ -19,6 +20,8 @@ export class SinkError extends Error {
 export interface Sinks {
   /** a client of its own: rate-limited calls are rejected (not waited out in the client) */
   slack: webApi.WebClient;
+  /** posts a lockdown's thread note (the Slack announcer); absent: thread rows wait */
+  thread?: ThreadPoster;
   syslog: SyslogPool;
   identity: SyslogIdentity;
 }
@@ -28,11 +31,23 @@ export interface Sinks {
  * connection that carried it (0 when there is none to watch: Slack, UDP); rejects when the sink
  * did not take it, so the row is tried again.
  */
-export async function deliver(sinks: Sinks, sink: string, e: NotificationEvent): Promise<number> {
+export async function deliver(sinks: Sinks, sink: string, payload: Record<string, unknown>): Promise<number> {
   const s = parseSink(sink);
   if (!s) {
     throw new SinkError(`unknown sink ${sink}`);
   }
+  if (s.kind === 'thread') {
+    if (!sinks.thread) {
+      throw new SinkError('no Slack thread poster in this process');
+    }
+    try {
+      await sinks.thread(parseThreadPayload(payload));
+    } catch (err) {
+      throw sinkError(err);
+    }
+    return 0;
+  }
+  const e = parseEventPayload(payload);
   if (s.kind === 'slack') {
     await postAlert(sinks.slack, s.channel, e);
     return 0;
@@ -51,10 +66,15 @@ async function postAlert(slack: webApi.WebClient, channel: string, e: Notificati
       unfurl_media: false,
     });
   } catch (err) {
-    const x = err as { code?: string; retryAfter?: number; data?: { error?: string }; message?: string };
-    if (x.code === webApi.ErrorCode.RateLimitedError) {
-      throw new SinkError('slack rate limited', (x.retryAfter ?? 1) * 1_000);
-    }
-    throw new SinkError(`slack ${x.data?.error ?? x.message ?? String(err)}`);
+    throw sinkError(err);
   }
+}
+
+/** A Slack Web API failure as a SinkError; a rate limit carries Slack's Retry-After. */
+function sinkError(err: unknown): SinkError {
+  const x = err as { code?: string; retryAfter?: number; data?: { error?: string }; message?: string };
+  if (x.code === webApi.ErrorCode.RateLimitedError) {
+    return new SinkError('slack rate limited', (x.retryAfter ?? 1) * 1_000);
+  }
+  return new SinkError(`slack ${x.data?.error ?? x.message ?? String(err)}`);
 }

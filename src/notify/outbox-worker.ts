@@ -1,6 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
 import type { FaultHook } from '../core/faults.js';
+import type { ThreadPoster } from '../core/lockdown/thread-note.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { dueSinks, OUTBOX_CHANNEL } from '../db/repos/outbox.js';
 import type { Logger } from '../log.js';
@@ -28,6 +29,8 @@ export interface OutboxWorkerOptions {
   retryBaseMs?: number;
   /** crash points of the fault-injection suite (tests only; absent in production) */
   faults?: FaultHook;
+  /** posts lockdowns' thread notes (the Slack announcer) */
+  thread?: ThreadPoster;
 }
 
 export { retryDelayMs } from './outbox-head.js';
@@ -112,14 +115,19 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
 
 /** What sending a head row needs: Slack and the syslog pool as sinks; the pool is told of stream sends. */
 function headContext(o: OutboxWorkerOptions, syslog: SyslogPool): HeadContext {
-  const sinks: Sinks = { slack: o.slack, syslog, identity: o.syslog };
+  const sinks: Sinks = {
+    slack: o.slack,
+    syslog,
+    identity: o.syslog,
+    ...(o.thread ? { thread: o.thread } : {}),
+  };
   return {
     db: o.database.db,
     clock: o.clock,
     log: o.log,
     faults: o.faults,
     retryBaseMs: o.retryBaseMs,
-    deliver: (sink, e) => deliver(sinks, sink, e),
+    deliver: (sink, payload) => deliver(sinks, sink, payload),
     remember: (sink, id, connection, at) => syslog.remember(sink, id, connection, at),
   };
 }

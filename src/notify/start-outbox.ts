@@ -3,6 +3,7 @@ import os from 'node:os';
 import { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
 import type { FaultHook } from '../core/faults.js';
+import type { ThreadPoster } from '../core/lockdown/thread-note.js';
 import type { DatabaseHandle } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { HOSTLOCK_VERSION } from '../version.js';
@@ -16,6 +17,8 @@ export interface OutboxStart {
   staleAfterMs: number;
   tuning?: { pollMs?: number; resendWindowMs?: number; retryBaseMs?: number };
   faults?: FaultHook;
+  /** the Slack thread poster, built on the outbox's own client (no retries inside the client) */
+  threadPoster?: (slack: webApi.WebClient) => ThreadPoster;
 }
 
 /**
@@ -27,14 +30,16 @@ export async function startOutbox(
   database: DatabaseHandle,
   clock: Clock,
 ): Promise<OutboxWorker> {
+  const slack = new webApi.WebClient(o.slack.botToken, {
+    slackApiUrl: o.slack.apiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000, // below the outbox lease: a hung call never outlives its claim
+  });
   const outbox = createOutboxWorker({
     database,
-    slack: new webApi.WebClient(o.slack.botToken, {
-      slackApiUrl: o.slack.apiUrl,
-      rejectRateLimitedCalls: true,
-      retryConfig: { retries: 0 },
-      timeout: 10_000, // below the outbox lease: a hung call never outlives its claim
-    }),
+    slack,
+    ...(o.threadPoster ? { thread: o.threadPoster(slack) } : {}),
     syslog: {
       hostname: os.hostname(),
       version: HOSTLOCK_VERSION,

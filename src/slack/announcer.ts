@@ -1,6 +1,6 @@
 import type { webApi } from '@slack/bolt';
-import type { EventName, ThreadNote } from '../core/events.js';
 import type { Announcer } from '../core/lockdown/ports.js';
+import type { ThreadPoster } from '../core/lockdown/thread-note.js';
 import type { Lockdown } from '../core/lockdown/types.js';
 import { codeSafe, truncateMrkdwn } from '../core/mrkdwn.js';
 import type { Settings } from '../core/settings/settings.js';
@@ -12,6 +12,37 @@ import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from '.
  * was asked); later events are replies, and the root is rewritten to the current state. Slack
  * failures are logged and never undo what happened.
  */
+/**
+ * Posts one queued thread note (core/lockdown/thread-note.ts) for the outbox worker, with the
+ * outbox's own client: the reply, then the root rewritten to the lockdown as the note saw it. A
+ * failed reply rejects, so the row is retried (and later notes of the thread wait behind it); a
+ * failed root rewrite is only logged, since the reply already went out.
+ */
+export function slackThreadPoster(client: webApi.WebClient, log: Logger): ThreadPoster {
+  return async ({ name, detail, lockdown: l }) => {
+    if (!l.approvalChannel || !l.approvalTs) {
+      return;
+    }
+    const text = eventText(name, l, detail);
+    await client.chat.postMessage({
+      channel: l.approvalChannel,
+      thread_ts: l.approvalTs,
+      text,
+      ...(name === 'ending_soon' && l.state === 'active' ? { blocks: extendBlocks(l, text) } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    await client.chat
+      .update({
+        channel: l.approvalChannel,
+        ts: l.approvalTs,
+        text: lockdownRootText(l),
+        blocks: lockdownRootBlocks(l),
+      })
+      .catch((e: unknown) => log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed'));
+  };
+}
+
 /** Whether requests reached the approvers lately (for the ops readiness details). */
 export interface ApprovalPostStatus {
   ok: boolean;
@@ -116,31 +147,6 @@ export function createSlackAnnouncer(deps: {
         await client.chat
           .postMessage({ channel: l.approvalChannel, thread_ts: l.approvalTs, text, unfurl_links: false })
           .catch((e: unknown) => log.error({ err: e, lockdownId: l.id }, 'slack.announce_failed'));
-      }
-    },
-
-    async event(name: EventName | ThreadNote, l: Lockdown, detail?: string) {
-      if (!l.approvalChannel || !l.approvalTs) {
-        return;
-      }
-      const text = eventText(name, l, detail);
-      try {
-        await client.chat.postMessage({
-          channel: l.approvalChannel,
-          thread_ts: l.approvalTs,
-          text,
-          ...(name === 'ending_soon' && l.state === 'active' ? { blocks: extendBlocks(l, text) } : {}),
-          unfurl_links: false,
-          unfurl_media: false,
-        });
-        await client.chat.update({
-          channel: l.approvalChannel,
-          ts: l.approvalTs,
-          text: lockdownRootText(l),
-          blocks: lockdownRootBlocks(l),
-        });
-      } catch (e) {
-        log.error({ err: e, lockdownId: l.id, event: name }, 'slack.announce_failed');
       }
     },
   };

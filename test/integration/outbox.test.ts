@@ -112,9 +112,16 @@ describe('a lockdown told in the alert channel', () => {
     const rows = await until(async () => {
       const r = await h.db.sql<{ event_id: string; event: string; delivered: boolean }[]>`
         select event_id, event, delivered_at is not null as delivered from outbox
-        where payload->'lockdown'->>'id' = ${l.id} order by id`;
+        where payload->'lockdown'->>'id' = ${l.id} and sink not like 'thread:%' order by id`;
       return r.length === 4 && r.every((x) => x.delivered) ? r : null;
     }, 'four rows marked delivered');
+    // the thread's posts went through the outbox too, in order, each delivered (issue #15, item 7)
+    const thread = await until(async () => {
+      const r = await h.db.sql<{ event: string; delivered: boolean }[]>`
+        select event, delivered_at is not null as delivered from outbox where sink = ${`thread:${l.id}`} order by id`;
+      return r.length >= 3 && r.every((x) => x.delivered) ? r : null;
+    }, 'the thread posts delivered');
+    expect(thread.map((r) => r.event)).toEqual(['lockdown.approved', 'lockdown.locked', 'lockdown.released']);
     expect(rows.map((r) => r.event)).toEqual([
       'lockdown.requested',
       'lockdown.approved',
@@ -301,5 +308,69 @@ describe('isolation seen outside hostlock', () => {
     const rows = await h.db.sql<{ event: string }[]>`
       select distinct event_id, event from outbox where payload->'host'->>'machineId' = ${m.id} order by event`;
     expect(rows.map((x) => x.event)).toEqual(['host.isolated_externally', 'host.released_externally']);
+  });
+});
+
+describe('a lockdown’s thread through the outbox (issue #15, item 7)', () => {
+  it('keeps the thread’s posts while Slack fails, in order, once each; the root shows the new end after an extension', async () => {
+    await h.settings({ approval_required: false });
+    try {
+      const m = h.mde.machine({ computerDnsName: 'thread-01.contoso.com', osPlatform: 'Windows11' });
+      h.mde.addMachines([m]);
+      await h.slash('lock thread-01 2h', { as: ALICE });
+      const answer = await h.slack.waitForResponse(
+        (p) => /thread-01/.test(allText(p.body)) && /lck_/.test(allText(p.body)),
+      );
+      const id = /`(lck_[a-z0-9]+)`/.exec(allText(answer.body))?.[1] ?? '';
+      const l = await until(async () => ((await row(id)).approvalTs ? row(id) : null), 'the root message');
+      // Slack is down for the next posts: the isolation's thread post must wait, not vanish
+      h.slack.fail('chat.postMessage', { error: 'internal_error', status: 500, times: 4 });
+      await until(async () => (await row(id)).mdeActionId, 'the isolate call');
+      h.mde.advanceActions();
+      h.mde.advanceActions();
+      await untilState(id, 'active');
+      const thread = () =>
+        h.slack
+          .callsTo('chat.postMessage')
+          .filter((c) => c.status === 200 && c.args.thread_ts === l.approvalTs)
+          .map((c) => String(c.args.text));
+      await until(
+        async () => (thread().some((t) => /is isolated/.test(t)) ? true : null),
+        'the isolated post',
+        10_000,
+      );
+
+      await h.signer.blockAction({
+        userId: BOB,
+        actionId: ActionId.lockdownExtend,
+        blockId: lockdownBlockId(id),
+        selectedOption: '4h',
+        channelId: l.approvalChannel ?? '',
+        messageTs: l.approvalTs ?? '',
+      });
+      const extended = await until(async () => {
+        const x = await row(id);
+        return x.expiresAt && l.expiresAt === null && thread().some((t) => /extended/i.test(t)) ? x : null;
+      }, 'the extension post');
+      // the root message now shows the new end
+      const end = Math.floor((extended.expiresAt?.getTime() ?? 0) / 1000);
+      await until(async () => {
+        const root = h.slack.findMessage(l.approvalChannel ?? '', l.approvalTs ?? '');
+        return JSON.stringify(root?.blocks ?? []).includes(`<!date^${end}^`) ? true : null;
+      }, 'the root with the new end');
+
+      const posts = thread();
+      const order = ['Approved', 'is isolated', 'Extended'].map((word) =>
+        posts.findIndex((t) => t.includes(word)),
+      );
+      expect(order.every((i) => i >= 0)).toBe(true);
+      expect([...order].sort((a, b) => a - b)).toEqual(order);
+      expect(posts.filter((t) => /is isolated/.test(t))).toHaveLength(1);
+      const [undelivered] = await h.db.sql<{ n: number }[]>`
+        select count(*)::int as n from outbox where sink = ${`thread:${id}`} and delivered_at is null`;
+      expect(undelivered?.n).toBe(0);
+    } finally {
+      await h.settings({ approval_required: true });
+    }
   });
 });

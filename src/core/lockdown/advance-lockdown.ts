@@ -81,7 +81,15 @@ export async function advanceLockdown(
       if (typeof defender !== 'string' && CALLS[row.state] > calls) {
         return 'busy' as const; // it moved on since it was read (approved meanwhile): set calls aside first
       }
-      return STEPS[row.state]({ deps, store, settings, defender, notes, hostUpdates }, row);
+      const reached = await STEPS[row.state]({ deps, store, settings, defender, notes, hostUpdates }, row);
+      // the thread is told in the step's own transaction: the posts commit with the change, in order
+      const latest = notes.some((n) => !n.escalate) ? await store.get(lockdownId) : null;
+      for (const n of notes) {
+        if (latest && !n.escalate) {
+          await store.note(latest, n.name, n.detail);
+        }
+      }
+      return reached;
     });
   // The step's Defender calls are set aside before the row lock is taken: no step waits for
   // budget while holding a lock (issue #14, finding 4). One it runs short of ends the step
@@ -110,8 +118,6 @@ export async function advanceLockdown(
     for (const n of notes) {
       if (n.escalate) {
         await deps.announce.escalated(after, n.escalate);
-      } else {
-        await deps.announce.event(n.name, after, n.detail);
       }
     }
     if (notes.length || outcome !== after.state || after.nextCheckAt?.getTime() !== before?.getTime()) {

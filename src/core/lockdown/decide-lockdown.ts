@@ -54,13 +54,12 @@ export async function decideLockdown(
     row.id,
     approve ? 'approve' : 'deny',
     { approvedBy: who, decidedAt: now, nextCheckAt: approve ? now : null },
-    { actor: who },
+    { actor: who, thread: { name: approve ? 'lockdown.approved' : 'lockdown.denied' } },
   );
   if (!next) {
     const current = (await deps.lockdowns.get(row.id)) ?? row;
     return { ...err('not_pending'), current };
   }
-  await deps.announce.event(approve ? 'lockdown.approved' : 'lockdown.denied', next);
   if (approve) {
     await deps.wake(next.id, now);
   }

@@ -50,6 +50,7 @@ export async function extendLockdown(
         {
           actor: actorId(input.actor),
           details: { hours: input.hours, from: row.expiresAt.toISOString(), to: expiresAt.toISOString() },
+          thread: { name: 'lockdown.extended', detail: `by ${input.hours} h` },
         },
       );
       return next
@@ -62,7 +63,6 @@ export async function extendLockdown(
     return err('not_found');
   }
   if (outcome.ok) {
-    await deps.announce.event('lockdown.extended', outcome.value, `by ${input.hours} h`);
     if (outcome.value.nextCheckAt) {
       await deps.wake(outcome.value.id, outcome.value.nextCheckAt, outcome.replaces);
     }

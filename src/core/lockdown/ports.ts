@@ -1,6 +1,5 @@
 import type { Clock } from '../clock.js';
 import type { Defender, DefenderPurpose } from '../defender.js';
-import type { EventName, ThreadNote } from '../events.js';
 import type { FaultHook } from '../faults.js';
 import type { DefenderUnavailable, HostStore } from '../hosts/ports.js';
 import type { Host } from '../hosts/types.js';
@@ -32,7 +31,6 @@ export interface Escalation {
 export interface Announcer {
   /** Posts the root message (with Approve / Deny while pending); where it went, or null. */
   requested(l: Lockdown, host: Host | null): Promise<RequestPost>;
-  event(name: EventName | ThreadNote, l: Lockdown, detail?: string): Promise<void>;
   /** Tells the thread (mentioning the user group) and posts the request again in the escalation channel. */
   escalated(l: Lockdown, to: Escalation): Promise<void>;
 }

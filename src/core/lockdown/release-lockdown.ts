@@ -54,16 +54,12 @@ export async function releaseLockdown(
       active: ['release', { ...stop, attempts: 0, nextCheckAt: now }],
     };
     const [trigger, patch] = plan[row.state];
-    const next = await deps.lockdowns.transition(row.id, trigger, patch, by);
+    const said = { withdraw: 'lockdown.withdrawn', cancel: 'lockdown.cancelled' } as const;
+    const thread = trigger === 'withdraw' || trigger === 'cancel' ? { thread: { name: said[trigger] } } : {};
+    const next = await deps.lockdowns.transition(row.id, trigger, patch, { ...by, ...thread });
     if (next) {
       if (next.nextCheckAt) {
         await deps.wake(next.id, now);
-      }
-      if (next.state === 'withdrawn' || next.state === 'cancelled') {
-        await deps.announce.event(
-          next.state === 'withdrawn' ? 'lockdown.withdrawn' : 'lockdown.cancelled',
-          next,
-        );
       }
       return ok(next);
     }

@@ -258,10 +258,10 @@ async function announceRequest(
       })) ?? inserted;
   }
   if (o.breakGlass) {
-    await deps.announce.event('break_glass', lockdown);
+    await deps.lockdowns.note(lockdown, 'break_glass');
   }
   if (!o.approval) {
-    await deps.announce.event('lockdown.approved', lockdown, 'approval is not required');
+    await deps.lockdowns.note(lockdown, 'lockdown.approved', 'approval is not required');
     await deps.wake(lockdown.id, deps.clock.now());
   }
   return { lockdown, problem: posted.problem };

@@ -1,5 +1,5 @@
 import type { IsolationType } from '../defender.js';
-import type { EventName } from '../events.js';
+import type { EventName, ThreadNote } from '../events.js';
 import type { LockdownState, Trigger } from './machine.js';
 
 export type LockdownSource = 'manual' | 'auto' | 'api';
@@ -97,6 +97,8 @@ export interface TransitionBy {
   via?: string | null;
   details?: Record<string, unknown>;
   note?: string;
+  /** a post for the lockdown's Slack thread, queued in the same transaction as the change */
+  thread?: { name: EventName | ThreadNote; detail?: string };
 }
 
 /** Bookkeeping that never changes the state (that takes a transition). */
@@ -134,6 +136,11 @@ export interface LockdownStore {
     fn: (row: Lockdown, store: LockdownStore) => Promise<T>,
     opts?: { wait?: boolean },
   ): Promise<T | 'busy'>;
+  /**
+   * Queues a post in the lockdown's Slack thread (thread-note.ts), in the caller's transaction when
+   * the store is bound to one; nothing when the lockdown has no thread.
+   */
+  note(l: Lockdown, name: EventName | ThreadNote, detail?: string): Promise<void>;
   /** Open lockdowns whose next check is due. */
   due(now: Date, limit: number): Promise<string[]>;
   openForMachine(machineId: string): Promise<Lockdown | null>;

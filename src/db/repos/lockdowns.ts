@@ -12,7 +12,7 @@ import type {
 import { scrubSecrets } from '../../log.js';
 import type { Database } from '../client.js';
 import { auditEvents, hosts, lockdowns } from '../schema.js';
-import { enqueueEvents } from './outbox.js';
+import { enqueueEvents, enqueueThreadNote } from './outbox.js';
 
 type Row = typeof lockdowns.$inferSelect;
 
@@ -110,12 +110,19 @@ export function lockdownStore(db: Database): LockdownStore {
         if (next && record) {
           await writeAudit(tx, next, record);
         }
+        if (next && by.thread) {
+          await enqueueThreadNote(tx, { ...by.thread, lockdown: next });
+        }
         return next;
       });
     },
 
     async update(id, states, patch) {
       return casUpdate(db, id, states, patch);
+    },
+
+    async note(l, name, detail) {
+      await enqueueThreadNote(db, { name, ...(detail ? { detail } : {}), lockdown: l });
     },
 
     async withLock(id, fn, opts = {}) {

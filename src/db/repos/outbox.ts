@@ -1,5 +1,12 @@
-import { and, asc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, like, lt, not, notInArray, sql } from 'drizzle-orm';
 import { eventPayload, type NotificationEvent } from '../../core/events.js';
+import { newId } from '../../core/ids.js';
+import {
+  THREAD_SINK_PREFIX,
+  type ThreadPost,
+  threadPayload,
+  threadSink,
+} from '../../core/lockdown/thread-note.js';
 import { sinksOf } from '../../core/sinks.js';
 import type { Outbox } from '../../core/store.js';
 import { scrubSecrets } from '../../log.js';
@@ -38,6 +45,24 @@ export async function enqueueEvents(tx: Database, events: readonly NotificationE
 }
 
 /**
+ * Queues a post in a lockdown's Slack thread (core/lockdown/thread-note.ts) under the sink
+ * `thread:<lockdownId>`, in the caller's transaction; nothing when the lockdown has no thread.
+ */
+export async function enqueueThreadNote(tx: Database, post: ThreadPost): Promise<void> {
+  const l = post.lockdown;
+  if (!l.approvalChannel || !l.approvalTs) {
+    return;
+  }
+  await tx.insert(outbox).values({
+    eventId: newId('evt'),
+    event: post.name,
+    sink: threadSink(l.id),
+    payload: scrubSecrets(threadPayload(post)),
+  });
+  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
+/**
  * Undelivered rows of sinks no longer in the settings, when an admin removes a sink: recorded as
  * given up (`last_error`), with the count returned for the audit row of that settings change.
  */
@@ -45,7 +70,14 @@ export async function abandonSinks(tx: Database, keep: readonly string[], now: D
   const rows = await tx
     .update(outbox)
     .set({ deliveredAt: now, lastError: 'not delivered: the sink was removed from the settings' })
-    .where(and(isNull(outbox.deliveredAt), keep.length ? notInArray(outbox.sink, [...keep]) : undefined))
+    .where(
+      and(
+        isNull(outbox.deliveredAt),
+        // a lockdown's thread is not a configured sink: its posts are never given up here
+        not(like(outbox.sink, `${THREAD_SINK_PREFIX}%`)),
+        keep.length ? notInArray(outbox.sink, [...keep]) : undefined,
+      ),
+    )
     .returning({ id: outbox.id });
   return rows.length;
 }

@@ -13,11 +13,13 @@ export interface LockdownMemory {
   rows: Map<string, Lockdown>;
   audit: Array<AuditRecord & { targetId: string }>;
   events: NotificationEvent[];
+  /** thread posts queued (`note`), in order */
+  notes: Array<{ lockdownId: string; name: string; detail?: string }>;
 }
 
 export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & { memory: LockdownMemory } {
   const now = o.now ?? (() => new Date());
-  const memory: LockdownMemory = { rows: new Map(), audit: [], events: [] };
+  const memory: LockdownMemory = { rows: new Map(), audit: [], events: [], notes: [] };
   const record = (row: Lockdown, a: AuditRecord) => {
     memory.audit.push({ ...a, targetId: row.id });
     memory.events.push(...lockdownEvents(row, a, undefined, now()));
@@ -33,6 +35,11 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
   };
   const store: LockdownStore & { memory: LockdownMemory } = {
     memory,
+    async note(l, name, detail) {
+      if (l.approvalChannel && l.approvalTs) {
+        memory.notes.push({ lockdownId: l.id, name, ...(detail ? { detail } : {}) });
+      }
+    },
     get: async (id) => {
       const row = memory.rows.get(id);
       return row ? { ...row } : null;
@@ -83,6 +90,9 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
       const audit = transitionRecord(trigger, by);
       if (next && audit) {
         record(next, audit);
+      }
+      if (next && by.thread) {
+        await store.note(next, by.thread.name, by.thread.detail);
       }
       return next;
     },

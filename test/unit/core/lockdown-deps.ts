@@ -32,7 +32,6 @@ export function lockdownDeps(o: { hosts?: Host[]; settings?: Partial<Settings> }
     announce: {
       requested: async () => ({ thread: null }),
       escalated: async () => void announced.push('lockdown.escalated'),
-      event: async (name) => void announced.push(name),
     },
     audit: {
       append: async (e) => void denials.push(e),
