@@ -25,6 +25,7 @@ beforeAll(async () => {
     auto_enabled: true,
     auto_dry_run: false,
     approval_required: true,
+    approver_channel: 'C0APPROVE1',
     threshold_threat: 50,
     threshold_certainty: 50,
     threshold_privilege: 1,
