@@ -34,6 +34,8 @@ export interface Config {
     bootstrap: { tenantId: string; clientId: string; clientSecret: string } | undefined;
   };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `pretty` for people (pino-pretty), `json` for machines; default pretty on a terminal */
+  logFormat: 'pretty' | 'json' | undefined;
   /** tests only (`npm run test:faults`): the process kills itself with SIGKILL at this point */
   crashAt: CrashPoint | undefined;
 }
@@ -64,6 +66,7 @@ const HOW_TO_FIX: Record<string, string> = {
     'tests only: 1 lets MDE_API_URL and MDE_LOGIN_URL name a loopback peer; leave unset in production',
   MDE_TENANT_ID: 'set MDE_TENANT_ID, MDE_CLIENT_ID and MDE_CLIENT_SECRET together, or none of them',
   LOG_LEVEL: 'one of debug, info, warn, error',
+  LOG_FORMAT: 'pretty or json',
   HOSTLOCK_SYSLOG_CA_FILE: 'the path of a PEM file with the CA certificate(s) of your TLS syslog receiver',
   HOSTLOCK_CRASH_AT: `tests only (fault injection): one of ${CRASH_POINTS.join(', ')}; leave unset in production`,
 };
@@ -137,6 +140,7 @@ const Env = z.object({
   MDE_CLIENT_ID: optionalString,
   MDE_CLIENT_SECRET: optionalString,
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+  LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(['pretty', 'json']).optional()),
   HOSTLOCK_CRASH_AT: z.preprocess(emptyToUndefined, z.enum(CRASH_POINTS).optional()),
 });
 
@@ -256,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : undefined,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     crashAt: e.HOSTLOCK_CRASH_AT,
   };
 }
@@ -271,7 +276,7 @@ export function faultHookOf(config: Pick<Config, 'crashAt'>): { faults?: FaultHo
       if (point === at) {
         // written synchronously: pino writes stdout asynchronously, so its line would die with us
         const line = {
-          level: 40,
+          level: 'warn',
           time: new Date().toISOString(),
           service: 'hostlock',
           point,

@@ -1,4 +1,5 @@
 import { type DestinationStream, type LogFn, type Logger as PinoLogger, pino } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 /** The application logger (pino). Core receives it through a port, never imports pino. */
 export type Logger = PinoLogger;
@@ -213,15 +214,31 @@ function scrubLine(line: string): string {
  * Creates the application logger: JSON lines to stdout (or `destination`), `service: "hostlock"`,
  * ISO timestamps, secrets redacted by key and by value shape (STYLE "Logging", reliability.md §8).
  */
-export function createLogger(opts: { level: LogLevel; destination?: DestinationStream }): Logger {
+export function createLogger(opts: {
+  level: LogLevel;
+  destination?: DestinationStream;
+  /** `pretty`: pino-pretty's layout for a person at a terminal; default JSON lines */
+  format?: 'pretty' | 'json';
+}): Logger {
   const options = {
     level: opts.level,
     base: { service: 'hostlock' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
-    formatters: { log: scrubLogObject },
+    // text levels ("level":"info"), as log shippers and people read them (issue #16, item 10)
+    formatters: { log: scrubLogObject, level: (label: string) => ({ level: label }) },
     serializers: { err: (value: unknown) => scrub(value, 0, new Set()) },
     hooks: { logMethod: cleanLogArgs, streamWrite: scrubLine },
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  // pretty printing reads the scrubbed JSON line, so it shows only what JSON would have
+  const destination =
+    opts.destination ??
+    (opts.format === 'pretty'
+      ? pinoPretty({
+          colorize: process.stdout.isTTY,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,service',
+        })
+      : undefined);
+  return destination ? pino(options, destination) : pino(options);
 }

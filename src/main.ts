@@ -16,7 +16,10 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({
+    level: config.logLevel,
+    format: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  });
   const cleanup: Array<() => Promise<void>> = [];
   let shuttingDown = false;
 

@@ -155,7 +155,10 @@ export function readinessOf(o: {
       ? { ok: Object.keys(backlog.stale).length === 0, ...backlog, staleAfterHours: staleMs / 3_600_000 }
       : { ok: false };
     return {
-      ready: db && s.ok && mde.ok && inventory.ok,
+      // Ready means "can serve" (issue #16, item 6): a fresh replica must become ready so an admin
+      // can configure Defender from Slack through it. Defender, the inventory, the outbox and the
+      // approvals are reported in the details, not in the verdict.
+      ready: db && s.ok,
       checks: {
         database: { ok: db },
         slack: s,

@@ -6,7 +6,7 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export interface LogLine {
   msg?: string;
-  level?: number;
+  level?: string;
   [k: string]: unknown;
 }
 

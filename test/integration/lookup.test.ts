@@ -220,7 +220,7 @@ describe('inventory sync', () => {
     expect(await count()).toBe(before);
     const ready = await fetch(`${h.app.opsUrl}/readyz`);
     const body = (await ready.json()) as { checks: { inventory: { ok: boolean; error?: string } } };
-    expect(ready.status).toBe(503);
+    expect(ready.status).toBe(200); // a failed sync is a detail: the replica can still serve
     expect(body.checks.inventory.ok).toBe(false);
     expect(body.checks.inventory.error).toMatch(/500/);
 

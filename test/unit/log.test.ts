@@ -33,7 +33,7 @@ describe('createLogger', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]?.endsWith('}\n')).toBe(true);
     const [record] = records();
-    expect(record).toMatchObject({ service: 'hostlock', level: 30, machineId: 'm-1', count: 3 });
+    expect(record).toMatchObject({ service: 'hostlock', level: 'info', machineId: 'm-1', count: 3 });
     expect(record?.msg).toBe('lockdown.locked');
     expect(record?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
@@ -230,5 +230,29 @@ describe('scrubSecrets / scrubString', () => {
     });
     expect(row.detail.reason).toBe(`pasted ${SLACK_BOT}`);
     expect(copy.detail).not.toBe(row.detail);
+  });
+});
+
+describe('the log format (issue #16, item 10)', () => {
+  it('writes text levels in JSON, and a pretty line for people that still hides secrets', async () => {
+    const lines: string[] = [];
+    const json = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
+    json.warn({ machineId: 'm-2' }, 'mde.slow');
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 'warn', msg: 'mde.slow' });
+
+    const { PassThrough } = await import('node:stream');
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const pinoPretty = (await import('pino-pretty')).default;
+    const pretty = createLogger({
+      level: 'info',
+      destination: pinoPretty({ destination: out, colorize: false, sync: true }),
+    });
+    pretty.info({ token: 'xoxb-1234-5678-abcdefghijkl' }, 'slack.started');
+    const text = chunks.join('');
+    expect(text).toMatch(/INFO.*slack\.started/);
+    expect(text).not.toContain('xoxb-1234');
+    expect(text).not.toMatch(/^\{/);
   });
 });
