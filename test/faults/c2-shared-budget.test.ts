@@ -18,7 +18,12 @@ let procs: RunningHostlock[];
 let token: string;
 const names = Array.from({ length: HOSTS }, (_, i) => `c2-${String(i).padStart(3, '0')}.contoso.com`);
 
+const SKIP = process.env.FAULTS_SKIP_LONG === '1';
+
 beforeAll(async () => {
+  if (SKIP) {
+    return;
+  }
   c = await bootCluster();
   for (const n of names) {
     c.machine(n);
@@ -56,7 +61,8 @@ function perMinute(times: number[]): { minutes: number[]; slidingMax: number } {
   return { minutes: Array.from(minutes, (n) => n ?? 0), slidingMax };
 }
 
-describe(`C2: ${HOSTS} lock requests within 60 s through ${REPLICAS} replicas`, () => {
+// About 6.5 minutes (the budget is the point): FAULTS_SKIP_LONG=1 leaves it out of a quick run.
+describe.skipIf(SKIP)(`C2: ${HOSTS} lock requests within 60 s through ${REPLICAS} replicas`, () => {
   it(
     `isolates every host exactly once, and Defender never sees more than ${PER_MINUTE} calls in a minute`,
     async () => {

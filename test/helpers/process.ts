@@ -28,20 +28,32 @@ export interface RunningHostlock {
  * with only the variables given (plus PATH/HOME and the test CA). Waits on its log lines, never on
  * sleeps.
  */
-export function spawnHostlock(env: Record<string, string>, opts: { npm?: boolean } = {}): RunningHostlock {
+export function spawnHostlock(
+  env: Record<string, string>,
+  opts: {
+    npm?: boolean /** a production install: `node dist/main.js` in this directory */;
+    built?: string;
+  } = {},
+): RunningHostlock {
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
     ...env,
   };
-  const child = opts.npm
-    ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        cwd: ROOT,
+  const child = opts.built
+    ? spawn(process.execPath, ['dist/main.js'], {
+        cwd: opts.built,
         env: fullEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      })
+    : opts.npm
+      ? spawn('npm', ['start', '--silent'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+          cwd: ROOT,
+          env: fullEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   const logs: LogLine[] = [];
   const output: string[] = [];
   const waiters = new Set<() => void>();
@@ -116,8 +128,11 @@ export function spawnHostlock(env: Record<string, string>, opts: { npm?: boolean
 }
 
 /** Starts hostlock and waits until it logs `hostlock.started`; fills in `url` from `http.listening`. */
-export async function startHostlock(env: Record<string, string>): Promise<RunningHostlock> {
-  const h = spawnHostlock({ HOST: '127.0.0.1', PORT: '0', HOSTLOCK_OPS_ADDR: '127.0.0.1:0', ...env });
+export async function startHostlock(
+  env: Record<string, string>,
+  opts: { built?: string } = {},
+): Promise<RunningHostlock> {
+  const h = spawnHostlock({ HOST: '127.0.0.1', PORT: '0', HOSTLOCK_OPS_ADDR: '127.0.0.1:0', ...env }, opts);
   const listening = await h.waitForLog((l) => l.msg === 'http.listening', 60_000);
   h.url = `http://127.0.0.1:${String(listening.port)}`;
   const ops = await h.waitForLog(
