@@ -200,6 +200,9 @@ function endpointIssues(env: NodeJS.ProcessEnv): z.core.$ZodIssue[] {
 }
 
 /** Thrown by {@link loadConfig}; `message` lists every problem with what to set. */
+/** Every environment variable hostlock reads (`.env.example` lists each; a test keeps them in step). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(Env.shape);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(readonly problems: string[]) {

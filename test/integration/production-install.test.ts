@@ -33,6 +33,7 @@ beforeAll(async () => {
     await cp(path.join(ROOT, f), path.join(dir, f));
   }
   await cp(path.join(ROOT, 'drizzle'), path.join(dir, 'drizzle'), { recursive: true });
+  await cp(path.join(ROOT, 'scripts', 'healthcheck.mjs'), path.join(dir, 'scripts', 'healthcheck.mjs'));
   // The lockfile records no tarball URLs (the project's npm config), so `npm ci --offline` would
   // need registry metadata: instead the repository's installed tree is linked in and pruned to what
   // `npm ci --omit=dev --omit=optional` installs (the Dockerfile runs that, with the network).
@@ -89,6 +90,17 @@ describe('a production install', () => {
     expect(h.logs.some((l) => /embedded/.test(String(l.msg)))).toBe(false);
     const health = await fetch(`${h.url}/healthz`);
     expect(health.status).toBe(200);
+    // the container's HEALTHCHECK: 0 against this process, 1 where nothing listens
+    const check = (port: string) =>
+      run(process.execPath, ['scripts/healthcheck.mjs'], {
+        cwd: dir,
+        env: { ...process.env, PORT: port },
+      }).then(
+        () => 0,
+        (e: { code?: number }) => e.code ?? -1,
+      );
+    expect(await check(new URL(h.url).port)).toBe(0);
+    expect(await check('9')).toBe(1);
     const slack = new SlackSigner({
       signingSecret: SIGNING_SECRET,
       eventsUrl: `${h.url}/slack/events`,
