@@ -55,18 +55,65 @@ describe('manifest.yml', () => {
     expect(m.features.app_home.home_tab_enabled).toBe(true);
   });
 
-  it('asks for the minimum bot scopes and nothing broader', async () => {
-    const m = parse(await load('manifest.yml')) as Manifest;
-    expect([...m.oauth_config.scopes.bot].sort()).toEqual(
-      [
-        'channels:read',
-        'chat:write',
-        'chat:write.public',
-        'commands',
-        'groups:read',
-        'usergroups:read',
-        'users:read',
-      ].sort(),
-    );
+  it('asks for the least bot scopes: exactly those the Web API methods hostlock calls need', async () => {
+    // Each Slack Web API method called anywhere in src/ and the scope it needs (api.slack.com/methods).
+    const NEEDS: Record<string, string[]> = {
+      'auth.test': [],
+      'chat.postMessage': ['chat:write', 'chat:write.public'],
+      'chat.update': ['chat:write'],
+      'views.open': [],
+      'views.publish': [],
+      'views.update': [],
+      'usergroups.users.list': ['usergroups:read'],
+    };
+    const called = new Set<string>();
+    for (const file of await sourceFiles(new URL('src/', root))) {
+      const text = await readFile(file, 'utf8');
+      const calls =
+        /\.(auth|chat|views|usergroups|users|conversations|reactions|files)\s*\.([a-zA-Z]+(?:\s*\.[a-zA-Z]+)*)\s*\(/g;
+      for (const m of text.matchAll(calls)) {
+        called.add(`${m[1]}.${(m[2] ?? '').replace(/\s+/g, '')}`);
+      }
+    }
+    expect(called).toContain('chat.update'); // written over two lines in announcer.ts: still found
+    for (const method of called) {
+      expect(NEEDS, `${method} is called but its scope is not accounted for`).toHaveProperty([method]);
+    }
+    const needed = new Set(['commands', ...[...called].flatMap((m) => NEEDS[m] ?? [])]);
+    for (const file of ['manifest.yml', 'manifest.socket.yml']) {
+      const m = parse(await load(file)) as Manifest;
+      expect([...m.oauth_config.scopes.bot].sort(), file).toEqual([...needed].sort());
+    }
   });
 });
+
+describe('manifest.socket.yml (Socket Mode)', () => {
+  it('validates against the schema, enables Socket Mode and names no request URL', async () => {
+    const validate = await new Ajv({ allErrors: true, strict: false }).compile(
+      JSON.parse(await load('test/fixtures/slack-manifest.schema.1.0.0.json')),
+    );
+    const text = await load('manifest.socket.yml');
+    const m = parse(text) as Manifest & { settings: { socket_mode_enabled: boolean } };
+    expect(validate(m), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    expect(m.settings.socket_mode_enabled).toBe(true);
+    expect(text).not.toMatch(/request_url|url: https/);
+    // the same app otherwise: commands, events and scopes as the HTTP manifest
+    const http = parse(await load('manifest.yml')) as Manifest;
+    expect(m.settings.event_subscriptions.bot_events).toEqual(http.settings.event_subscriptions.bot_events);
+    expect(m.features.slash_commands[0]?.command).toBe('/hostlock');
+  });
+});
+
+async function sourceFiles(dir: URL): Promise<URL[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: URL[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const u = new URL(e.name + (e.isDirectory() ? '/' : ''), dir);
+    if (e.isDirectory()) {
+      out.push(...(await sourceFiles(u)));
+    } else if (e.name.endsWith('.ts')) {
+      out.push(u);
+    }
+  }
+  return out;
+}
