@@ -180,7 +180,9 @@ export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
         return await reservation.run(set, fn);
       } finally {
         if (set.ids.length) {
-          await ledger.giveBack(set.ids).catch(() => {}); // not given back: they age out within the minute
+          // Not awaited: a step's outcome (often an error from a connection that died under it)
+          // must not wait on the database again. Calls not given back age out within the minute.
+          void ledger.giveBack(set.ids).catch(() => {});
         }
       }
     },

@@ -95,4 +95,27 @@ describe('the Defender call ledger shared by every replica', () => {
     expect(made).toBe('MdeBudgetSpentError');
     expect(await calls()).toBe(9);
   });
+
+  it('does not let a replica frozen in the middle of a take hold everyone: others are told to retry', async () => {
+    await db.sql`delete from mde_calls`;
+    const frozen = await db.sql.reserve();
+    try {
+      await frozen`begin`;
+      await frozen`select 1 from mde_budget where id = 1 for update`; // and then it stops
+      const ledger = mdeCallLedger(pools[1]?.db ?? db.db);
+      const started = Date.now();
+      const g = await ledger.take(1, { perMinute: 90, perHour: 1_400 });
+      expect(g).toEqual({ taken: false, retryInMs: 1_000 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await frozen`rollback`.catch(() => {});
+      frozen.release();
+    }
+  });
+
+  it('never waits on the database to give back unspent calls after a step failed', async () => {
+    const budget = createCallBudget({ ledger: mdeCallLedger(pools[2]?.db ?? db.db) });
+    const failure = new Error('the connection died under the step');
+    await expect(budget.withCalls('urgent', 3, () => Promise.reject(failure))).rejects.toBe(failure);
+  });
 });

@@ -18,7 +18,17 @@ const ms = (v: unknown) => Number(v);
  */
 export function mdeCallLedger(db: Database): CallLedger {
   return {
-    take: (n, caps) => db.transaction((tx) => take(tx, n, caps)),
+    async take(n, caps) {
+      try {
+        return await db.transaction((tx) => take(tx, n, caps));
+      } catch (e) {
+        if (pgCode(e) === LOCK_NOT_AVAILABLE) {
+          // another replica holds the budget row for long (frozen mid-take?): try again shortly
+          return { taken: false, retryInMs: 1_000 };
+        }
+        throw e;
+      }
+    },
     async giveBack(ids) {
       const list = ids.map(Number).filter(Number.isSafeInteger);
       if (list.length) {
@@ -35,7 +45,16 @@ export function mdeCallLedger(db: Database): CallLedger {
   };
 }
 
+const LOCK_NOT_AVAILABLE = '55P03';
+const pgCode = (e: unknown): string | undefined =>
+  (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+
 async function take(tx: Database, n: number, caps: CallCaps) {
+  // A take lasts milliseconds. A replica frozen in the middle of one (SIGSTOP, a paused VM) must
+  // not hold every replica's Defender calls: others give up waiting for the row after 2 s, and the
+  // frozen session is ended by the server after 10 s idle in the transaction.
+  await tx.execute(sql`set local lock_timeout = '2s'`);
+  await tx.execute(sql`set local idle_in_transaction_session_timeout = '10s'`);
   const [head] = await tx.execute<Row>(sql`
     select (extract(epoch from clock_timestamp()) * 1000)::float8 as now_ms,
            (extract(epoch from coalesce(paused_until, to_timestamp(0))) * 1000)::float8 as paused_ms
