@@ -312,6 +312,10 @@ async function openStore(
       log.info({ userId, role: 'admin' }, 'roles.bootstrap_granted');
     }
   }
+  if (!(await store.roles.list()).some((b) => b.role === 'admin')) {
+    // first run (issue #16, item 9): without an admin nobody can configure Defender or grant roles
+    log.warn({ hint: 'set HOSTLOCK_ADMINS to your Slack user id (U…) and restart' }, 'roles.no_admin');
+  }
   const verifier = defenderVerifier(config.mde);
   const endpoint = endpointId(config.mde);
   if (config.mde.loopbackAllowed) {

@@ -9,6 +9,7 @@ import {
   webApi,
 } from '@slack/bolt';
 import type { Config } from '../config.js';
+import type { Permission } from '../core/permissions.js';
 import type { Logger } from '../log.js';
 import { registerHostlockCommand } from './commands/hostlock.js';
 import type { Subcommand } from './commands/registry.js';
@@ -33,6 +34,8 @@ export interface SlackOptions {
   config: Config['slack'];
   log: Logger;
   subcommands?: Subcommand[];
+  /** the caller's permissions, for a help that shows what they may use */
+  permissionsOf?: (userId: string) => Promise<ReadonlySet<Permission>>;
   /** registers actions, views and events on the app */
   register?: (app: App) => void;
   identityRetryMs?: number;
@@ -189,7 +192,13 @@ export function createSlack(opts: SlackOptions): SlackSurface {
     log.error({ err: error }, 'slack.listener_failed');
   });
   app.use(deliveryGate(opts.routes, opts.claimDelivery, log));
-  registerHostlockCommand(app, log.child({ component: 'slack' }), opts.subcommands);
+  registerHostlockCommand(
+    app,
+    log.child({ component: 'slack' }),
+    opts.subcommands,
+    undefined,
+    opts.permissionsOf,
+  );
   opts.register?.(app);
 
   const socket = config.appToken ? socketConnection(app, log, opts.identityRetryMs ?? 30_000) : undefined;

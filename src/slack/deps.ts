@@ -36,9 +36,9 @@ const WHY: Record<Permission, string> = {
   'lockdown:approve': 'approve lockdowns',
 };
 
-/** What a user lacking `permission` is told: what they lack and whom to ask. */
+/** What a user lacking `permission` is told: what they lack (whom to ask: {@link whoToAsk}). */
 export function refusalText(permission: Permission): string {
-  return `You need the \`${permission}\` permission to ${WHY[permission]}. Ask a hostlock admin to grant you a role (\`/hostlock roles\`).`;
+  return `You need the \`${permission}\` permission to ${WHY[permission]}.`;
 }
 
 /**
@@ -53,5 +53,29 @@ export async function refuse(
 ): Promise<string> {
   await recordDenial(deps.store, { actor, permission, what, details: { roles: actor.roles } });
   deps.log.warn({ userId: actor.userId, permission, what }, 'authz.denied');
-  return refusalText(permission);
+  return `${refusalText(permission)} ${await whoToAsk(deps, actor)}`;
+}
+
+const ADMINS_NAMED = 5;
+
+/**
+ * Whom a refused person can ask (issue #16, item 9): the admins by mention, so someone with no role
+ * is not pointed at a command that would refuse them too; on a fresh install, what the operator
+ * must do.
+ */
+export async function whoToAsk(
+  deps: Pick<SlackDeps, 'store'>,
+  actor: Pick<SlackActor, 'permissions'>,
+): Promise<string> {
+  const admins = (await deps.store.roles.list()).filter((b) => b.role === 'admin');
+  if (admins.length === 0) {
+    return 'hostlock has no admin yet: whoever runs it sets `HOSTLOCK_ADMINS` to their Slack user id and restarts it.';
+  }
+  const named = admins
+    .slice(0, ADMINS_NAMED)
+    .map((b) => (b.subjectType === 'user' ? `<@${b.subjectId}>` : `<!subteam^${b.subjectId}>`))
+    .join(', ');
+  const more = admins.length > ADMINS_NAMED ? ` and ${admins.length - ADMINS_NAMED} more` : '';
+  const lead = actor.permissions.size === 0 ? 'You have no hostlock role yet. ' : '';
+  return `${lead}hostlock's admins: ${named}${more}; ask one of them to grant you a role (\`analyst\` to look up, \`responder\` to lock and approve).`;
 }

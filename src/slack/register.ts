@@ -96,6 +96,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
       tokenSubcommand(deps),
       settingsSubcommand(settings),
     ],
+    permissionsOf: async (userId) => (await deps.actors.resolve(userId)).permissions,
     claimDelivery: o.claimDelivery,
     routes: {
       views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id' },

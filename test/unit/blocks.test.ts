@@ -597,7 +597,7 @@ describe('home view', () => {
 
   it('tells someone without a role how to get one, and shows them no hosts', () => {
     const text = allText(home([]).blocks);
-    expect(text).toContain('none — ask an admin for a role (`/hostlock roles`)');
+    expect(text).toContain('none. Ask a hostlock admin for a role.');
     expect(text).not.toContain('Isolated hosts');
   });
 

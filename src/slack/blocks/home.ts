@@ -37,12 +37,14 @@ export interface HomeViewInput {
   total: number;
   now: Date;
   portalUrl: (machineId: string) => string;
+  /** whom to ask for a role (the admins, by mention), shown to someone who has none */
+  whoToAsk?: string;
 }
 
 function permissionBlocks(input: HomeViewInput): types.KnownBlock[] {
   const held = PERMISSIONS.filter((p) => input.permissions.has(p));
   if (held.length === 0) {
-    return [section(`*Your permissions*\nnone — ask an admin for a role (\`${COMMAND} roles\`)`)];
+    return [section(`*Your permissions*\nnone. ${input.whoToAsk ?? 'Ask a hostlock admin for a role.'}`)];
   }
   const roles = input.roles.length > 0 ? input.roles.map((r) => codeLiteral(r, 40)).join(', ') : '—';
   const lines = held.map((p) => `• \`${p}\`: ${PERMISSION_WORDS[p]}`);

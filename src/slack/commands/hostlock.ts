@@ -1,5 +1,6 @@
 import type { App, RespondArguments } from '@slack/bolt';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
+import type { Permission } from '../../core/permissions.js';
 import { createRateLimiter } from '../../core/rate-limit.js';
 import type { Logger } from '../../log.js';
 import { helpMessage, helpSubcommand } from './help.js';
@@ -34,11 +35,12 @@ export function registerHostlockCommand(
   log: Logger,
   subcommands: Subcommand[] = [],
   perMinute = COMMANDS_PER_MINUTE,
+  permissionsOf?: (userId: string) => Promise<ReadonlySet<Permission>>,
 ): void {
   const limiter = createRateLimiter({ perMinute });
   const all: Subcommand[] = [];
   all.push(
-    helpSubcommand(COMMAND, () => all),
+    helpSubcommand(COMMAND, () => all, permissionsOf),
     ...subcommands,
   );
   const byName = new Map(all.map((s) => [s.name, s]));
@@ -74,7 +76,7 @@ export function registerHostlockCommand(
     const [first = '', ...args] = trimmed.split(/\s+/).filter(Boolean);
     const name = first.toLowerCase();
     if (name === '') {
-      await ack(helpMessage(COMMAND, all));
+      await ack(helpMessage(COMMAND, all, undefined, await permissionsOf?.(command.user_id)));
       return;
     }
     const sub = byName.get(name);

@@ -110,6 +110,8 @@ function outsideEntry(h: Host): string {
 export function listSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'list',
+    needs: 'lockdown:view',
+    example: 'list',
     usage: 'list',
     summary: 'current lockdowns and pending requests',
     async run(ctx) {
@@ -211,6 +213,8 @@ function pick(hosts: Host[], value: string): Host | undefined {
 export function historySubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'history',
+    needs: 'lockdown:view',
+    example: 'history web-01.contoso.com',
     usage: 'history <name|ip|machine-id>',
     summary: "a host's past lockdowns: who, why, and how each ended",
     async run(ctx) {

@@ -22,6 +22,8 @@ const MAX_REASON = 500;
 export function lockSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'lock',
+    needs: 'lockdown:edit',
+    example: 'lock web-01 4h beaconing to a known C2',
     usage: `lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [reason]`,
     summary: 'lock a host down for a preset time (needs approval unless turned off)',
     async run(ctx) {
@@ -99,6 +101,8 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
 export function unlockSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'unlock',
+    needs: 'lockdown:edit',
+    example: 'unlock web-01 false positive',
     usage: 'unlock <host> [reason]',
     summary: 'release a host hostlock locked (never one isolated outside hostlock)',
     async run(ctx) {

@@ -61,6 +61,8 @@ export async function lookupFromDefender(
 export function lookupSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'lookup',
+    needs: 'lockdown:view',
+    example: 'lookup 10.1.2.3',
     usage: 'lookup <name|ip|machine-id> [--refresh]',
     summary: 'show a host from Defender: OS, IPs, isolation, health, risk, last seen',
     async run(ctx) {

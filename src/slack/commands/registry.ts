@@ -1,4 +1,5 @@
 import type { RespondArguments } from '@slack/bolt';
+import type { Permission } from '../../core/permissions.js';
 
 /** What a subcommand handler sees: the parsed command, never Bolt's raw payload. */
 export interface CommandContext {
@@ -27,5 +28,9 @@ export interface Subcommand {
   name: string;
   usage: string;
   summary: string;
+  /** the permission it needs; none: anyone (help lists it for everyone) */
+  needs?: Permission;
+  /** one example, as typed after `/hostlock ` */
+  example?: string;
   run(ctx: CommandContext): Promise<CommandOutcome>;
 }

@@ -5,7 +5,7 @@ import { grantRole, ROLES_PERMISSION } from '../../core/roles/grant-role.js';
 import type { RoleBinding } from '../../core/roles/ports.js';
 import { listRoles } from '../../core/roles/queries.js';
 import { revokeRole } from '../../core/roles/revoke-role.js';
-import { refusalText, refuse, type SlackDeps } from '../deps.js';
+import { refusalText, refuse, type SlackDeps, whoToAsk } from '../deps.js';
 import type { Subcommand } from './registry.js';
 
 /** Who a role can be bound to: a Slack user (`U…`/`W…`) or a user group (`S…`). */
@@ -111,6 +111,8 @@ function listing(bindings: RoleBinding[]): RespondArguments {
 export function rolesSubcommand(deps: SlackDeps): Subcommand {
   return {
     name: 'roles',
+    needs: 'settings:view',
+    example: 'roles grant responder @alice',
     usage: 'roles [list|grant <role> <@user|@group>|revoke <role> <@user|@group>]',
     summary: 'show who holds which role, or grant and revoke roles',
     async run(ctx) {
@@ -119,7 +121,11 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
       const verb = verbRaw.toLowerCase();
       if (verb === 'list') {
         const r = await listRoles(deps, { actor });
-        return { reply: r.ok ? listing(r.value) : ephemeral(refusalText('settings:view')) };
+        return {
+          reply: r.ok
+            ? listing(r.value)
+            : ephemeral(`${refusalText('settings:view')} ${await whoToAsk(deps, actor)}`),
+        };
       }
       if (verb !== 'grant' && verb !== 'revoke') {
         const shown = truncateMrkdwn(codeSafe(verbRaw), 40);
@@ -160,7 +166,7 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
           'role.grant',
         );
         if (!r.ok) {
-          return { reply: ephemeral(refusalText('settings:edit')) };
+          return { reply: ephemeral(`${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`) };
         }
         return {
           reply: ephemeral(
@@ -179,7 +185,7 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
         revoked: `${who} no longer has the \`${role}\` role.`,
         unchanged: `${who} did not have the \`${role}\` role; nothing changed.`,
         last_admin: `${who} holds the last \`admin\` binding; revoking it would leave nobody able to manage hostlock. Grant \`admin\` to someone else first.`,
-        forbidden: refusalText('settings:edit'),
+        forbidden: `${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`,
       };
       return { reply: ephemeral(replies[r.ok ? r.value : r.error]) };
     },

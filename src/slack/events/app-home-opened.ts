@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { can } from '../../core/permissions.js';
 import { homeView } from '../blocks/home.js';
-import type { SlackDeps } from '../deps.js';
+import { type SlackDeps, whoToAsk } from '../deps.js';
 
 const HOME_HOSTS = 40;
 
@@ -33,6 +33,7 @@ export function registerAppHomeOpened(app: App, deps: SlackDeps): void {
         total,
         now: deps.clock.now(),
         portalUrl: deps.portalUrl,
+        ...(actor.permissions.size === 0 ? { whoToAsk: await whoToAsk(deps, actor) } : {}),
       }),
     });
   });

@@ -33,6 +33,8 @@ async function viewFor(d: SettingsDeps, editable: boolean, notice?: string) {
 export function settingsSubcommand(d: SettingsDeps): Subcommand {
   return {
     name: 'settings',
+    needs: 'settings:view',
+    example: 'settings',
     usage: 'settings',
     summary: 'open the settings (Defender connection, approvals, automatic lockdown, notifications)',
     async run(ctx) {
