@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, lstat, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -37,9 +37,13 @@ beforeAll(async () => {
   // The lockfile records no tarball URLs (the project's npm config), so `npm ci --offline` would
   // need registry metadata: instead the repository's installed tree is linked in and pruned to what
   // `npm ci --omit=dev --omit=optional` installs (the Dockerfile runs that, with the network).
-  await run('cp', ['-al', path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules')]).catch(() =>
-    run('cp', ['-a', path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules')]),
-  );
+  // the real tree (node_modules may be a symlink, as in a worktree): pruning must never touch it
+  const source = await realpath(path.join(ROOT, 'node_modules'));
+  const target = path.join(dir, 'node_modules');
+  await run('cp', ['-al', source, target]).catch(() => run('cp', ['-a', source, target]));
+  if ((await lstat(target)).isSymbolicLink()) {
+    throw new Error('the copied node_modules is a symlink: refusing to prune through it');
+  }
   await run(
     'npm',
     ['prune', '--omit=dev', '--omit=optional', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'],
