@@ -6,6 +6,8 @@
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci's postinstall applies the pinned postgres.js patch (scripts/patch-postgres.mjs)
+COPY scripts/patch-postgres.mjs ./scripts/patch-postgres.mjs
 RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
@@ -21,6 +23,7 @@ ENV NODE_ENV=production \
     LOG_FORMAT=json
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/patch-postgres.mjs ./scripts/patch-postgres.mjs
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
 COPY drizzle ./drizzle
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs

@@ -155,4 +155,39 @@ describe('R4: PostgreSQL restarted while releases fall due', () => {
     };
     expect(ready.checks.database.ok).toBe(true);
   });
+
+  it('survives 13 PostgreSQL restarts in a row without exiting (strict: the patched driver, issue #16)', async () => {
+    await supervise(); // the scenario above may have needed a restart; from here none is allowed
+    const RESTARTS = 13;
+    let survived = 0;
+    const ready = async () => {
+      const r = await fetch(`${h.url}/readyz`).catch(() => null);
+      return r ? r.status : 0;
+    };
+    for (let i = 0; i < RESTARTS; i++) {
+      await pg.stop();
+      // the process notices: its readiness turns 503 (it answers, it does not hang or exit)
+      await until(
+        async () => (await ready()) === 503 || !isAlive(h),
+        'readiness to say the database is gone',
+        15_000,
+      );
+      pg = await startEmbeddedDatabase({ dir: path.join(dir, 'pg'), port, settings: SETTINGS, log: quiet });
+      await until(async () => (await ready()) === 200 || !isAlive(h), 'readiness back', 30_000);
+      if (!isAlive(h)) {
+        break;
+      }
+      // and it works again: a database round trip through a command that reads it
+      const r = await c.signer(h).command({ text: 'list', userId: 'U0ALICE001' });
+      expect(r.status).toBe(200);
+      survived += 1;
+    }
+    console.log(
+      `R4 strict: ${survived} of ${RESTARTS} PostgreSQL restarts survived without the process exiting`,
+    );
+    if (!isAlive(h)) {
+      throw new Error(`hostlock exited around a restart:\n${h.output.slice(-40).join('\n')}`);
+    }
+    expect(survived).toBe(RESTARTS);
+  }, 240_000);
 });

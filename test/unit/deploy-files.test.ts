@@ -51,6 +51,12 @@ describe('Dockerfile', () => {
     expect(health).toContain('CMD ["node", "scripts/healthcheck.mjs"]');
     expect(existsSync(path.join(ROOT, 'scripts/healthcheck.mjs'))).toBe(true);
     expect(lines.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    // each npm ci runs the postinstall patch of postgres.js: the script is there before it
+    const ciLines = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('RUN npm ci'));
+    for (const [, i] of ciLines) {
+      expect(lines.slice(0, i).some((l) => l.startsWith('COPY scripts/patch-postgres.mjs'))).toBe(true);
+    }
+    expect(pkg.scripts.postinstall).toBe('node scripts/patch-postgres.mjs');
     // the image needs DATABASE_URL: embedded PostgreSQL (an optional dependency) is not installed
     expect(lines.filter((l) => l.startsWith('RUN npm ci')).every((l) => l.includes('--omit=optional'))).toBe(
       true,
