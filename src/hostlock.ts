@@ -189,6 +189,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       endpoint: { cloud: config.mde.cloud, apiUrl: config.mde.apiUrl },
       clock,
       claimDelivery: (key) => claimSlackDelivery(database.db, key),
+      onCommand: (name) => metrics.slackCommand(name),
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
     });
     const http = await serve(

@@ -7,6 +7,7 @@ import { defenderReadiness } from './db/repos/defender-state.js';
 import { outboxStats } from './db/repos/outbox.js';
 import { inventoryReadiness } from './jobs/hosts-sync.js';
 import type { SlackStatus } from './slack/identity.js';
+import { HOSTLOCK_VERSION } from './version.js';
 
 // Mostly metric declarations, one per statement; the scrape-time reads are the only logic.
 /**
@@ -17,8 +18,22 @@ import type { SlackStatus } from './slack/identity.js';
  */
 export function createMetrics(db: Database) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hostlock_' }); // hostlock_process_*, hostlock_nodejs_*
+  // the exporter conventions: process_* and nodejs_* without our prefix (issue #16, item 7)
+  collectDefaultMetrics({ register: registry });
 
+  const buildInfo = new Gauge({
+    name: 'hostlock_build_info',
+    help: 'always 1; the labels say which hostlock and Node.js run',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  });
+  buildInfo.set({ version: HOSTLOCK_VERSION, node: process.versions.node }, 1);
+  const dependencyUp = new Gauge({
+    name: 'hostlock_dependency_up',
+    help: '1 when the dependency answered at this scrape, else 0 (its derived series are left out)',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+  });
   const defenderCalls = new Counter({
     name: 'hostlock_defender_calls_total',
     help: 'Defender API attempts by method and outcome (2xx, 4xx, 429, 5xx, network)',
@@ -43,72 +58,86 @@ export function createMetrics(db: Database) {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3],
     registers: [registry],
   });
+  const slackCommands = new Counter({
+    name: 'hostlock_slack_commands_total',
+    help: '/hostlock subcommands received, by subcommand (unknown ones as "unknown")',
+    labelNames: ['command'] as const,
+    registers: [registry],
+  });
+  const httpRequests = new Counter({
+    name: 'hostlock_http_requests_total',
+    help: 'HTTP requests on the public port by route (a fixed set) and status code',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
 
+  // Read from PostgreSQL at scrape time (every replica reports the same truth); left out, with
+  // hostlock_dependency_up{dependency="database"} 0, when the database does not answer.
   const lockdowns = new Gauge({
     name: 'hostlock_lockdowns',
     help: 'lockdowns by state',
     labelNames: ['state'] as const,
     registers: [registry],
-    async collect() {
-      const rows = await db.execute<{ state: string; n: number }>(
-        sql`select state, count(*)::int as n from lockdowns group by state`,
-      );
-      this.reset();
-      for (const r of rows) {
-        this.set({ state: r.state }, r.n);
-      }
-    },
   });
   const outboxPending = new Gauge({
     name: 'hostlock_outbox_pending',
-    help: 'notifications not yet delivered, by sink kind (slack, syslog)',
+    help: 'notifications not yet delivered, by sink kind (slack, syslog, thread)',
     labelNames: ['sink'] as const,
     registers: [registry],
-    async collect() {
-      const rows = await db.execute<{ kind: string; n: number }>(sql`
-        select split_part(sink, ':', 1) as kind, count(*)::int as n
-        from outbox where delivered_at is null group by 1`);
-      this.reset();
-      this.set({ sink: 'slack' }, 0);
-      this.set({ sink: 'syslog' }, 0);
-      for (const r of rows) {
-        this.set({ sink: r.kind }, r.n);
-      }
-    },
   });
   const outboxAge = new Gauge({
     name: 'hostlock_outbox_oldest_seconds',
     help: 'age of the oldest undelivered notification (0 when none)',
     registers: [registry],
-    async collect() {
-      const [r] = await db.execute<{ s: number | null }>(sql`
-        select extract(epoch from now() - min(created_at))::float8 as s from outbox where delivered_at is null`);
-      this.set(r?.s ?? 0);
-    },
   });
   const jobLag = new Gauge({
     name: 'hostlock_lockdown_overdue_seconds',
     help: 'how long the most overdue lockdown step (release, isolation check, expiry) has been waiting (0 when none)',
     registers: [registry],
-    async collect() {
-      const [r] = await db.execute<{ s: number | null }>(sql`
+  });
+  const inventorySuccess = new Gauge({
+    name: 'hostlock_inventory_last_success_timestamp_seconds',
+    help: 'when the last inventory sync succeeded (Unix time; absent before the first)',
+    registers: [registry],
+  });
+  const fromDatabase = [lockdowns, outboxPending, outboxAge, jobLag, inventorySuccess];
+
+  async function readDatabase(): Promise<void> {
+    const [states, pending, oldest, overdue, inventory] = await Promise.all([
+      db.execute<{ state: string; n: number }>(
+        sql`select state, count(*)::int as n from lockdowns group by state`,
+      ),
+      db.execute<{ kind: string; n: number }>(sql`
+        select split_part(sink, ':', 1) as kind, count(*)::int as n
+        from outbox where delivered_at is null group by 1`),
+      db.execute<{ s: number | null }>(sql`
+        select extract(epoch from now() - min(created_at))::float8 as s from outbox where delivered_at is null`),
+      db.execute<{ s: number | null }>(sql`
         select extract(epoch from now() - min(next_check_at))::float8 as s from lockdowns
         where next_check_at <= now()
-          and state in ('pending_approval', 'approved', 'isolating', 'active', 'releasing')`);
-      this.set(Math.max(0, r?.s ?? 0));
-    },
-  });
-  const inventoryAge = new Gauge({
-    name: 'hostlock_inventory_last_success_seconds',
-    help: 'seconds since the last successful inventory sync (-1 when none yet)',
-    registers: [registry],
-    async collect() {
-      const [r] = await db.execute<{ s: number | null }>(sql`
-        select extract(epoch from now() - last_success_at)::float8 as s from inventory_sync where id = 1`);
-      this.set(r?.s ?? -1);
-    },
-  });
-  void [lockdowns, outboxPending, outboxAge, jobLag, inventoryAge];
+          and state in ('pending_approval', 'approved', 'isolating', 'active', 'releasing')`),
+      db.execute<{ t: number | null }>(sql`
+        select extract(epoch from last_success_at)::float8 as t from inventory_sync where id = 1`),
+    ]);
+    for (const g of fromDatabase) {
+      g.reset();
+    }
+    for (const r of states) {
+      lockdowns.set({ state: r.state }, r.n);
+    }
+    for (const kind of ['slack', 'syslog', 'thread']) {
+      outboxPending.set({ sink: kind }, 0);
+    }
+    for (const r of pending) {
+      outboxPending.set({ sink: r.kind }, r.n);
+    }
+    outboxAge.set(oldest[0]?.s ?? 0);
+    jobLag.set(Math.max(0, overdue[0]?.s ?? 0));
+    const t = inventory[0]?.t;
+    if (typeof t === 'number') {
+      inventorySuccess.set(t);
+    }
+  }
 
   return {
     registry,
@@ -124,8 +153,26 @@ export function createMetrics(db: Database) {
     slackAck(seconds: number): void {
       slackAckSeconds.observe(seconds);
     },
-    /** The text exposition (Prometheus 0.0.4) and its content type. */
+    slackCommand(command: string): void {
+      slackCommands.inc({ command });
+    },
+    httpRequest(route: string, status: number): void {
+      httpRequests.inc({ route, status: String(status) });
+    },
+    /**
+     * The text exposition (Prometheus 0.0.4) and its content type. A database that does not answer
+     * never fails the scrape: its series are left out and hostlock_dependency_up says so.
+     */
     async render(): Promise<{ contentType: string; body: string }> {
+      try {
+        await readDatabase();
+        dependencyUp.set({ dependency: 'database' }, 1);
+      } catch {
+        for (const g of fromDatabase) {
+          g.reset();
+        }
+        dependencyUp.set({ dependency: 'database' }, 0);
+      }
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

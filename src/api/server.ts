@@ -13,7 +13,12 @@ export interface ServerOptions {
   slackEvents?: SlackRoute | undefined;
   readiness: () => Promise<Readiness>;
   /** `GET /metrics` on the ops listener, and the Slack ack timer on the public one */
-  metrics?: { render(): Promise<{ contentType: string; body: string }>; slackAck(seconds: number): void };
+  metrics?: {
+    render(): Promise<{ contentType: string; body: string }>;
+    slackAck(seconds: number): void;
+    /** each request on the public port: its route (from a fixed set) and status */
+    httpRequest?(route: string, status: number): void;
+  };
   /** seconds of clock skew tolerated on Slack requests, either way */
   slackMaxSkewSeconds?: number;
   now?: () => number;
@@ -89,6 +94,12 @@ export function createHttpServer(opts: ServerOptions): http.Server {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method} ${url.pathname}`;
+    const counted = opts.metrics?.httpRequest;
+    if (counted) {
+      res.once('finish', () =>
+        counted(routeLabel(req.method ?? '', url.pathname, opts.slackEvents?.path), res.statusCode),
+      );
+    }
     if (route === 'GET /healthz') {
       sendJson(res, 200, { status: 'ok' });
       return;
@@ -119,6 +130,30 @@ export function createHttpServer(opts: ServerOptions): http.Server {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   return server;
+}
+
+/**
+ * A request's route as a metric label, from a fixed set (never the raw path: ids and junk paths
+ * would make the label unbounded).
+ */
+export function routeLabel(method: string, pathname: string, slackPath?: string): string {
+  if (slackPath && pathname === slackPath) {
+    return 'slack_events';
+  }
+  if (pathname === '/healthz' || pathname === '/readyz') {
+    return pathname.slice(1);
+  }
+  const api: Array<[RegExp, string]> = [
+    [/^\/api\/v2\.1\/lockdown\/host$/, '/api/v2.1/lockdown/host'],
+    [/^\/api\/v2\.1\/lockdown\/host\/[^/]+$/, '/api/v2.1/lockdown/host/:id'],
+    [/^\/api\/v2\.1\/host\/scores$/, '/api/v2.1/host/scores'],
+    [/^\/api\/v2\.1\/openapi\.json$/, '/api/v2.1/openapi.json'],
+  ];
+  const known = api.find(([re]) => re.test(pathname));
+  const verb = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'].includes(method)
+    ? method
+    : 'OTHER';
+  return known ? `${verb} ${known[1]}` : 'other';
 }
 
 /** Listens on `at`, logging the port (0 picks a free one); rejects when the address is taken. */

@@ -36,6 +36,8 @@ export interface SlackOptions {
   subcommands?: Subcommand[];
   /** the caller's permissions, for a help that shows what they may use */
   permissionsOf?: (userId: string) => Promise<ReadonlySet<Permission>>;
+  /** told of each /hostlock subcommand received, for metrics */
+  onCommand?: (name: string) => void;
   /** registers actions, views and events on the app */
   register?: (app: App) => void;
   identityRetryMs?: number;
@@ -198,6 +200,7 @@ export function createSlack(opts: SlackOptions): SlackSurface {
     opts.subcommands,
     undefined,
     opts.permissionsOf,
+    opts.onCommand,
   );
   opts.register?.(app);
 

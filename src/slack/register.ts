@@ -51,6 +51,8 @@ export interface SlackSurfaceOptions {
   /** the Defender cloud and API host (operator configuration), shown in the settings modal */
   endpoint: { cloud: string; apiUrl: string };
   verifyInlineMs?: number;
+  /** told of each /hostlock subcommand received, for metrics */
+  onCommand?: (name: string) => void;
 }
 
 /**
@@ -97,6 +99,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
       settingsSubcommand(settings),
     ],
     permissionsOf: async (userId) => (await deps.actors.resolve(userId)).permissions,
+    ...(o.onCommand ? { onCommand: o.onCommand } : {}),
     claimDelivery: o.claimDelivery,
     routes: {
       views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id' },

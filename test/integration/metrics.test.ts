@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTLOCK_VERSION } from '../../src/version.js';
 import { bootHarness, type Harness, until } from '../helpers/harness.js';
 
 let h: Harness;
@@ -10,7 +11,7 @@ function parse(text: string): Map<string, number> {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) {
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/.exec(line);
     if (!m?.[1] || m[2] === undefined) {
       throw new Error(`not a metric line: ${line}`);
     }
@@ -55,9 +56,32 @@ describe('GET /metrics', () => {
     expect(m.get('hostlock_outbox_pending{sink="syslog"}')).toBeGreaterThanOrEqual(1);
     expect(m.get('hostlock_outbox_oldest_seconds')).toBeGreaterThanOrEqual(0);
     expect(m.get('hostlock_lockdown_overdue_seconds')).toBeGreaterThanOrEqual(0);
-    expect(m.get('hostlock_inventory_last_success_seconds')).toBeGreaterThanOrEqual(0);
-    expect(m.has('hostlock_process_resident_memory_bytes')).toBe(true);
+    const synced = m.get('hostlock_inventory_last_success_timestamp_seconds') ?? 0;
+    expect(Math.abs(synced - Date.now() / 1000)).toBeLessThan(120); // a timestamp, not an age or -1
+    // the exporter conventions: default metrics unprefixed, build info, per-command and per-route counts
+    expect(m.has('process_resident_memory_bytes')).toBe(true);
+    expect(m.has('hostlock_process_resident_memory_bytes')).toBe(false);
+    expect(m.get(`hostlock_build_info{version="${HOSTLOCK_VERSION}",node="${process.versions.node}"}`)).toBe(
+      1,
+    );
+    expect(m.get('hostlock_slack_commands_total{command="help"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('hostlock_slack_commands_total{command="lock"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('hostlock_http_requests_total{route="slack_events",status="200"}')).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(m.get('hostlock_dependency_up{dependency="database"}')).toBe(1);
     await h.db.sql`delete from outbox where event_id = 'evt_metrics01'`;
+  });
+
+  it('keeps route labels to a fixed set, whatever the path', async () => {
+    await fetch(`${h.app.url}/api/v2.1/lockdown/host/lck_somebody`, { method: 'DELETE' });
+    await fetch(`${h.app.url}/no/such/${'x'.repeat(50)}`);
+    const m = await scrape();
+    expect(
+      m.get('hostlock_http_requests_total{route="DELETE /api/v2.1/lockdown/host/:id",status="401"}'),
+    ).toBe(1);
+    expect(m.get('hostlock_http_requests_total{route="other",status="404"}')).toBeGreaterThanOrEqual(1);
+    expect([...m.keys()].some((k) => k.includes('lck_somebody') || k.includes('xxxx'))).toBe(false);
   });
 
   it('never shows a secret', async () => {

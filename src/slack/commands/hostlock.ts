@@ -36,6 +36,8 @@ export function registerHostlockCommand(
   subcommands: Subcommand[] = [],
   perMinute = COMMANDS_PER_MINUTE,
   permissionsOf?: (userId: string) => Promise<ReadonlySet<Permission>>,
+  /** told of each subcommand received ('unknown' for one that does not exist), for metrics */
+  onCommand?: (name: string) => void,
 ): void {
   const limiter = createRateLimiter({ perMinute });
   const all: Subcommand[] = [];
@@ -80,6 +82,7 @@ export function registerHostlockCommand(
       return;
     }
     const sub = byName.get(name);
+    onCommand?.(sub ? sub.name : 'unknown');
     if (!sub) {
       const shown = truncateMrkdwn(codeSafe(first), 40);
       await ack(helpMessage(COMMAND, all, `Unknown subcommand \`${shown}\`.`));
