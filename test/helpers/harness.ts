@@ -4,7 +4,9 @@ import path from 'node:path';
 import { expect, inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { pinExclusions } from '../../src/core/lockdown/exclusions.js';
+import type { Lockdown } from '../../src/core/lockdown/types.js';
 import { hostStore } from '../../src/db/repos/hosts.js';
+import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { secretStore } from '../../src/db/repos/secrets.js';
 import { writeSettings } from '../../src/db/repos/settings.js';
 import { roleBindings } from '../../src/db/schema.js';
@@ -224,4 +226,13 @@ export async function runSubcommand(
   expect(out.reply.response_type).toBe('ephemeral');
   const blocks: unknown[] = 'blocks' in out.reply && Array.isArray(out.reply.blocks) ? out.reply.blocks : [];
   return { text: allText([out.reply.text, blocks]), fallback: out.reply.text ?? '', blocks };
+}
+
+/** The lockdown row `id` as the store reads it; throws when there is none. */
+export async function lockdownRow(h: Pick<Harness, 'db'>, id: string): Promise<Lockdown> {
+  const l = await lockdownStore(h.db.db).get(id);
+  if (!l) {
+    throw new Error(`no lockdown ${id}`);
+  }
+  return l;
 }

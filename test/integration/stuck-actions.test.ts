@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lockdown } from '../../src/core/lockdown/types.js';
-import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { ActionId, lockdownBlockId } from '../../src/slack/ids.js';
-import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import {
+  APPROVER_CHANNEL,
+  allText,
+  bootHarness,
+  type Harness,
+  lockdownRow,
+  until,
+} from '../helpers/harness.js';
 
 // Issue #15, item 6: an isolation or release Defender keeps Pending past the limit (10 min in
 // production; an hour in the harness, so the test moves the action's creation time back) is an
@@ -14,13 +20,7 @@ const BOB = 'U0STKBOB01';
 const ALERTS = 'C0STKALRTS';
 let h: Harness;
 
-const row = async (id: string): Promise<Lockdown> => {
-  const l = await lockdownStore(h.db.db).get(id);
-  if (!l) {
-    throw new Error(`no lockdown ${id}`);
-  }
-  return l;
-};
+const row = (id: string): Promise<Lockdown> => lockdownRow(h, id);
 
 beforeAll(async () => {
   h = await bootHarness();
@@ -88,7 +88,10 @@ describe('Defender actions stuck past the limit', () => {
 
     // a second look finds it still pending: no second alert
     await agesPastTheLimit(await row(id), isolating.mdeActionId ?? '');
-    await until(async () => ((await row(id)).nextCheckAt ? true : null), 'the next look scheduled');
+    await until(
+      async () => ((await row(id)).nextCheckAt?.getTime() ?? 0) > Date.now() || null,
+      'the next look scheduled',
+    );
     expect(stuckAlerts()).toHaveLength(1);
     expect((await row(id)).state).toBe('isolating');
   });

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lockdown } from '../../src/core/lockdown/types.js';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { ActionId, lockdownBlockId } from '../../src/slack/ids.js';
-import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import {
+  APPROVER_CHANNEL,
+  allText,
+  bootHarness,
+  type Harness,
+  lockdownRow,
+  until,
+} from '../helpers/harness.js';
 import { createApiToken } from '../helpers/tokens.js';
 
 // Issue #15, item 1: `unlock` (command, button, REST DELETE) has an answer in every open state.
@@ -14,13 +21,7 @@ const ALICE = 'U0STOPALIC'; // responder who asks
 const BOB = 'U0STOPBOB1'; // responder who approves
 let h: Harness;
 
-const row = async (id: string): Promise<Lockdown> => {
-  const l = await lockdownStore(h.db.db).get(id);
-  if (!l) {
-    throw new Error(`no lockdown ${id}`);
-  }
-  return l;
-};
+const row = (id: string): Promise<Lockdown> => lockdownRow(h, id);
 const untilState = (id: string, state: string) =>
   until(
     async () => ((await row(id)).state === state ? row(id) : null),

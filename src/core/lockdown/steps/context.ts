@@ -160,6 +160,36 @@ export async function retryOrFail(
   return fail(c, l, `${what} failed: ${message}`, clear);
 }
 
+/**
+ * Defender reports the isolation Succeeded: the lockdown is `active` from `at` (its timer starts),
+ * the inventory learns the host is isolated by hostlock, and the thread is told.
+ */
+export async function recordIsolated(
+  c: StepContext,
+  l: Lockdown,
+  patch: LockdownUpdate & { lockedAt: Date; expiresAt: Date; nextCheckAt: Date },
+  details: Record<string, unknown>,
+): Promise<Lockdown> {
+  const active = await move(
+    c,
+    l,
+    'isolated',
+    { ...patch, lastError: null, pendingNotedAt: null },
+    {
+      mdeActionId: patch.mdeActionId ?? l.mdeActionId,
+      ...details,
+    },
+  );
+  c.hostUpdates.push({
+    machineId: l.machineId,
+    state: 'isolated_by_hostlock',
+    source: 'hostlock',
+    actionId: patch.mdeActionId ?? l.mdeActionId,
+  });
+  c.notes.push({ name: 'lockdown.locked' });
+  return active;
+}
+
 /** Defender has kept `action` Pending / InProgress past the stuck limit, and nobody was told yet. */
 export function isStuck(c: StepContext, l: Lockdown, action: DefenderAction, at: Date): boolean {
   return !l.pendingNotedAt && at.getTime() - action.createdAt.getTime() >= c.deps.timing.pendingNoteAfterMs;

@@ -18,6 +18,7 @@ import {
   machineActions,
   move,
   now,
+  recordIsolated,
   retryOrFail,
   type Step,
   stuck,
@@ -100,26 +101,16 @@ export const followIsolation: Step = async (c, l) => {
   const at = now(c);
   if (action?.status === 'Succeeded') {
     const expiresAt = plannedEnd(at, l);
-    await move(
+    await recordIsolated(
       c,
       l,
-      'isolated',
       {
         lockedAt: at,
         expiresAt,
-        lastError: null,
-        pendingNotedAt: null,
         nextCheckAt: nextActiveCheck(expiresAt, { reminded: false, now: at, timing: c.deps.timing }),
       },
-      { mdeActionId: l.mdeActionId, expiresAt: expiresAt.toISOString() },
+      { expiresAt: expiresAt.toISOString() },
     );
-    c.hostUpdates.push({
-      machineId: l.machineId,
-      state: 'isolated_by_hostlock',
-      source: 'hostlock',
-      actionId: l.mdeActionId,
-    });
-    c.notes.push({ name: 'lockdown.locked' });
     return 'active';
   }
   if (!action || FINAL_BAD.has(action.status)) {

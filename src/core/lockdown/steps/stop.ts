@@ -10,6 +10,7 @@ import {
   machineActions,
   move,
   now,
+  recordIsolated,
   type Step,
   type StepContext,
   update,
@@ -103,20 +104,12 @@ async function releaseAtOnce(
   extra: { mdeActionId?: string | null },
 ): Promise<Lockdown['state']> {
   const at = now(c);
-  const active = await move(
+  const active = await recordIsolated(
     c,
     l,
-    'isolated',
-    { ...extra, lockedAt: at, expiresAt: at, lastError: null, pendingNotedAt: null, nextCheckAt: at },
-    { mdeActionId: l.mdeActionId, stopRequestedBy: l.releasedBy },
+    { ...extra, lockedAt: at, expiresAt: at, nextCheckAt: at },
+    { stopRequestedBy: l.releasedBy },
   );
-  c.hostUpdates.push({
-    machineId: l.machineId,
-    state: 'isolated_by_hostlock',
-    source: 'hostlock',
-    actionId: l.mdeActionId,
-  });
-  c.notes.push({ name: 'lockdown.locked' });
   const releasing = await move(
     c,
     active,
