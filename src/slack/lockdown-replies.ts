@@ -71,6 +71,7 @@ export function unlockAnswer(l: Lockdown): string {
       return `Withdrew the request to lock ${host} (lockdown \`${l.id}\`); nothing was sent to Defender.`;
     case 'cancelled':
       return `Cancelled lockdown \`${l.id}\` of ${host} before anything was sent to Defender.`;
+    case 'approved':
     case 'isolating':
       return `Stopping lockdown \`${l.id}\` of ${host}: Defender is asked now; an isolation that has not finished is cancelled, one that has is released at once.`;
     default:

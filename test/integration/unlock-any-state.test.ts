@@ -177,3 +177,63 @@ describe('unlock before anything reached Defender', () => {
     }
   });
 });
+
+describe('what a crash or an unreadable answer leaves behind (review H1)', () => {
+  it('unlock of an approved lockdown whose isolate went out before a crash cancels that isolation', async () => {
+    await h.settings({ approval_required: true, approver_channel: APPROVER_CHANNEL });
+    try {
+      const m = machine('crashed-01.contoso.com');
+      const l = await lock('lock crashed-01 1h');
+      // as after a crash right after the isolate POST: the row is `approved` (its move to
+      // isolating rolled back), no action id is recorded, and Defender has the isolation
+      await h.db.sql`update lockdowns set state = 'approved', next_check_at = now() + interval '1 hour'
+        where id = ${l.id}`;
+      const sent = h.mde.addAction({
+        machineId: m.id,
+        type: 'Isolate',
+        status: 'Pending',
+        requestorComment: `[hostlock:${l.id}] hostlock lockdown for 1 h`,
+      });
+      expect(await unlockAnswer('crashed-01', ALICE)).toMatch(/Stopping lockdown/);
+      const done = await untilState(l.id, 'cancelled');
+      expect(done.mdeActionId).toBe(sent.id);
+      expect(cancels(sent.id)).toBe(1);
+      expect(posts(m.id, 'unisolate')).toBe(0);
+    } finally {
+      await h.settings({ approval_required: false });
+    }
+  });
+
+  it('an isolate answered 201 with an unreadable body is found in Defender’s list and followed, not failed', async () => {
+    const m = machine('garbled-01.contoso.com');
+    // Defender creates the action, but its answer cannot be read
+    h.mde.inject({ method: 'POST', path: new RegExp(`/machines/${m.id}/isolate$`), status: 201, times: 10 });
+    const requests = h.mde.requests;
+    const push = requests.push.bind(requests);
+    requests.push = (...items) => {
+      for (const r of items) {
+        if (r.method === 'POST' && r.path.endsWith(`/machines/${m.id}/isolate`)) {
+          const comment = String((JSON.parse(r.body ?? '{}') as { Comment?: string }).Comment ?? '');
+          h.mde.addAction({ machineId: m.id, type: 'Isolate', status: 'Pending', requestorComment: comment });
+        }
+      }
+      return push(...items);
+    };
+    try {
+      const l = await lock('lock garbled-01 1h');
+      const adopted = await until(
+        async () => ((await row(l.id)).mdeActionId ? row(l.id) : null),
+        'the adoption',
+      );
+      expect(adopted.state).toBe('isolating');
+      expect(adopted.lastError).toMatch(/followed/);
+      h.mde.advanceActions();
+      h.mde.advanceActions();
+      await h.db.sql`update lockdowns set next_check_at = now() where id = ${l.id}`;
+      await untilState(l.id, 'active');
+      expect(posts(m.id, 'isolate')).toBe(1);
+    } finally {
+      requests.push = push;
+    }
+  });
+});

@@ -14,7 +14,7 @@ const BUSY_RETRY_MS = 1_000;
 /** What each open state's step does; closed states have none and are left alone. */
 const STEPS: Record<OpenLockdownState, Step> = {
   pending_approval: stepPending,
-  approved: stepIsolate,
+  approved: (c, l) => (stopRequested(l) ? stepStopIsolation(c, l) : stepIsolate(c, l)),
   isolating: (c, l) =>
     stopRequested(l) ? stepStopIsolation(c, l) : l.mdeActionId ? followIsolation(c, l) : stepIsolate(c, l),
   active: stepActive,

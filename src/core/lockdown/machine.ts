@@ -86,13 +86,13 @@ export const TRANSITIONS = {
   released_outside: t(['active', 'releasing'], 'released_externally', { event: 'host.released_externally' }),
   /** the requester (or anyone with lockdown:edit) takes back a request nobody decided yet */
   withdraw: t(['pending_approval'], 'withdrawn', { event: 'lockdown.withdrawn' }),
-  /** unlock before the engine asked Defender to isolate: nothing to undo */
-  cancel: t(['approved'], 'cancelled', { event: 'lockdown.cancelled' }),
   /**
-   * unlock while Defender is isolating: recorded on the row (`releasedBy`), the engine then asks
-   * Defender at once and cancels the action or, if it already succeeded, releases
+   * unlock once approved: recorded on the row (`releasedBy`); the engine then asks Defender at once
+   * (a step that crashed after its isolate POST leaves the row `approved`: "nothing sent" cannot be
+   * assumed) and cancels the action, releases what already succeeded, or ends the lockdown
    */
   request_stop: t(['isolating'], 'isolating', { audit: 'lockdown.stop_requested' }),
+  request_stop_approved: t(['approved'], 'approved', { audit: 'lockdown.stop_requested' }),
   /** the engine cancelled Defender's isolation before it finished (or none was ever sent) */
   cancel_isolation: t(['isolating'], 'cancelled', { event: 'lockdown.cancelled' }),
   /** Defender has kept the isolation / release Pending past the stuck limit (device offline?) */

@@ -12,8 +12,7 @@ export type ReleaseRefusal = 'forbidden' | 'not_found' | 'not_open' | 'already_r
  * Unlock by hand (`/hostlock unlock`, the Unlock button, REST `DELETE`), in every open state
  * (issue #15, item 1):
  * - `pending_approval` → `withdrawn` (the requester, or anyone with `lockdown:edit`);
- * - `approved`, nothing sent to Defender yet → `cancelled`;
- * - `isolating` → the stop is recorded and the engine woken: it asks Defender at once, cancels the
+ * - `approved` or `isolating` → the stop is recorded and the engine woken: it asks Defender at once, cancels the
  *   isolation if it is still Pending / InProgress (`cancelled`), or releases at once if it already
  *   succeeded;
  * - `active` → `releasing`, released through Defender by the engine;
@@ -49,13 +48,12 @@ export async function releaseLockdown(
     const stop: LockdownUpdate = { releaseReason: 'manual', releasedBy: who };
     const plan: Record<typeof row.state, [Trigger, LockdownUpdate]> = {
       pending_approval: ['withdraw', { ...stop, decidedAt: now, nextCheckAt: null }],
-      approved: ['cancel', { ...stop, nextCheckAt: null }],
+      approved: ['request_stop_approved', { ...stop, nextCheckAt: now }],
       isolating: ['request_stop', { ...stop, nextCheckAt: now }],
       active: ['release', { ...stop, attempts: 0, nextCheckAt: now }],
     };
     const [trigger, patch] = plan[row.state];
-    const said = { withdraw: 'lockdown.withdrawn', cancel: 'lockdown.cancelled' } as const;
-    const thread = trigger === 'withdraw' || trigger === 'cancel' ? { thread: { name: said[trigger] } } : {};
+    const thread = trigger === 'withdraw' ? { thread: { name: 'lockdown.withdrawn' as const } } : {};
     const next = await deps.lockdowns.transition(row.id, trigger, patch, { ...by, ...thread });
     if (next) {
       if (next.nextCheckAt) {

@@ -17,7 +17,7 @@ const LEGAL: Array<[LockdownState, string, LockdownState]> = [
   ['pending_approval', 'expire_request', 'approval_expired'],
   ['pending_approval', 'withdraw', 'withdrawn'],
   ['pending_approval', 'escalate', 'pending_approval'],
-  ['approved', 'cancel', 'cancelled'],
+  ['approved', 'request_stop_approved', 'approved'],
   ['isolating', 'request_stop', 'isolating'],
   ['isolating', 'cancel_isolation', 'cancelled'],
   ['isolating', 'isolation_stuck', 'isolating'],

@@ -30,7 +30,7 @@ const EXPECTED: Record<LockdownState, Record<'lock' | 'approve' | 'deny' | 'unlo
     lock: 'already_open',
     approve: 'not_pending',
     deny: 'not_pending',
-    unlock: 'cancelled',
+    unlock: 'stopping',
     extend: 'not_active',
   },
   isolating: {
@@ -118,7 +118,8 @@ async function answer(state: LockdownState, action: keyof (typeof EXPECTED)['act
       if (!r.ok) {
         return r.error;
       }
-      return r.value.state === 'isolating' && r.value.releasedBy ? 'stopping' : r.value.state;
+      const stopping = (r.value.state === 'isolating' || r.value.state === 'approved') && r.value.releasedBy;
+      return stopping ? 'stopping' : r.value.state;
     }
     case 'extend': {
       const r = await extendLockdown(t.deps, { actor: APPROVER, lockdownId: id, hours: 1 });

@@ -129,7 +129,11 @@ export async function fail(c: StepContext, l: Lockdown, why: string, extra: Lock
 
 /**
  * A failed isolate / release: retried with backoff while attempts remain (Defender's
- * ActiveRequestAlreadyExists is "already in progress", not a failure), then `failed`.
+ * ActiveRequestAlreadyExists is "already in progress", not a failure). Before giving up, Defender's
+ * list is read again: an action tagged with this lockdown (a send whose answer was lost or
+ * unreadable) is adopted and followed, never left isolating a host with no lockdown to end it.
+ * An isolation then ends `failed`; a release never does: hostlock keeps trying at the longest
+ * backoff and says so once (`lockdown.stuck`), since a host must not stay isolated past its time.
  */
 export async function retryOrFail(
   c: StepContext,
@@ -149,15 +153,62 @@ export async function retryOrFail(
       : { mdeReleaseActionId: null }
     : {};
   const { timing } = c.deps;
+  const backoff = timing.retryBackoffMs;
   if (retryable && attempts < timing.maxAttempts) {
-    const backoff = timing.retryBackoffMs;
     const wait = alreadyInFlight
       ? timing.trackEveryMs
       : (backoff[Math.min(attempts - 1, backoff.length - 1)] ?? 60_000);
     await update(c, l, { ...clear, attempts, lastError: message, nextCheckAt: later(c, wait) });
     return l.state;
   }
+  const adopted = await adoptOwnAction(c, l, what, attempts, message);
+  if (adopted) {
+    return adopted;
+  }
+  if (what === 'release') {
+    const slowest = backoff[backoff.length - 1] ?? 300_000;
+    const row = await update(c, l, {
+      ...clear,
+      attempts,
+      lastError: message,
+      nextCheckAt: later(c, slowest),
+    });
+    if (!l.pendingNotedAt) {
+      const why = `the release keeps failing (${message}); hostlock keeps trying every ${Math.round(slowest / 60_000)} min — check the host in Defender`;
+      await move(c, row, 'release_stuck', { pendingNotedAt: now(c) }, { why });
+      c.notes.push({ name: 'lockdown.stuck', detail: 'release failing' });
+    }
+    return l.state;
+  }
   return fail(c, l, `${what} failed: ${message}`, clear);
+}
+
+/** An action of this lockdown Defender knows of (not failed): recorded, and followed from now. */
+async function adoptOwnAction(
+  c: StepContext,
+  l: Lockdown,
+  what: 'isolate' | 'release',
+  attempts: number,
+  message: string,
+): Promise<LockdownState | null> {
+  const d = c.defender;
+  if (typeof d === 'string') {
+    return null;
+  }
+  const type = what === 'isolate' ? 'Isolate' : 'Unisolate';
+  const ours = (await machineActions(d, l)).find(
+    (a) => a.type === type && isOurs(a, l) && !FINAL_BAD.has(a.status),
+  );
+  if (!ours) {
+    return null;
+  }
+  await update(c, l, {
+    ...(what === 'isolate' ? { mdeActionId: ours.id } : { mdeReleaseActionId: ours.id }),
+    attempts,
+    lastError: `${message} (Defender has the ${type.toLowerCase()} all the same: followed)`,
+    nextCheckAt: now(c),
+  });
+  return l.state;
 }
 
 /**

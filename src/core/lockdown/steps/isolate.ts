@@ -21,12 +21,14 @@ import {
   recordIsolated,
   retryOrFail,
   type Step,
+  SYSTEM,
   stuck,
   submit,
   update,
   usableDefender,
   waitForOtherAction,
 } from './context.js';
+import { releaseAtOnce } from './stop.js';
 
 // The isolation half of the engine: expire an undecided request, isolate, follow the isolation
 // until Defender confirms it.
@@ -120,7 +122,14 @@ export const followIsolation: Step = async (c, l) => {
   }
   // Pending / InProgress. MDE keeps retrying an offline device for days (mde-api.md §6.1).
   if (at.getTime() >= isolationGiveUpAt(l).getTime()) {
-    await d.cancelAction(action.id, `${actionTag(l.id)} lockdown time ran out before isolation`);
+    const cancelled = await d.cancelAction(
+      action.id,
+      `${actionTag(l.id)} lockdown time ran out before isolation`,
+    );
+    if (cancelled.status === 'Succeeded') {
+      // Defender finished it just before the cancel: the host is isolated, and its time is up
+      return releaseAtOnce(c, l, {}, { reason: 'expired', by: SYSTEM });
+    }
     return fail(
       c,
       l,

@@ -22,17 +22,20 @@ import { stepRelease } from './release.js';
 // (`releasedBy` while `isolating`); this step asks Defender at once and ends the lockdown
 // `cancelled` when the isolation had not finished, or records it and releases at once when it had.
 
-/** True while an isolating lockdown waits for the engine to stop it. */
-export const stopRequested = (l: Lockdown): boolean => l.state === 'isolating' && l.releasedBy !== null;
+/** True while an approved or isolating lockdown waits for the engine to stop it. */
+export const stopRequested = (l: Lockdown): boolean =>
+  (l.state === 'approved' || l.state === 'isolating') && l.releasedBy !== null;
 
 /** Look again this soon when Defender's answer to a cancel leaves the outcome open. */
 const RECHECK_MS = 1_000;
 
-export const stepStopIsolation: Step = async (c, l) => {
-  const d = await usableDefender(c, l, 'release');
+export const stepStopIsolation: Step = async (c, start) => {
+  const d = await usableDefender(c, start, 'release');
   if (!d) {
-    return l.state;
+    return start.state;
   }
+  // approved: an isolate POST may have gone out before a crash; from here it is treated as isolating
+  const l = start.state === 'approved' ? await move(c, start, 'start_isolation', {}) : start;
   if (!l.mdeActionId) {
     // a crash between submit and save leaves no id: Defender's list says whether one was sent
     const ours = (await machineActions(d, l)).find(
@@ -97,25 +100,31 @@ async function cancelled(
   return 'cancelled';
 }
 
-/** Defender finished the isolation before the stop reached it: record it, then release at once. */
-async function releaseAtOnce(
+/**
+ * Defender finished the isolation before the stop (or the give-up) reached it: record it, then
+ * release at once, as a person's unlock, or as the end of the lockdown's time.
+ */
+export async function releaseAtOnce(
   c: StepContext,
   l: Lockdown,
   extra: { mdeActionId?: string | null },
+  how: { reason: 'manual' | 'expired'; by: string | null } = { reason: 'manual', by: l.releasedBy },
 ): Promise<Lockdown['state']> {
   const at = now(c);
   const active = await recordIsolated(
     c,
     l,
     { ...extra, lockedAt: at, expiresAt: at, nextCheckAt: at },
-    { stopRequestedBy: l.releasedBy },
+    { stopRequestedBy: how.by },
   );
   const releasing = await move(
     c,
     active,
     'release',
-    { releaseReason: 'manual', releasedBy: l.releasedBy, attempts: 0, nextCheckAt: at },
-    { reason: 'unlocked while Defender was isolating' },
+    { releaseReason: how.reason, releasedBy: how.by, attempts: 0, nextCheckAt: at },
+    {
+      reason: how.reason === 'manual' ? 'unlocked while Defender was isolating' : 'the lockdown time ran out',
+    },
   );
   return stepRelease(c, releasing);
 }
