@@ -76,6 +76,12 @@ export const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(
 const ORDER: readonly CallPriority[] = ['urgent', 'interactive', 'background'];
 /** Other replicas may give calls back early: a waiting process looks again at least this often. */
 const MAX_WAIT_MS = 1_000;
+/**
+ * A call set aside is counted when it is granted: one not sent within this long (the step waited
+ * on Defender's answer to an earlier call) is given back and taken anew, so the ledger's minute is
+ * the minute in which calls are sent, within a second (review M4).
+ */
+const SET_ASIDE_FRESH_MS = 1_000;
 
 interface Waiter {
   n: number;
@@ -90,9 +96,10 @@ export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
   const reservedHour = Math.min(perHour - 1, opts.reservedPerHour ?? Math.floor(perHour / 3));
   const maxInteractive = opts.maxInteractiveWaiters ?? 16;
   const ledger = opts.ledger ?? memoryCallLedger(opts.now);
+  const clock = opts.now ?? Date.now;
   const sleep = opts.sleep ?? defaultSleep;
   const queues: Record<CallPriority, Waiter[]> = { urgent: [], interactive: [], background: [] };
-  const reservation = new AsyncLocalStorage<{ ids: string[] }>();
+  const reservation = new AsyncLocalStorage<{ ids: string[]; at: number }>();
   let pumping = false;
   let arrived = false;
   let wake: (() => void) | undefined;
@@ -164,10 +171,15 @@ export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
         await wait(priority, 1);
         return;
       }
-      if (set.ids.pop() !== undefined) {
+      const id = set.ids.pop();
+      if (id !== undefined && clock() - set.at <= SET_ASIDE_FRESH_MS) {
         return;
       }
-      // more calls than the step set aside: one more if it is free now, never a wait
+      if (id !== undefined) {
+        void ledger.giveBack([id]).catch(() => {}); // stale: counted where it was not sent
+      }
+      // more calls than the step set aside, or set aside too long ago: one more if it is free now,
+      // never a wait
       const grant = await ledger.take(1, capsOf(priority));
       if (!grant.taken) {
         throw new MdeBudgetSpentError('no call left for this step just now');
@@ -175,7 +187,7 @@ export function createCallBudget(opts: BudgetOptions = {}): CallBudget {
     },
     async withCalls(priority, calls, fn) {
       const ids = calls > 0 ? [...(await wait(priority, calls))] : [];
-      const set = { ids };
+      const set = { ids, at: clock() };
       try {
         return await reservation.run(set, fn);
       } finally {

@@ -73,6 +73,8 @@ describe('compose.yaml', () => {
     expect(c.services.hostlock?.build).toBe('.');
     expect(c.services.hostlock?.restart).toBe('always');
     expect(c.services.hostlock?.ports).toContain('127.0.0.1:9464:9464');
+    // the master key is required: one generated inside the container would be lost with it
+    expect(read('compose.yaml')).toMatch(/HOSTLOCK_MASTER_KEY: \$\{HOSTLOCK_MASTER_KEY:\?/);
   });
 });
 

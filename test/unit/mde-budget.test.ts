@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCallBudget, MdeBudgetSpentError, MdeBusyError } from '../../src/mde/budget.js';
+import { memoryCallLedger } from '../../src/mde/memory-ledger.js';
 
 /** A virtual clock: sleeping advances time instantly, so minutes of budget take no real time. */
 function virtualClock() {
@@ -142,5 +143,34 @@ describe('Defender call budget', () => {
     expect(err).toBeInstanceOf(MdeBudgetSpentError);
     expect(clock.now()).toBe(start);
     expect(clock.sleeps).toEqual([]);
+  });
+
+  it('takes a set-aside call anew when the step sends it more than a second after the grant', async () => {
+    const clock = virtualClock();
+    const inner = memoryCallLedger(clock.now);
+    const taken: number[] = [];
+    const given: string[] = [];
+    const ledger = {
+      take: async (n: number, caps: { perMinute: number; perHour: number }) => {
+        const g = await inner.take(n, caps);
+        if (g.taken) {
+          taken.push(clock.now());
+        }
+        return g;
+      },
+      giveBack: async (ids: readonly string[]) => {
+        given.push(...ids);
+        await inner.giveBack(ids);
+      },
+      pauseUntil: inner.pauseUntil,
+    };
+    const budget = createCallBudget({ ledger, ...clock });
+    await budget.withCalls('urgent', 2, async () => {
+      await budget.acquire('urgent'); // at once: the set-aside call
+      await clock.sleep(5_000); // Defender took its time answering
+      await budget.acquire('urgent'); // sent now: counted now, not five seconds ago
+    });
+    expect(taken).toEqual([1_000_000, 1_005_000]);
+    expect(given).toHaveLength(1);
   });
 });

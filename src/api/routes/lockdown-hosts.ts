@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
 import type { Host } from '../../core/hosts/types.js';
+import { plannedEnd } from '../../core/lockdown/deadlines.js';
 import {
   LOCKDOWN_DURATIONS_HOURS,
   LOCKDOWN_STATES,
@@ -75,9 +76,6 @@ export const LockdownView = z.object({
     .meta({ description: 'for automatic lockdowns: the scores that triggered it' }),
 });
 
-/** Before isolation, the end as it would be were the host isolated when it was requested. */
-const plannedEndOf = (l: Lockdown): Date => new Date(l.createdAt.getTime() + l.durationMinutes * 60_000);
-
 /** RFC 3339 in UTC to the second (`2024-05-01T12:00:00Z`), as the Vectra API writes dates. */
 const rfc3339 = (d: Date | null): string | null => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
 
@@ -94,7 +92,8 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
     locked_by: l.requestedBy,
     locked_via: l.requestedVia,
     lock_date: rfc3339(l.lockedAt ?? l.createdAt),
-    unlock_date: rfc3339(l.expiresAt ?? plannedEndOf(l)),
+    // before isolation: the end as it would be were the host isolated when it was requested
+    unlock_date: rfc3339(l.expiresAt ?? plannedEnd(l.createdAt, l)),
     machine_id: l.machineId,
     state: l.state,
     isolation_type: l.isolationType,

@@ -8,8 +8,11 @@ import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
 const hours = (minutes: number) => `${minutes / 60} h`;
 const host = (l: Lockdown) => `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\``;
+/** The reason on one line: a reason with line breaks (the REST API allows them) cannot fake lines. */
 const reason = (l: Lockdown) =>
-  l.reason ? truncateMrkdwn(escapeMrkdwn(l.reason), 500) : '_no reason given_';
+  l.reason
+    ? truncateMrkdwn(escapeMrkdwn(l.reason.replace(/[\r\n\u2028\u2029]+/g, ' ')), 500)
+    : '_no reason given_';
 const time = (d: Date | null) =>
   d ? `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} {time}|${d.toISOString()}>` : '—';
 
