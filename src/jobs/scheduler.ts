@@ -34,7 +34,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   // >= 2 connections: the LISTEN channel keeps one for itself.
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, application_name: 'hostlock-jobs' });
   pool.on('error', (e) => opts.log.warn({ err: e }, 'jobs.pool_error'));
-  const backend = new PostgresBackend({ pool, tableName: 'agenda_jobs' });
+  // Agenda's constructor connects its backend at once, outside any lock: with ensureSchema the
+  // tables would be created there, racing other replicas started at the same instant (CREATE …
+  // IF NOT EXISTS is not concurrency-safe: "type agenda_logs already exists"). The schema is
+  // created in start(), under an advisory lock, by a backend that exists only for that.
+  const backend = new PostgresBackend({ pool, tableName: 'agenda_jobs', ensureSchema: false });
   // The LISTEN channel reports a lost connection (a database restart, pg_terminate_backend) as an
   // 'error' event, then reconnects by itself; with no listener that event would end the process.
   backend.notificationChannel?.on('error', (e) => opts.log.warn({ err: e }, 'jobs.listen_error'));
@@ -59,6 +63,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const client = await pool.connect();
       try {
         await client.query("select pg_advisory_lock(hashtextextended('hostlock.agenda_start', 0))");
+        // creates agenda_jobs, agenda_logs and their indexes if missing; the pool is ours, so this
+        // backend neither opens a LISTEN connection (that is Agenda.start's) nor closes the pool
+        await new PostgresBackend({ pool, tableName: 'agenda_jobs', disableNotifications: true }).connect();
         await agenda.start();
       } finally {
         await client
