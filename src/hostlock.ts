@@ -13,6 +13,7 @@ import type { Store } from './core/store.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { hostStore } from './db/repos/hosts.js';
+import { countIsolatingLockdowns } from './db/repos/lockdowns.js';
 import { mdeCallLedger } from './db/repos/mde-calls.js';
 import { rewrapSecrets } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
@@ -178,6 +179,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         clock,
         endpoint: endpointId(config.mde),
         hosts: hostStore(database.db),
+        isolatingLockdowns: () => countIsolatingLockdowns(database.db),
         onSaved: async (s, o) => {
           await scheduleHostsSync(engine.scheduler.agenda, s.pollMinutes, { skipImmediate: true });
           if (o.syncNow) {

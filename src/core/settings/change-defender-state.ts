@@ -11,13 +11,14 @@ export type DefenderChange = 'paused' | 'resumed' | 'deleted';
 /**
  * Pause, resume or delete the Defender connection (`settings:edit`). Pausing keeps the
  * credentials and stops polling and new isolations; lockdowns hostlock already made are still
- * released on time. Deleting wipes the credentials. Each change is audited and announced in the
+ * released on time. Deleting wipes the credentials, and is refused while a lockdown holds (or is
+ * about to hold) a host isolated: it could not be released on time. Each change is audited and announced in the
  * transaction that makes it; `conflict` when the settings changed meanwhile.
  */
 export async function changeDefenderState(
   deps: Omit<SettingsDeps, 'verifier'>,
   input: { actor: Actor; change: DefenderChange },
-): Promise<Result<Settings, 'forbidden' | 'conflict'>> {
+): Promise<Result<Settings, 'forbidden' | 'conflict' | 'lockdowns_open'> & { open?: number }> {
   if (!can(input.actor, 'settings:edit')) {
     await recordDenial(deps.store, {
       actor: input.actor,
@@ -25,6 +26,12 @@ export async function changeDefenderState(
       what: `settings.${input.change === 'paused' ? 'pause' : input.change === 'resumed' ? 'resume' : 'delete'}`,
     });
     return err('forbidden');
+  }
+  // Deleting the credentials would strand every host hostlock holds isolated: nothing could
+  // release them on time (review M3). Pausing keeps releases going; delete waits for them to end.
+  const open = input.change === 'deleted' ? ((await deps.isolatingLockdowns?.()) ?? 0) : 0;
+  if (open > 0) {
+    return { ...err('lockdowns_open'), open };
   }
   const by = actorId(input.actor);
   const { version } = await deps.store.settings.readVersioned();

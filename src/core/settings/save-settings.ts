@@ -27,6 +27,8 @@ export interface SettingsDeps {
   endpoint: string;
   /** after a save: reschedule the sync; `syncNow` when Defender just became usable */
   onSaved: (s: Settings, o: { syncNow: boolean }) => Promise<void>;
+  /** lockdowns that hold, or are about to hold, a host isolated (isolating, active, releasing) */
+  isolatingLockdowns?: () => Promise<number>;
 }
 
 export type SaveRefusal =

@@ -63,6 +63,14 @@ async function casUpdate(
   return row ? toLockdown(row) : null;
 }
 
+/** Lockdowns that hold, or are about to hold, a host isolated. */
+export async function countIsolatingLockdowns(db: Database): Promise<number> {
+  const [r] = await db.execute<{ n: number }>(
+    sql`select count(*)::int as n from lockdowns where state in ('isolating', 'active', 'releasing')`,
+  );
+  return r?.n ?? 0;
+}
+
 // One object of short repository methods over `db` (the LockdownStore port), not one long procedure.
 /** LockdownStore over drizzle; `db` may be a transaction. */
 export function lockdownStore(db: Database): LockdownStore {

@@ -152,7 +152,9 @@ export function registerSettingsActions(app: App, d: SettingsDeps): void {
         ? `:white_check_mark: Defender ${change}.`
         : r.error === 'forbidden'
           ? `:no_entry: ${refusalText('settings:edit')}`
-          : ':x: Someone else changed the settings meanwhile; try again.';
+          : r.error === 'lockdowns_open'
+            ? `:x: ${r.open} lockdown${r.open === 1 ? '' : 's'} still hold hosts isolated: without the credentials they could not be released on time. Release them (or wait for their end), or pause Defender instead; then delete.`
+            : ':x: Someone else changed the settings meanwhile; try again.';
       await d.client.views
         .update({ view_id: viewId, view: await viewFor(d, r.ok || r.error !== 'forbidden', notice) })
         .catch((e: unknown) => d.slack.log.error({ err: e }, 'slack.settings_update_failed'));

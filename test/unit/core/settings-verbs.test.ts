@@ -150,6 +150,28 @@ describe('saveSettings', () => {
 });
 
 describe('changeDefenderState', () => {
+  it('refuses to delete the credentials while lockdowns hold hosts isolated, and deletes once none do', async () => {
+    const { d, store } = deps();
+    await saveSettings(d, { actor: ADMIN, expectedVersion: 0, form: form({}, CREDS) });
+    let open = 2;
+    const guarded = { ...d, isolatingLockdowns: async () => open };
+    expect(await changeDefenderState(guarded, { actor: ADMIN, change: 'deleted' })).toMatchObject({
+      ok: false,
+      error: 'lockdowns_open',
+      open: 2,
+    });
+    expect(Object.keys(store.state.secrets)).toHaveLength(4); // nothing wiped
+    // pausing stays possible: releases go on
+    expect(await changeDefenderState(guarded, { actor: ADMIN, change: 'paused' })).toMatchObject({
+      ok: true,
+    });
+    open = 0;
+    expect(await changeDefenderState(guarded, { actor: ADMIN, change: 'deleted' })).toMatchObject({
+      ok: true,
+    });
+    expect(store.state.secrets).toEqual({});
+  });
+
   it('pauses keeping the credentials, deletes wiping them, each audited and announced', async () => {
     const { d, store, saved } = deps();
     await saveSettings(d, { actor: ADMIN, expectedVersion: 0, form: form({}, CREDS) });
