@@ -3,6 +3,7 @@ import { createApiRouter } from './api/router.js';
 import { createHttpServer, createOpsServer, listen } from './api/server.js';
 import { type Config, faultHookOf } from './config.js';
 import { type Clock, systemClock } from './core/clock.js';
+import { createLookupGuard } from './core/hosts/lookup-guard.js';
 import type { LockdownDeps, LockdownTiming } from './core/lockdown/ports.js';
 import { recordSuppression } from './core/lockdown/record-suppression.js';
 import { bootstrapAdmins } from './core/roles/bootstrap-admins.js';
@@ -146,6 +147,8 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       clock,
     );
     cleanup.push(() => outbox.stop());
+    // one per-person Defender lookup quota for lookups and lock requests alike
+    const lookupGuard = createLookupGuard({ clock });
     const announcer = createSlackAnnouncer({
       client: slackClient(config),
       settings,
@@ -159,6 +162,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         settings,
         clock,
         announce: announcer,
+        lookupGuard,
         store,
       },
       cleanup,
@@ -192,6 +196,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       clock,
       claimDelivery: (key) => claimSlackDelivery(database.db, key),
       onCommand: (name) => metrics.slackCommand(name),
+      lookupGuard,
       ...(opts.settingsVerifyInlineMs ? { verifyInlineMs: opts.settingsVerifyInlineMs } : {}),
     });
     const http = await serve(

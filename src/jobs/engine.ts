@@ -1,6 +1,7 @@
 import type { Agenda } from 'agenda';
 import type { Clock } from '../core/clock.js';
 import type { FaultHook } from '../core/faults.js';
+import type { LookupGuard } from '../core/hosts/lookup-host.js';
 import {
   type Announcer,
   DEFAULT_TIMING,
@@ -48,6 +49,8 @@ export async function startEngine(
     settings: () => Promise<Settings>;
     clock: Clock;
     announce: Announcer;
+    /** the per-person lookup quota shared with the Slack lookups */
+    lookupGuard?: LookupGuard;
     store: Store;
   },
   cleanup: Array<() => Promise<void>>,
@@ -78,6 +81,7 @@ export async function startEngine(
     wake: lockdownJobs.wake,
     timing: { ...DEFAULT_TIMING, ...opts.lockdownTiming },
     ...(opts.faults ? { faults: opts.faults } : {}),
+    ...(p.lookupGuard ? { lookupGuard: p.lookupGuard } : {}),
   };
   lockdownJobs.define(lockdown);
   await scheduler.start();

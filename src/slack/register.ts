@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Defender, DefenderPurpose } from '../core/defender.js';
 import { createLookupGuard } from '../core/hosts/lookup-guard.js';
+import type { LookupGuard } from '../core/hosts/lookup-host.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { People } from '../core/roles/ports.js';
@@ -53,6 +54,8 @@ export interface SlackSurfaceOptions {
   verifyInlineMs?: number;
   /** told of each /hostlock subcommand received, for metrics */
   onCommand?: (name: string) => void;
+  /** the per-person lookup quota, shared with lock requests (a new one when absent) */
+  lookupGuard?: LookupGuard;
 }
 
 /**
@@ -76,7 +79,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
     portalUrl: o.portalUrl,
     clock: o.clock,
     log,
-    lookupGuard: createLookupGuard({ clock: o.clock }),
+    lookupGuard: o.lookupGuard ?? createLookupGuard({ clock: o.clock }),
   };
   const settings: SettingsDeps = {
     slack: deps,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { allText, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { createApiToken } from '../helpers/tokens.js';
 
 // Issue #14, finding 4: any analyst's lookups of unknown names spent the one Defender budget first
 // come, first served, while a due release waited. Lockdown steps now spend a reserved,
@@ -80,5 +81,27 @@ describe('a flood of lookups cannot hold up a release', () => {
     await h.slash('lookup nowhere-99.contoso.com', { as: ALICE });
     await until(async () => (answered(2) ? true : null), 'the second answer');
     expect(lookupsSent()).toBe(afterFirst);
+  });
+
+  it('lock requests for names the inventory does not know spend the requester’s lookup quota too', async () => {
+    await h.db.sql`delete from mde_calls`; // a new minute
+    const t = await createApiToken(h.app.store, { name: 'name-sprayer', scopes: ['lockdown:edit'] });
+    if (t === 'name_taken') {
+      throw new Error('name taken');
+    }
+    const before = lookupsSent();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ host: `nosuch-${i}.contoso.com`, duration: '1h' }),
+      });
+      statuses.push(r.status);
+      await r.body?.cancel();
+    }
+    expect(lookupsSent() - before).toBeLessThanOrEqual(6); // the person's quota, not one call per request
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(6); // "try again in a minute"
+    expect(await h.db.sql`select 1 from lockdowns where host_name like 'nosuch-%'`).toHaveLength(0);
   });
 });

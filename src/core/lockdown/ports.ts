@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Defender, DefenderPurpose } from '../defender.js';
 import type { FaultHook } from '../faults.js';
+import type { LookupGuard } from '../hosts/lookup-host.js';
 import type { DefenderUnavailable, HostStore } from '../hosts/ports.js';
 import type { Host } from '../hosts/types.js';
 import type { Settings } from '../settings/settings.js';
@@ -60,6 +61,8 @@ export const DEFAULT_TIMING: LockdownTiming = {
 };
 
 export interface LockdownDeps {
+  /** the per-person Defender lookup quota, shared with /hostlock lookup (issue #14, finding 4) */
+  lookupGuard?: LookupGuard;
   lockdowns: LockdownStore;
   hosts: HostStore;
   /** with `evenIfPaused`, a paused Defender is still handed out (to release, never to isolate) */

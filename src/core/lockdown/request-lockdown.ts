@@ -204,9 +204,13 @@ async function lockableHost(
   input: RequestInput,
   settings: Settings,
 ): Promise<Result<Host, RequestRefusal> & { candidates?: Host[] }> {
+  // A REST request for a host the inventory does not know spends its creator's lookup quota, as a
+  // lookup does: a token cannot fill Defender's budget with requests for made-up names (review M5).
+  // People in Slack are bounded by the command rate limit, and lock several hosts in an incident.
+  const quota = deps.lookupGuard && input.actor.kind === 'api' ? { guard: deps.lookupGuard } : {};
   const found = await lookupHost(
     { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
-    { query: input.query, maxAgeMs: settings.pollMinutes * 60_000 },
+    { query: input.query, maxAgeMs: settings.pollMinutes * 60_000, who: actorId(input.actor), ...quota },
   );
   if (found.defenderProblem === 'not_configured' || found.defenderProblem === 'paused') {
     return err(found.defenderProblem === 'paused' ? 'defender_paused' : 'defender_not_configured');
@@ -219,7 +223,10 @@ async function lockableHost(
     return err(defender === 'paused' ? 'defender_paused' : 'defender_not_configured');
   }
   if (found.total === 0) {
-    return found.defenderProblem === 'failed' ? err('defender_failed') : err('not_found');
+    // `busy`: the requester's lookup quota (or Defender's budget) is spent for now
+    return found.defenderProblem === 'failed' || found.defenderProblem === 'busy'
+      ? err('defender_failed')
+      : err('not_found');
   }
   const host = pickOne(found.hosts, input.query);
   if (!host) {

@@ -5,7 +5,7 @@ import type { CrashPoint } from '../../faults.js';
 import type { Isolation } from '../../hosts/derive-isolation.js';
 import type { DefenderUnavailable } from '../../hosts/ports.js';
 import type { Settings } from '../../settings/settings.js';
-import { nextFollowAt } from '../deadlines.js';
+import { isolationGiveUpAt, nextFollowAt } from '../deadlines.js';
 import type { LockdownState, Trigger } from '../machine.js';
 import type { Escalation, LockdownDeps } from '../ports.js';
 import type { Lockdown, LockdownStore, LockdownUpdate } from '../types.js';
@@ -268,6 +268,15 @@ export async function stuck(
 
 /** Someone else's action is in flight on the machine: never send a second one; look again soon. */
 export async function waitForOtherAction(c: StepContext, l: Lockdown): Promise<LockdownState> {
+  if (l.state === 'isolating' && now(c).getTime() >= isolationGiveUpAt(l).getTime()) {
+    // someone else's action kept the machine busy the whole time (review M1): the lockdown's time
+    // is over without hostlock having sent anything
+    return fail(
+      c,
+      l,
+      "another Defender action on the machine stayed in progress until the lockdown's time ran out; hostlock did not isolate it",
+    );
+  }
   await update(c, l, {
     nextCheckAt: later(c, c.deps.timing.trackEveryMs),
     lastError: 'another Defender action is in progress',
