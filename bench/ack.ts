@@ -1,6 +1,6 @@
 import { SLACK_EVENTS_PATH } from '../src/slack/app.js';
 import { FLEET_PREFIX } from './defender-peer.js';
-import { ANALYST, type BenchEnv, SIGNING_SECRET } from './env.js';
+import { ANALYSTS, type BenchEnv, SIGNING_SECRET } from './env.js';
 import { startSlackLoad } from './slack-load.js';
 import { type Distribution, distribution, seededRandom } from './stats.js';
 
@@ -32,7 +32,7 @@ export async function measureAcks(
   const load = await startSlackLoad({
     eventsUrl: `${env.hostlock.url}${SLACK_EVENTS_PATH}`,
     signingSecret: SIGNING_SECRET,
-    userId: ANALYST,
+    userIds: ANALYSTS,
   });
   const wall = { lookup: 0, help: 0 };
   const round = async (kind: 'lookup' | 'help'): Promise<number[]> => {
@@ -44,7 +44,8 @@ export async function measureAcks(
     for (const [i, r] of acks.entries()) {
       const name = texts[i]?.slice('lookup '.length) ?? '';
       const ok =
-        r.status === 200 && (kind === 'help' ? r.body.includes('Usage') : r.body.includes(`Host ${name}`));
+        r.status === 200 &&
+        (kind === 'help' ? r.body.includes('What you can do') : r.body.includes(`Host ${name}`));
       if (!ok) {
         throw new Error(`/hostlock ${texts[i]} answered ${r.status}: ${r.body.slice(0, 300)}`);
       }

@@ -15,6 +15,14 @@ export const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 const MASTER_KEY = Buffer.alloc(32, 7);
 /** The Slack user the bench types commands as; granted `analyst` (lockdown:view). */
 export const ANALYST = 'U0BENCHANA';
+/**
+ * The ack benchmark's people: each may send 30 commands a minute (the per-user rate limit, issue
+ * #14), so the load is spread over many, as Slack's own traffic is.
+ */
+export const ANALYSTS: readonly string[] = Array.from(
+  { length: 200 },
+  (_, i) => `U0BENCH${String(i).padStart(3, '0')}`,
+);
 
 /** Everything a bench figure needs: hostlock in this process, its peers and its database. */
 export interface BenchEnv {
@@ -92,12 +100,14 @@ export async function bootBench(o: {
       { mde_tenant_id: MDE_APP.tenantId, mde_client_id: MDE_APP.clientId, mde_client_secret: MDE_APP.secret },
       'bench',
     );
-    await db.insert(roleBindings).values({
-      role: 'analyst',
-      subjectType: 'user',
-      subjectId: ANALYST,
-      grantedBy: 'bench',
-    });
+    await db.insert(roleBindings).values(
+      [ANALYST, ...ANALYSTS].map((subjectId) => ({
+        role: 'analyst',
+        subjectType: 'user',
+        subjectId,
+        grantedBy: 'bench',
+      })),
+    );
     return { hostlock, mde, slack, newDatabase: (name) => createDatabaseOn(pg.url, name), close };
   } catch (e) {
     await close();

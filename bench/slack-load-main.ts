@@ -8,11 +8,13 @@ const signer = new SlackSigner({
   signingSecret: process.env.BENCH_SIGNING_SECRET ?? '',
   eventsUrl: process.env.BENCH_EVENTS_URL ?? '',
 });
-const userId = process.env.BENCH_USER_ID ?? '';
+const userIds = (process.env.BENCH_USER_IDS ?? '').split(',').filter(Boolean);
+let turn = 0;
+const nextUser = () => userIds[turn++ % userIds.length] ?? '';
 
 process.on('message', (m: LoadRound) => {
   const started = performance.now();
-  Promise.all(m.texts.map((text) => signer.command({ text, userId })))
+  Promise.all(m.texts.map((text) => signer.command({ text, userId: nextUser() })))
     .then((acks) =>
       send({
         type: 'round',

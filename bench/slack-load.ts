@@ -22,7 +22,8 @@ export interface SlackLoad {
 export async function startSlackLoad(o: {
   eventsUrl: string;
   signingSecret: string;
-  userId: string;
+  /** the senders, taken in turn */
+  userIds: readonly string[];
 }): Promise<SlackLoad> {
   const child = fork(path.join(import.meta.dirname, 'slack-load-main.ts'), [], {
     execArgv: ['--import', 'tsx'],
@@ -30,7 +31,7 @@ export async function startSlackLoad(o: {
       ...process.env,
       BENCH_EVENTS_URL: o.eventsUrl,
       BENCH_SIGNING_SECRET: o.signingSecret,
-      BENCH_USER_ID: o.userId,
+      BENCH_USER_IDS: o.userIds.join(','),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
