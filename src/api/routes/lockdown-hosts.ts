@@ -164,8 +164,8 @@ export async function listLockdowns(deps: LockdownRouteDeps, url: URL, res: Serv
     sendJson(res, 200, lockdowns);
     return;
   }
-  const { hosts } = await deps.lockdown.hosts.isolated(LIST_LIMIT);
-  const outside = hosts.filter((h) => h.isolationSource === 'outside').map(outsideView);
+  const { hosts } = await deps.lockdown.hosts.isolated(LIST_LIMIT, { source: 'outside' });
+  const outside = hosts.map(outsideView);
   sendJson(res, 200, [...lockdowns, ...outside]);
 }
 

@@ -14,8 +14,11 @@ export interface HostStore {
   markGone(syncedBefore: Date): Promise<number>;
   /** Writes derived isolation where it changed; returns how many rows changed. */
   setIsolation(updates: ReadonlyArray<{ machineId: string } & Isolation>): Promise<number>;
-  /** Hosts isolated (or isolating / releasing) by anyone, newest sync first, at most `limit`. */
-  isolated(limit: number): Promise<{ hosts: Host[]; total: number }>;
+  /**
+   * Hosts isolated (or isolating / releasing), by name, at most `limit`; with `source`, only those
+   * isolated by that party (`outside`: not by hostlock), filtered before the limit.
+   */
+  isolated(limit: number, o?: { source?: 'hostlock' | 'outside' }): Promise<{ hosts: Host[]; total: number }>;
   /** Every current machine's id, name and tags (for pinning exclusion rules when they are saved). */
   identities(): Promise<Array<{ machineId: string; name: string; tags: string[] }>>;
   /** Machine ids currently isolating or releasing. */

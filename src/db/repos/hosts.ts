@@ -178,11 +178,15 @@ export function hostStore(db: Database): HostStore {
       });
     },
 
-    async isolated(limit) {
+    async isolated(limit, o = {}) {
       const rows = await db
         .select({ host: hosts, total: sql<number>`count(*) over ()`.mapWith(Number) })
         .from(hosts)
-        .where(sql`${hosts.isolationState} <> 'not_isolated'`)
+        .where(
+          o.source
+            ? sql`${hosts.isolationState} <> 'not_isolated' and ${hosts.isolationSource} = ${o.source}`
+            : sql`${hosts.isolationState} <> 'not_isolated'`,
+        )
         .orderBy(hosts.name)
         .limit(limit);
       return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0 };

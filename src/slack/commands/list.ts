@@ -119,12 +119,11 @@ export function listSubcommand(deps: SlackDeps): Subcommand {
       if (!can(actor, 'lockdown:view')) {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:view', 'list')) };
       }
-      const [rows, isolated] = await Promise.all([
-        deps.lockdown.lockdowns.listOpen(OPEN_LIMIT + 1),
-        deps.hosts.isolated(OPEN_LIMIT),
-      ]);
       // hosts isolated outside hostlock are shown too, marked: hostlock never releases them
-      const outside = isolated.hosts.filter((h) => h.isolationSource === 'outside');
+      const [rows, { hosts: outside }] = await Promise.all([
+        deps.lockdown.lockdowns.listOpen(OPEN_LIMIT + 1),
+        deps.hosts.isolated(OPEN_LIMIT, { source: 'outside' }),
+      ]);
       if (rows.length === 0 && outside.length === 0) {
         return { reply: ephemeral('No open lockdowns, and no host is isolated outside hostlock.') };
       }
