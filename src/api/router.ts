@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { type ApiCaller, authenticate, requireScope } from './auth.js';
 import { apiError } from './http.js';
 import { openApiDocument } from './openapi.js';
+import { HOST_SCORES, LOCKDOWN_HOST, LOCKDOWN_HOST_ID, OPENAPI_PATH } from './paths.js';
 import { postScores } from './routes/host-scores.js';
 import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js';
 
@@ -32,11 +33,7 @@ export const AUTH_FAILURES_PER_MINUTE = 20;
 /** Default per-token request rate: generous for a SIEM pushing scores, tight enough to stop a runaway loop. */
 export const DEFAULT_RATE_PER_MINUTE = 600;
 
-export const API_PREFIX = '/api/v2.1';
-const LOCKDOWN_HOST = `${API_PREFIX}/lockdown/host`;
-const HOST_SCORES = `${API_PREFIX}/host/scores`;
-export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
-const LOCKDOWN_HOST_ID = /^\/api\/v2\.1\/lockdown\/host\/([A-Za-z0-9_-]{1,64})$/;
+export { API_PREFIX, OPENAPI_PATH } from './paths.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { apiRoute } from './paths.js';
 import { type SlackRoute, serveSlackEvents } from './slack-route.js';
 
 export interface Readiness {
@@ -143,17 +144,11 @@ export function routeLabel(method: string, pathname: string, slackPath?: string)
   if (pathname === '/healthz' || pathname === '/readyz') {
     return pathname.slice(1);
   }
-  const api: Array<[RegExp, string]> = [
-    [/^\/api\/v2\.1\/lockdown\/host$/, '/api/v2.1/lockdown/host'],
-    [/^\/api\/v2\.1\/lockdown\/host\/[^/]+$/, '/api/v2.1/lockdown/host/:id'],
-    [/^\/api\/v2\.1\/host\/scores$/, '/api/v2.1/host/scores'],
-    [/^\/api\/v2\.1\/openapi\.json$/, '/api/v2.1/openapi.json'],
-  ];
-  const known = api.find(([re]) => re.test(pathname));
+  const route = apiRoute(pathname);
   const verb = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS'].includes(method)
     ? method
     : 'OTHER';
-  return known ? `${verb} ${known[1]}` : 'other';
+  return route ? `${verb} ${route}` : 'other';
 }
 
 /** Listens on `at`, logging the port (0 picks a free one); rejects when the address is taken. */
