@@ -53,8 +53,8 @@ async function take(tx: Database, n: number, caps: CallCaps) {
   // A take lasts milliseconds. A replica frozen in the middle of one (SIGSTOP, a paused VM) must
   // not hold every replica's Defender calls: others give up waiting for the row after 2 s, and the
   // frozen session is ended by the server after 10 s idle in the transaction.
-  await tx.execute(sql`set local lock_timeout = '2s'`);
-  await tx.execute(sql`set local idle_in_transaction_session_timeout = '10s'`);
+  await tx.execute(sql`
+    select set_config('lock_timeout', '2s', true), set_config('idle_in_transaction_session_timeout', '10s', true)`);
   const [head] = await tx.execute<Row>(sql`
     select (extract(epoch from clock_timestamp()) * 1000)::float8 as now_ms,
            (extract(epoch from coalesce(paused_until, to_timestamp(0))) * 1000)::float8 as paused_ms
