@@ -29,6 +29,8 @@ export interface BenchEnv {
   hostlock: Hostlock;
   mde: DefenderPeerProcess;
   slack: SlackPeer;
+  /** the environment a second hostlock process needs to join this one (same database and peers) */
+  processEnv: Record<string, string>;
   /** creates an empty database on the bench's PostgreSQL (beside hostlock's) and returns its URL */
   newDatabase(name: string): Promise<string>;
   /** stops hostlock, the peers and PostgreSQL, in that order */
@@ -72,7 +74,7 @@ export async function bootBench(o: {
     const slack = await startSlackPeer({ botToken: BOT_TOKEN });
     cleanup.push(() => slack.close());
 
-    const config = loadConfig({
+    const hostlockEnv: Record<string, string> = {
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
@@ -85,7 +87,8 @@ export async function bootBench(o: {
       HOSTLOCK_ALLOW_LOOPBACK_ENDPOINTS: '1',
       HOSTLOCK_OPS_ADDR: '127.0.0.1:0',
       LOG_LEVEL: 'error',
-    });
+    };
+    const config = loadConfig(hostlockEnv);
     const hostlock = await startHostlock({
       config,
       databaseUrl,
@@ -108,7 +111,14 @@ export async function bootBench(o: {
         grantedBy: 'bench',
       })),
     );
-    return { hostlock, mde, slack, newDatabase: (name) => createDatabaseOn(pg.url, name), close };
+    return {
+      hostlock,
+      mde,
+      slack,
+      processEnv: { ...hostlockEnv, DATABASE_URL: databaseUrl },
+      newDatabase: (name) => createDatabaseOn(pg.url, name),
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

@@ -5,17 +5,15 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * RSS (MB, after gc) of a fresh `node --import tsx` process that imports `modules` and starts
- * nothing: how much of hostlock's RSS is the runtime and its code rather than its data.
+ * RSS (MB, after gc) of a fresh plain `node` process that imports `modules` (built JavaScript) and
+ * starts nothing: how much of hostlock's RSS is the runtime and its code rather than its data.
  */
 export async function probeRssMb(modules: readonly string[]): Promise<number> {
   const imports = modules.map((m) => `await import(${JSON.stringify(path.resolve(m))});`).join('');
   const script = `${imports} globalThis.gc(); globalThis.gc(); process.stdout.write(String(process.memoryUsage().rss));`;
-  const { stdout } = await run(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
-    { env: { ...process.env, NODE_OPTIONS: '' } },
-  );
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   const rss = Number(stdout.trim().split('\n').at(-1));
   if (!Number.isFinite(rss)) {
     throw new Error(`the memory probe printed ${JSON.stringify(stdout.slice(-200))}, not a byte count`);

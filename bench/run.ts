@@ -89,8 +89,8 @@ async function bench(dir: string): Promise<void> {
     const { rows, ...read } = await measureDefenderRead(env);
     progress('memory of a bare runtime…');
     const probes = {
-      tsxMb: await probeRssMb([]),
-      hostlockImportedMb: await probeRssMb([path.join(import.meta.dirname, '../src/hostlock.ts')]),
+      nodeMb: await probeRssMb([]),
+      hostlockImportedMb: await probeRssMb([path.join(import.meta.dirname, '../dist/hostlock.js')]),
     };
     progress('upsert vs COPY…');
     const upsert = await measureUpsertVsCopy(database, rows, UPSERT_ROUNDS);

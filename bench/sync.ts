@@ -1,8 +1,18 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { DefenderMachine } from '../src/core/defender.js';
 import { PAGE_SIZE } from '../src/mde/client.js';
 import { MDE_APP } from './defender-peer.js';
 import type { BenchEnv } from './env.js';
-import { rssPeakSampler, settledMemory, timed } from './stats.js';
+import { timed } from './stats.js';
+
+const run = promisify(execFile);
+
+export interface SettledMemory {
+  rssMb: number;
+  heapUsedMb: number;
+}
 
 export interface SyncFigures {
   machines: number;
@@ -11,45 +21,52 @@ export interface SyncFigures {
   listCalls: number;
   /** ⌈N / page size⌉: the fewest calls Defender's paging allows */
   expectedListCalls: number;
-  rssBootMb: number;
-  rssAfterSyncMb: number;
-  /** process.memoryUsage() after gc, MB */
-  memoryBoot: ReturnType<typeof settledMemory>;
-  memoryAfterSync: ReturnType<typeof settledMemory>;
+  /** RSS and V8 heap in use of the syncing process (built JavaScript, plain node) after boot, after gc */
+  boot: SettledMemory;
+  /** … and after the sync */
+  afterSync: SettledMemory;
+  /** the kernel's high-water mark of its RSS during the sync (VmHWM, reset just before) */
   rssPeakDuringSyncMb: number;
+  /** RSS as the sync returns, no gc forced */
+  rssRightAfterMb: number;
+  /** RSS after idling `idleMs` after the sync, no gc forced: the steady state an operator sees */
+  rssIdleMb: number;
+  idleMs: number;
   peerRssMb: number;
 }
 
+const SYNC_PROCESS = fileURLToPath(new URL('./sync-process.mjs', import.meta.url));
+
 /**
- * One full inventory sync of the whole fleet into an empty `hosts`, as the scheduled job runs it,
- * with RSS settled (gc) before and after and sampled during it.
+ * One full inventory sync of the whole fleet into an empty `hosts`, as the scheduled job runs it
+ * in production: in a process of its own running dist/ on plain node (bench/sync-process.mjs),
+ * joined to the bench's database and peers, so its RSS is hostlock's alone — not tsx's, nor the
+ * bench harness's and Slack peer's, which share this process.
  */
 export async function measureFullSync(env: BenchEnv): Promise<SyncFigures> {
-  const boot = settledMemory();
   const before = await env.mde.stats();
-  const sampler = rssPeakSampler();
-  const { ms, value: outcome } = await timed(() => env.hostlock.hostsSync.run());
-  const rssPeakDuringSyncMb = sampler.stop();
-  if (outcome.status !== 'ok') {
+  const { stdout } = await run(process.execPath, ['--expose-gc', SYNC_PROCESS], {
+    env: { ...process.env, ...env.processEnv, NODE_OPTIONS: '' },
+    maxBuffer: 1_048_576,
+  });
+  const { outcome, ...report } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Pick<
+    SyncFigures,
+    'boot' | 'afterSync' | 'rssPeakDuringSyncMb' | 'rssRightAfterMb' | 'rssIdleMb' | 'idleMs' | 'wallMs'
+  > & { outcome: { status: string; result?: { machines: number } } };
+  if (outcome.status !== 'ok' || !outcome.result) {
     throw new Error(`the inventory sync did not succeed: ${JSON.stringify(outcome)}`);
   }
-  const synced = settledMemory();
   const after = await env.mde.stats();
   const machines = outcome.result.machines;
   if (machines !== env.mde.machines) {
     throw new Error(`the sync stored ${machines} machines; the Defender peer lists ${env.mde.machines}`);
   }
   return {
+    ...report,
     machines,
-    wallMs: ms,
-    machinesPerSecond: machines / (ms / 1000),
+    machinesPerSecond: machines / (report.wallMs / 1000),
     listCalls: after.listCalls - before.listCalls,
     expectedListCalls: Math.ceil(env.mde.machines / PAGE_SIZE),
-    rssBootMb: boot.rssMb,
-    rssAfterSyncMb: synced.rssMb,
-    memoryBoot: boot,
-    memoryAfterSync: synced,
-    rssPeakDuringSyncMb,
     peerRssMb: after.rss / 1_048_576,
   };
 }

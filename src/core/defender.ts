@@ -64,13 +64,18 @@ export interface ActionFilter {
   top?: number;
 }
 
+/** Machines handed to `listMachines`' callback at a time. */
+export const MACHINE_BATCH = 2_000;
+
 export interface Defender {
   /**
-   * Every machine, following Defender's paging: with `onPage`, each page is handed over as it
-   * arrives and not kept (a 100 000-machine fleet is never held in memory at once) and the result
-   * is empty; without it, all machines are returned.
+   * Every machine, following Defender's paging. With `onBatch`, machines are handed over in
+   * batches of up to {@link MACHINE_BATCH} as their bytes arrive, each awaited before more is read,
+   * and none is kept (a 100 000-machine fleet is never in memory at once); the result is then
+   * empty. A page read again after its connection broke hands its batches over again, so a batch
+   * may repeat. Without `onBatch`, all machines are returned.
    */
-  listMachines(onPage?: (page: DefenderMachine[]) => void | Promise<void>): Promise<DefenderMachine[]>;
+  listMachines(onBatch?: (batch: DefenderMachine[]) => void | Promise<void>): Promise<DefenderMachine[]>;
   /** The machine, or null when Defender does not know the id. */
   getMachine(machineId: string): Promise<DefenderMachine | null>;
   /** Machines seen with this internal IP around `at` (±15 min, within the last 30 days). */

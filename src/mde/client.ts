@@ -1,24 +1,31 @@
 import { isIP } from 'node:net';
-import type {
-  ActionFilter,
-  Defender,
-  DefenderAction,
-  DefenderMachine,
-  IsolationType,
+import {
+  type ActionFilter,
+  type Defender,
+  type DefenderAction,
+  type DefenderMachine,
+  type IsolationType,
+  MACHINE_BATCH,
 } from '../core/defender.js';
 import { type Credentials, createTokenProvider } from './auth.js';
 import { type BudgetOptions, createCallBudget } from './budget.js';
 import { MdeApiError, MdeResponseError } from './errors.js';
 import { createMdeHttp, type MdeHttp, type RetryPolicy } from './http.js';
+import { streamArrayMember } from './json-stream.js';
 import { currentPriority } from './priority.js';
 import {
   ActionListSchema,
+  isMachineIssue,
   MachineActionSchema,
   MachineListSchema,
-  MachineSchema,
+  readMachine,
   toAction,
-  toMachine,
 } from './schemas.js';
+
+export interface InvalidRecord {
+  id: unknown;
+  issue: string;
+}
 
 export interface DefenderClientOptions {
   credentials: Credentials;
@@ -32,7 +39,7 @@ export interface DefenderClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /** machines whose record does not parse are skipped and reported here, not fatal to a sync */
-  onInvalidRecord?: (detail: { id: unknown; issue: string }) => void;
+  onInvalidRecord?: (detail: InvalidRecord) => void;
   onTokenRefresh?: () => void;
   /** every HTTP attempt, for metrics */
   observe?: (o: { method: string; status: number | 'network'; ms: number }) => void;
@@ -97,31 +104,55 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
     ...(opts.observe ? { observe: opts.observe } : {}),
   });
 
-  function machines(body: unknown, path: string): { list: DefenderMachine[]; next: string | undefined } {
-    const page = MachineListSchema.safeParse(body);
-    if (!page.success) {
-      throw new MdeResponseError('GET', path, 'no "value" array');
-    }
-    const list: DefenderMachine[] = [];
-    for (const raw of page.data.value) {
-      const m = MachineSchema.safeParse(raw);
-      if (m.success) {
-        list.push(toMachine(m.data));
-      } else {
-        opts.onInvalidRecord?.({
-          id: (raw as { id?: unknown } | null)?.id,
-          issue: m.error.issues[0]?.message ?? 'invalid',
-        });
+  type MachinePage = { list: DefenderMachine[]; next: string | undefined };
+
+  /**
+   * Reads a machine list as it arrives (json-stream.ts): each record is checked and mapped as soon
+   * as its bytes are in, and only hostlock's fields of it are kept, so a page of 10 000 is never
+   * held as text or as Defender's full objects. With `onBatch`, the machines go there in batches
+   * of MACHINE_BATCH (awaited: the next bytes wait) instead of into the page's list. Records that
+   * do not parse are reported once the page is whole (an attempt that breaks off reports nothing).
+   */
+  const machinePage =
+    (path: string, onBatch?: (batch: DefenderMachine[]) => void | Promise<void>) =>
+    async (chunks: AsyncIterable<Buffer>): Promise<MachinePage & { invalid: InvalidRecord[] }> => {
+      let list: DefenderMachine[] = [];
+      const invalid: InvalidRecord[] = [];
+      const rest = await streamArrayMember(chunks, 'value', (raw) => {
+        const m = readMachine(raw);
+        if (isMachineIssue(m)) {
+          invalid.push({ id: (raw as { id?: unknown } | null)?.id, issue: m.issue });
+          return;
+        }
+        list.push(m);
+        if (onBatch && list.length >= MACHINE_BATCH) {
+          const batch = list;
+          list = [];
+          return onBatch(batch);
+        }
+      });
+      const page = MachineListSchema.safeParse(rest);
+      if (!page.success) {
+        throw new MdeResponseError('GET', path, 'no "value" array');
       }
-    }
-    return { list, next: page.data['@odata.nextLink'] ?? undefined };
-  }
+      if (onBatch && list.length > 0) {
+        await onBatch(list);
+        list = [];
+      }
+      return { list, next: page.data['@odata.nextLink'] ?? undefined, invalid };
+    };
 
   /** GET a machine list; Defender answers 404 for "no machines" (documented), which means []. */
-  async function getList(path: string): Promise<{ list: DefenderMachine[]; next: string | undefined }> {
+  async function getList(
+    pathOrUrl: string,
+    onBatch?: (batch: DefenderMachine[]) => void | Promise<void>,
+  ): Promise<MachinePage> {
     try {
-      const r = await http.call('GET', path);
-      return machines(r.body, path);
+      const r = await http.call('GET', pathOrUrl, { read: machinePage(pathOrUrl, onBatch) });
+      for (const detail of r.body.invalid) {
+        opts.onInvalidRecord?.(detail);
+      }
+      return { list: r.body.list, next: r.body.next };
     } catch (e) {
       if (e instanceof MdeApiError && e.status === 404) {
         return { list: [], next: undefined };
@@ -140,16 +171,12 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
 
   return {
     // https://learn.microsoft.com/defender-endpoint/api/get-machines — paged by @odata.nextLink.
-    async listMachines(onPage) {
+    async listMachines(onBatch) {
       const all: DefenderMachine[] = [];
       let next: string | undefined = `/api/machines?${query({ $top: PAGE_SIZE })}`;
       while (next) {
-        const page: { list: DefenderMachine[]; next: string | undefined } = await getList(next);
-        if (onPage) {
-          await onPage(page.list);
-        } else {
-          all.push(...page.list);
-        }
+        const page: MachinePage = await getList(next, onBatch);
+        all.push(...page.list);
         next = page.next;
       }
       return all;
@@ -160,11 +187,11 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
       const path = `/api/machines/${encodeURIComponent(machineId)}`;
       try {
         const r = await http.call('GET', path);
-        const m = MachineSchema.safeParse(r.body);
-        if (!m.success) {
-          throw new MdeResponseError('GET', path, m.error.issues[0]?.message ?? 'not a machine');
+        const m = readMachine(r.body);
+        if (isMachineIssue(m)) {
+          throw new MdeResponseError('GET', path, m.issue);
         }
-        return toMachine(m.data);
+        return m;
       } catch (e) {
         if (e instanceof MdeApiError && e.status === 404) {
           return null;

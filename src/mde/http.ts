@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, request } from 'undici';
+import { HostlockError } from '../core/errors.js';
 import type { TokenProvider } from './auth.js';
 import { type CallBudget, MdeBudgetSpentError } from './budget.js';
 import { MdeApiError, MdeNetworkError, MdeResponseError } from './errors.js';
@@ -63,10 +64,31 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export interface MdeResponse {
-  status: number;
-  body: unknown;
+/** Capped chunks: throws {@link TooLarge} once more than `limit` bytes came (the rest is not read). */
+async function* capped(body: Dispatcher.ResponseData['body'], limit: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new TooLarge();
+    }
+    yield chunk;
+  }
 }
+
+class TooLarge extends Error {}
+
+export interface MdeResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/**
+ * Reads a successful answer's bytes as they arrive, in place of buffering the text and parsing it
+ * whole; a SyntaxError means "not the JSON expected". Called afresh for every attempt.
+ */
+export type BodyReader<T> = (chunks: AsyncIterable<Buffer>) => Promise<T>;
 
 export interface MdeHttp {
   /**
@@ -80,6 +102,11 @@ export interface MdeHttp {
     pathOrUrl: string,
     opts?: { body?: unknown; idempotent?: boolean },
   ): Promise<MdeResponse>;
+  call<T>(
+    method: 'GET' | 'POST',
+    pathOrUrl: string,
+    opts: { body?: unknown; idempotent?: boolean; read: BodyReader<T> },
+  ): Promise<MdeResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -140,7 +167,11 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
   async function call(
     method: 'GET' | 'POST',
     pathOrUrl: string,
-    { body, idempotent = method === 'GET' }: { body?: unknown; idempotent?: boolean } = {},
+    {
+      body,
+      idempotent = method === 'GET',
+      read: reader,
+    }: { body?: unknown; idempotent?: boolean; read?: BodyReader<unknown> } = {},
   ): Promise<MdeResponse> {
     const url = resolve(pathOrUrl);
     const path = url.pathname;
@@ -173,6 +204,40 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
         throw new MdeNetworkError(method, path, e);
       }
       const ok = res.statusCode >= 200 && res.statusCode < 300;
+      if (ok && reader) {
+        const limit = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+        try {
+          const parsed = await reader(capped(res.body, limit));
+          opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
+          return { status: res.statusCode, body: parsed };
+        } catch (e) {
+          opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
+          if (e instanceof TooLarge) {
+            throw new MdeResponseError(
+              method,
+              path,
+              `status ${res.statusCode} with an answer over ${limit} bytes`,
+            );
+          }
+          if (e instanceof SyntaxError) {
+            throw new MdeResponseError(
+              method,
+              path,
+              `status ${res.statusCode} with a body that is not the JSON expected`,
+            );
+          }
+          if (e instanceof HostlockError || errorCodeOf(e) === undefined) {
+            throw e; // not the connection's: the reader's own verdict, or its bug
+          }
+          // the answer broke off: a GET is read again from the start
+          res.body.destroy();
+          if (idempotent && failures < policy.maxRetries) {
+            await sleep(backoff(failures++));
+            continue;
+          }
+          throw new MdeNetworkError(method, path, e);
+        }
+      }
       const limit = ok ? (opts.maxResponseBytes ?? MAX_RESPONSE_BYTES) : MAX_ERROR_BYTES;
       const read = await readCapped(res.body, limit).catch(() => '');
       opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
@@ -224,7 +289,7 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
     }
   }
 
-  return { call, close: () => agent.close() };
+  return { call: call as MdeHttp['call'], close: () => agent.close() };
 }
 
 function toApiError(

@@ -37,10 +37,14 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-function write(res: ServerResponse, reply: Reply): void {
-  const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function write(res: ServerResponse, reply: Reply, breakAfterBytes?: number): void {
+  const text = Buffer.from(JSON.stringify(reply.body));
+  res.writeHead(reply.status, { ...reply.headers, 'content-length': text.length });
+  if (breakAfterBytes === undefined) {
+    res.end(text);
+    return;
+  }
+  res.write(text.subarray(0, breakAfterBytes), () => res.destroy());
 }
 
 /**
@@ -176,14 +180,18 @@ export async function startMdePeer(opts: MdePeerOptions): Promise<MdePeer> {
       req.socket.destroy();
       return;
     }
+    const breakAfter = fault?.breakBodyAfterBytes;
     let reply: Reply;
     try {
-      reply = fault ? faultReply(fault, rec.path.startsWith('/api')) : answer(rec, rec.query);
+      reply =
+        fault && breakAfter === undefined
+          ? faultReply(fault, rec.path.startsWith('/api'))
+          : answer(rec, rec.query);
     } catch {
       reply = mdeError(500, 'InternalServerError', '');
     }
-    rec.status = reply.status;
-    write(res, reply);
+    rec.status = breakAfter === undefined ? reply.status : 0;
+    write(res, reply, breakAfter);
   };
 
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {

@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { MACHINE_BATCH } from '../../src/core/defender.js';
 import { MdeAuthError } from '../../src/mde/auth.js';
 import { createCallBudget } from '../../src/mde/budget.js';
 import {
   createDefenderClient,
   type DefenderClient,
   type DefenderClientOptions,
+  PAGE_SIZE,
 } from '../../src/mde/client.js';
 import { MdeApiError, MdeNetworkError, MdeResponseError } from '../../src/mde/errors.js';
 import { createMdeHttp } from '../../src/mde/http.js';
@@ -63,23 +65,61 @@ async function failure(p: Promise<unknown>): Promise<unknown> {
 }
 
 describe('listing machines', () => {
-  it('lists 25 000 machines in 3 calls, following @odata.nextLink', async () => {
+  it('lists 25 000 machines in 3 calls, following @odata.nextLink, in batches as they arrive', async () => {
     const fleet = peer.generateMachines(25_000, { prefix: 'fleet' });
     peer.addMachines(fleet);
     const before = countApi((p) => p === '/api/machines');
-    const pages: number[] = [];
+    const batches: number[] = [];
     const all: { machineId: string; name: string }[] = [];
-    const kept = await client().listMachines((page) => {
-      pages.push(page.length);
-      all.push(...page);
+    const kept = await client().listMachines((batch) => {
+      batches.push(batch.length);
+      all.push(...batch);
     });
-    expect(kept).toEqual([]); // pages handed over are not also held
+    expect(kept).toEqual([]); // batches handed over are not also held
     expect(countApi((p) => p === '/api/machines') - before).toBe(3);
-    expect(pages).toEqual([10_000, 10_000, 5_000]);
+    // pages of 10 000, 10 000 and 5 000, each handed over MACHINE_BATCH at a time
+    const page = (n: number) => [
+      ...Array<number>(Math.floor(n / MACHINE_BATCH)).fill(MACHINE_BATCH),
+      ...(n % MACHINE_BATCH ? [n % MACHINE_BATCH] : []),
+    ];
+    expect(batches).toEqual([...page(10_000), ...page(10_000), ...page(5_000)]);
     expect(all).toHaveLength(25_000);
     expect(new Set(all.map((m) => m.machineId)).size).toBe(25_000);
     const sample = all.find((m) => m.machineId === fleet[12_345]?.id);
     expect(sample?.name).toBe(fleet[12_345]?.computerDnsName);
+  });
+
+  it('reads a page again when its answer breaks off part-way; the batches before the break come again', async () => {
+    const before = countApi((p) => p === '/api/machines');
+    const total = (await client().listMachines()).length;
+    // the first page's connection drops after ~3 MB: some of its batches are already handed over
+    peer.inject({ method: 'GET', path: /^\/api\/machines$/, status: 200, breakBodyAfterBytes: 3_000_000 });
+    const seen: string[] = [];
+    let batches = 0;
+    await client({ sleep: async () => {} }).listMachines((batch) => {
+      batches++;
+      seen.push(...batch.map((m) => m.machineId));
+    });
+    const calls = countApi((p) => p === '/api/machines') - before;
+    const repeated = seen.length - new Set(seen).size;
+    expect(new Set(seen).size).toBe(total);
+    expect(repeated).toBeGreaterThan(0);
+    expect(repeated % MACHINE_BATCH).toBe(0); // whole batches, never part of one
+    expect(batches).toBeGreaterThan(Math.ceil(total / MACHINE_BATCH));
+    expect(calls).toBe(2 * Math.ceil(total / PAGE_SIZE) + 1); // the first listing, then one page twice
+  });
+
+  it('reports a machine list that breaks off on every try as a network failure, not a short list', async () => {
+    peer.inject({
+      method: 'GET',
+      path: /^\/api\/machines$/,
+      status: 200,
+      breakBodyAfterBytes: 100_000,
+      times: 5,
+    });
+    const e = await failure(client({ sleep: async () => {} }).listMachines(() => {}));
+    expect(e).toBeInstanceOf(MdeNetworkError);
+    expect(e).toMatchObject({ retryable: true });
   });
 
   it('reuses one token across calls', async () => {
@@ -395,6 +435,13 @@ describe('response validation', () => {
     const e = await failure(client().listActions({ top: 1 }));
     expect(e).toBeInstanceOf(MdeResponseError);
     expect((e as Error).message).toMatch(/GET \/api\/machineactions/);
+  });
+
+  it('reports a machine list without `value`, read as it streams, as a bad response', async () => {
+    peer.inject({ method: 'GET', path: /^\/api\/machines$/, status: 200, message: 'x' });
+    const e = await failure(client().listMachines(() => {}));
+    expect(e).toBeInstanceOf(MdeResponseError);
+    expect((e as Error).message).toMatch(/GET \/api\/machines.*no "value" array/);
   });
 });
 

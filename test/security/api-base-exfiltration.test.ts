@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { createCallBudget } from '../../src/mde/budget.js';
 import { MdeResponseError } from '../../src/mde/errors.js';
 import { createMdeHttp } from '../../src/mde/http.js';
+import { streamArrayMember } from '../../src/mde/json-stream.js';
 import { type MdePeer, startMdePeer } from '../fakes/mde-peer.js';
 import { SlackSigner } from '../fakes/slack-signer.js';
 import {
@@ -208,6 +209,14 @@ describe('Defender’s answers are capped', () => {
     });
     try {
       await expect(mdeHttp.call('GET', '/api/machines')).rejects.toBeInstanceOf(MdeResponseError);
+      expect(sent).toBeLessThan(256 * 1024 * 1024);
+      // the same through the streaming reader a machine list uses: whitespace is not an element
+      // (no element cap applies), so only the answer's own cap stops it
+      sent = 0;
+      const streamed = mdeHttp.call('GET', '/api/machines', {
+        read: (chunks) => streamArrayMember(chunks, 'value', () => {}),
+      });
+      await expect(streamed).rejects.toThrow(/over 1048576 bytes/);
       expect(sent).toBeLessThan(256 * 1024 * 1024);
     } finally {
       await mdeHttp.close();

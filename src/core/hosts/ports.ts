@@ -10,8 +10,11 @@ export interface HostStore {
   get(machineId: string): Promise<Host | null>;
   /** Upserts Defender's facts in one statement; isolation columns are left alone. */
   upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date): Promise<void>;
-  /** Marks hosts not seen since `syncedBefore` as gone; returns how many. */
-  markGone(syncedBefore: Date): Promise<number>;
+  /**
+   * Marks hosts not seen since `syncedBefore` as gone; returns how many, and how many distinct
+   * machines were seen since then (the run's count, whatever batches were written twice).
+   */
+  markGone(syncedBefore: Date): Promise<{ gone: number; listed: number }>;
   /** Writes derived isolation where it changed; returns how many rows changed. */
   setIsolation(updates: ReadonlyArray<{ machineId: string } & Isolation>): Promise<number>;
   /**

@@ -20,7 +20,7 @@ const ACTIONS_PER_TYPE = 100_000;
 const MAX_DIRECT_CHECKS = 50;
 
 /**
- * One inventory run: every machine from Defender, page by page, upserted in bulk; machines no
+ * One inventory run: every machine from Defender, batch by batch as it arrives, upserted in bulk; machines no
  * longer listed marked gone (only after the whole list arrived); isolation re-derived from the
  * Isolate/Unisolate actions created since the previous run, plus a direct look at hosts still
  * isolating or releasing, whose deciding action may be older than the window. Throws on any
@@ -31,12 +31,9 @@ export async function syncHosts(
   input: { previousRunAt: Date | null },
 ): Promise<SyncResult> {
   const startedAt = deps.clock.now();
-  let machines = 0;
-  await deps.defender.listMachines(async (page) => {
-    await deps.hosts.upsertMachines(page, startedAt);
-    machines += page.length;
-  });
-  const gone = await deps.hosts.markGone(startedAt);
+  // batches are written as their bytes arrive (a batch may come twice: the upsert is idempotent)
+  await deps.defender.listMachines((batch) => deps.hosts.upsertMachines(batch, startedAt));
+  const { gone, listed: machines } = await deps.hosts.markGone(startedAt);
 
   const since = input.previousRunAt
     ? new Date(input.previousRunAt.getTime() - OVERLAP_MS)

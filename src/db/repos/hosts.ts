@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { DefenderMachine } from '../../core/defender.js';
 import { externalIsolationEvent } from '../../core/events.js';
 import type { HostQuery } from '../../core/hosts/parse-host-query.js';
@@ -123,12 +123,15 @@ export function hostStore(db: Database): HostStore {
     },
 
     async markGone(syncedBefore) {
-      const rows = await db
-        .update(hosts)
-        .set({ goneAt: syncedBefore })
-        .where(and(lt(hosts.syncedAt, syncedBefore), sql`${hosts.goneAt} is null`))
-        .returning({ id: hosts.machineId });
-      return rows.length;
+      const at = syncedBefore.toISOString();
+      const [row] = await db.execute<{ gone: number; listed: number }>(sql`
+        with gone as (
+          update hosts set gone_at = ${at}::timestamptz
+          where synced_at < ${at}::timestamptz and gone_at is null
+          returning 1)
+        select (select count(*) from gone)::int as gone,
+          (select count(*) from hosts where synced_at >= ${at}::timestamptz)::int as listed`);
+      return { gone: row?.gone ?? 0, listed: row?.listed ?? 0 };
     },
 
     async setIsolation(updates) {

@@ -128,6 +128,11 @@ export interface MdeFault {
   retryAfterSeconds?: number;
   /** Drop the connection without an answer (the client sees a network error). */
   destroySocket?: boolean;
+  /**
+   * Answer as usual (`status` is then ignored) but drop the connection after this many bytes of
+   * the body: an answer that breaks off part-way.
+   */
+  breakBodyAfterBytes?: number;
 }
 
 /** An Entra ID app registration known to the peer's token endpoint. */

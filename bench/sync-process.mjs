@@ -1,0 +1,65 @@
+// The sync measured as production runs it: a process of its own running the built JavaScript
+// (dist/, plain `node`, no tsx), started as src/main.ts starts it, against the bench's database and
+// peers. Prints one JSON line: RSS and V8 heap after boot (after gc); the peak RSS during the sync
+// (the kernel's high-water mark, reset just before it starts); RSS right after the sync (after gc);
+// RSS after IDLE_MS of idling with no forced gc (what an operator's dashboard shows once V8's
+// memory reducer has run); wall time and the outcome.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const IDLE_MS = 30_000;
+const dist = new URL('../dist/', import.meta.url);
+const { loadConfig } = await import(new URL('config.js', dist).href);
+const { startHostlock } = await import(new URL('hostlock.js', dist).href);
+const { createLogger } = await import(new URL('log.js', dist).href);
+
+const mb = (bytes) => bytes / 1_048_576;
+/** RSS and V8 heap in use, MB, after full collections */
+const settled = () => {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed) };
+};
+/** VmHWM, the peak resident set since the process started or since the last reset. */
+const highWaterMb = () => {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return kb === undefined ? Number.NaN : Number(kb) / 1024;
+};
+
+const config = loadConfig(process.env);
+const hostlock = await startHostlock({
+  config,
+  databaseUrl: process.env.DATABASE_URL,
+  log: createLogger({ level: 'error' }),
+  syncOnStart: false,
+});
+let report;
+try {
+  const boot = settled();
+  // "5" resets the peak RSS to the current RSS (proc(5), /proc/pid/clear_refs, Linux ≥ 4.0)
+  writeFileSync('/proc/self/clear_refs', '5');
+  const started = performance.now();
+  const outcome = await hostlock.hostsSync.run();
+  const wallMs = performance.now() - started;
+  const rssPeakDuringSyncMb = highWaterMb();
+  const rssRightAfterMb = mb(process.memoryUsage().rss);
+  // hostlock idles as it would between syncs (its engine tick and outbox keep running)
+  await sleep(IDLE_MS);
+  const rssIdleMb = mb(process.memoryUsage().rss);
+  report = {
+    boot,
+    afterSync: settled(),
+    rssPeakDuringSyncMb,
+    rssRightAfterMb,
+    rssIdleMb,
+    idleMs: IDLE_MS,
+    wallMs,
+    outcome,
+  };
+} finally {
+  await hostlock.stop();
+}
+process.stdout.write(`${JSON.stringify(report)}\n`);
+// Agenda leaves an unref-less watchdog timer behind (stack.md §6)
+process.exit(0);
