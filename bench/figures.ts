@@ -16,7 +16,7 @@ export interface Measurements {
   /** after VACUUM (ANALYZE) hosts, i.e. once autovacuum has been by */
   lookupsVacuumed: LookupFigures[];
   acks: AckFigures;
-  /** fresh `node --import tsx` processes: nothing imported, and src/hostlock.ts imported */
+  /** fresh plain `node` processes: nothing imported, and dist/hostlock.js imported */
   probes: { nodeMb: number; hostlockImportedMb: number };
   approvals: ApprovalFigures;
   releases: ReleaseFigures;
@@ -76,7 +76,7 @@ function syncFigures({ sync, read, upsert }: Measurements): Figure[] {
       unit: 's',
       baseline: {
         value: read.clientListMs / 1000,
-        what: "hostlock's Defender client listing every machine (HTTPS, JSON, zod, mapping), no database",
+        what: "hostlock's Defender client listing every machine (HTTPS, streamed JSON, readMachine, mapping), no database",
       },
     }),
     figure({
@@ -85,7 +85,7 @@ function syncFigures({ sync, read, upsert }: Measurements): Figure[] {
       unit: 'hosts/s',
       baseline: {
         value: sync.machines / (read.clientListMs / 1000),
-        what: "hostlock's Defender client listing every machine (HTTPS, JSON, zod, mapping), no database",
+        what: "hostlock's Defender client listing every machine (HTTPS, streamed JSON, readMachine, mapping), no database",
       },
     }),
     figure({

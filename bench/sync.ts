@@ -74,7 +74,7 @@ export async function measureFullSync(env: BenchEnv): Promise<SyncFigures> {
 export interface DefenderReadFigures {
   /** a bare HTTPS client reading every page as text: the peer's serving and transfer time */
   peerServeMs: number;
-  /** hostlock's Defender client listing every machine (HTTP, JSON, zod, mapping), no database */
+  /** hostlock's Defender client listing every machine (HTTP, streamed JSON, readMachine, mapping), no database */
   clientListMs: number;
   rows: DefenderMachine[];
 }
