@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { FaultHook } from '../core/faults.js';
 import type { Database } from '../db/client.js';
-import { claimHead, markDelivered, markFailed, type OutboxRow } from '../db/repos/outbox.js';
+import { claimBatch, markDelivered, markFailed, type OutboxRow, releaseClaims } from '../db/repos/outbox.js';
 import type { Logger } from '../log.js';
 import { SinkError } from './outbox-sinks.js';
 import { ConnectionLostError } from './syslog/transport.js';
@@ -17,7 +17,7 @@ export function retryDelayMs(attempts: number, base = 1_000): number {
   return Math.min(300_000, base * 2 ** Math.min(attempts, 12));
 }
 
-/** What became of a sink's head row: `lost` is a failure whose row goes again at once, after the resends. */
+/** What became of a sink's head rows: `lost` is a failure whose row goes again at once, after the resends. */
 export type HeadOutcome = 'sent' | 'failed' | 'lost' | 'busy' | 'idle';
 
 /** What {@link sendHead} works with. */
@@ -36,30 +36,45 @@ export interface HeadContext {
 }
 
 /**
- * Claims the sink's head row for a lease, sends it, and marks it delivered, or failed with the time
- * of its next attempt. No transaction is held across the network (see `claimHead`).
+ * Claims the sink's head rows for a lease (up to `max`, in order), sends them one after another,
+ * and marks the sent ones delivered in one statement. A send that fails keeps its row at the head,
+ * failed with the time of its next attempt, and gives the rows after it back unattempted. No
+ * transaction is held across the network (see `claimBatch`).
  */
-export async function sendHead(c: HeadContext, sink: string): Promise<HeadOutcome> {
-  const row = await claimHead(c.db, sink, c.clock.now(), LEASE_MS);
-  if (row === 'busy' || row === 'idle') {
-    return row;
+export async function sendHead(c: HeadContext, sink: string, max = 1): Promise<HeadOutcome> {
+  const rows = await claimBatch(c.db, sink, c.clock.now(), LEASE_MS, max);
+  if (rows === 'busy' || rows === 'idle') {
+    return rows;
   }
-  const now = c.clock.now();
-  // the row is committed (with the change it reports) and claimed, not sent
+  const claimedAt = c.clock.now().getTime();
+  // the rows are committed (with the changes they report) and claimed, not sent
   c.faults?.('after_outbox_commit');
-  try {
-    const connection = await c.deliver(sink, row.payload as Record<string, unknown>);
-    c.faults?.('after_sink_send');
-    if (connection > 0) {
-      c.remember(sink, row.id, connection, now.getTime());
+  let sent = 0;
+  let failure: unknown;
+  for (const row of rows) {
+    try {
+      const connection = await c.deliver(sink, row.payload as Record<string, unknown>);
+      c.faults?.('after_sink_send');
+      if (connection > 0) {
+        c.remember(sink, row.id, connection, claimedAt);
+      }
+      sent++;
+    } catch (err) {
+      failure = err;
+      break;
     }
-  } catch (err) {
-    return await markAttemptFailed(c, sink, row, err);
   }
-  if (!(await markDelivered(c.db, row, c.clock.now()))) {
-    c.log.warn({ sink, eventId: row.eventId }, 'outbox.lease_lost'); // sent twice: a receiver drops it by event id
+  const delivered = rows.slice(0, sent);
+  const marked = await markDelivered(c.db, delivered, c.clock.now());
+  if (marked < delivered.length) {
+    // sent twice: a receiver drops the copies by event id
+    c.log.warn({ sink, rows: delivered.length - marked }, 'outbox.lease_lost');
   }
-  return 'sent';
+  if (sent === rows.length) {
+    return 'sent';
+  }
+  await releaseClaims(c.db, rows.slice(sent + 1), c.clock.now());
+  return await markAttemptFailed(c, sink, rows[sent] as OutboxRow, failure);
 }
 
 /** Keeps the row at the head with the wait before its next attempt, and logs why. */

@@ -67,9 +67,10 @@ export function createSyslogPool(o: SyslogPoolOptions): SyslogPool {
     const since = clock.now().getTime() - resendWindowMs;
     const sent = recent.get(sink) ?? [];
     const ids = sent.filter((r) => lost.includes(r.connection) && r.at >= since).map((r) => r.id);
+    const resent = new Set(ids);
     recent.set(
       sink,
-      sent.filter((r) => !ids.includes(r.id)),
+      sent.filter((r) => !resent.has(r.id)),
     );
     const n = await requeue(db, ids, 'connection lost after sending; sent again');
     log.warn({ sink, connections: lost, resent: n }, 'outbox.connection_lost');
@@ -81,10 +82,20 @@ export function createSyslogPool(o: SyslogPoolOptions): SyslogPool {
       return connection;
     },
     remember(sink, id, connection, at) {
-      const keepFrom = at - resendWindowMs;
-      const list = (recent.get(sink) ?? []).filter((r) => r.at >= keepFrom);
+      let list = recent.get(sink);
+      if (!list) {
+        list = [];
+        recent.set(sink, list);
+      }
+      // in time order: what fell out of the window is at the front (no pass over the whole list)
+      let old = 0;
+      while (old < list.length && (list[old] as SentRow).at < at - resendWindowMs) {
+        old++;
+      }
+      if (old > 0) {
+        list.splice(0, old);
+      }
       list.push({ id, connection, at });
-      recent.set(sink, list);
     },
     resendLost,
     async resendAllLost() {

@@ -2,6 +2,7 @@ import type { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
 import type { FaultHook } from '../core/faults.js';
 import type { ThreadPoster } from '../core/lockdown/thread-note.js';
+import { parseSink } from '../core/sinks.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { dueSinks, OUTBOX_CHANNEL } from '../db/repos/outbox.js';
 import type { Logger } from '../log.js';
@@ -35,6 +36,11 @@ export interface OutboxWorkerOptions {
 
 export { retryDelayMs } from './outbox-head.js';
 
+/** Rows claimed, sent and marked together for a syslog sink (one claim and one mark per batch). */
+const SYSLOG_BATCH = 500;
+/** Rows a sink may send in one turn before the other sinks get theirs. */
+const ROWS_PER_TURN = 5_000;
+
 export interface OutboxWorker {
   /** Delivers whatever is due now and reports stale rows (tests call it to be deterministic). */
   runOnce(): Promise<void>;
@@ -44,8 +50,9 @@ export interface OutboxWorker {
 
 /**
  * Delivers outbox rows (issue #7): each sink in row order (so each lockdown's events in the order
- * they happened), one row claimed at a time for a lease (see `claimHead`: no transaction is held
- * across the network, and a crash re-sends at most the row in flight).
+ * they happened), its head rows claimed for a lease (see `claimBatch`: no transaction is held
+ * across the network, and a crash re-sends at most the rows claimed): one at a time for Slack,
+ * up to SYSLOG_BATCH for a syslog target (issue #17: one claim and one mark per batch).
  * A failing row stays at the head with a growing wait (Slack's Retry-After when it gives one); it
  * is never dropped. Rows undelivered for `staleAfterMs` are reported once.
  */
@@ -73,9 +80,11 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
   let unlisten: (() => Promise<void>) | undefined;
 
   async function drainSink(sink: string): Promise<void> {
-    for (let i = 0; i < 500 && !loop.halted(); i++) {
+    // a syslog target takes a batch of lines in a row; Slack takes one call per row anyway
+    const batch = parseSink(sink)?.kind === 'syslog' ? SYSLOG_BATCH : 1;
+    for (let sent = 0; sent < ROWS_PER_TURN && !loop.halted(); sent += batch) {
       await syslog.resendLost(sink);
-      const r = await sendHead(head, sink);
+      const r = await sendHead(head, sink, batch);
       if (r !== 'sent' && r !== 'lost') {
         return;
       }

@@ -201,7 +201,8 @@ describe.skipIf(!rsyslogAvailable())('outbox → syslog over TCP across a receiv
   });
 
   it('receiver stopped in the middle of a stream: none lost, in order, at most one copy more', async () => {
-    const all = range(1, 300);
+    // enough that the stream is still going when rsyslog stops (a batch of 500 leaves in ~0.1 s)
+    const all = range(1, 5_000);
     expect(await enqueueEvents(database.db, all.map(lifecycleEvent))).toBe(all.length);
     await worker.start();
     await rs.waitForLines(40);

@@ -7,6 +7,8 @@ import type { Host, OpenLockdown } from './types.js';
 export interface HostStore {
   /** Best matches first (exact, then short name, then prefix), at most `limit`, with the total count. */
   search(q: HostQuery, limit: number): Promise<{ hosts: Host[]; total: number }>;
+  /** {@link HostStore.search} for many queries in one round trip; answers in the order asked. */
+  searchMany(queries: readonly HostQuery[], limit: number): Promise<Array<{ hosts: Host[]; total: number }>>;
   get(machineId: string): Promise<Host | null>;
   /** Upserts Defender's facts in one statement; isolation columns are left alone. */
   upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date): Promise<void>;

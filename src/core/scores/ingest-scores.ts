@@ -40,13 +40,18 @@ export async function ingestScores(
   const now = deps.auto.clock.now();
   const outcomes: ScoreOutcome[] = [];
   const accepted: Array<{ outcome: ScoreOutcome; score: ScoreInput; host: Host }> = [];
-  for (const score of input.scores) {
+  // every host named in the batch resolved in one round trip
+  const queries = input.scores.map((s) => parseHostQuery(s.host));
+  const asked = queries.flatMap((q) => (q.ok ? [q.query] : []));
+  const answers = await deps.auto.hosts.searchMany(asked, 5);
+  let next = 0;
+  for (const [i, score] of input.scores.entries()) {
+    const q = queries[i] as (typeof queries)[number];
+    const found = q.ok ? (answers[next++] ?? { hosts: [], total: 0 }) : { hosts: [], total: 0 };
     if (score.computedAt.getTime() > now.getTime() + FUTURE_SKEW_MS) {
       outcomes.push({ status: 'invalid', message: 'computed_at: is in the future' });
       continue;
     }
-    const q = parseHostQuery(score.host);
-    const found = q.ok ? await deps.auto.hosts.search(q.query, 5) : { hosts: [], total: 0 };
     const host = q.ok ? pickOne(found.hosts, q.query) : null;
     if (!host) {
       const ambiguous = found.total > 1;

@@ -35,6 +35,16 @@ export function toHost(r: HostRow): Host {
   };
 }
 
+/**
+ * The least string above every string that starts with `prefix` (its last character + 1), in the
+ * byte order of text_pattern_ops: [prefix, nextPrefix(prefix)) is exactly "starts with prefix".
+ */
+export function nextPrefix(prefix: string): string {
+  const chars = [...prefix];
+  const last = chars.pop()?.codePointAt(0) ?? 0;
+  return chars.join('') + String.fromCodePoint(last + 1);
+}
+
 /** `like` pattern text: `_` is legal in host names and must not act as a wildcard. */
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -67,6 +77,58 @@ export function hostStore(db: Database): HostStore {
         )
         .limit(limit);
       return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0 };
+    },
+
+    async searchMany(queries, limit) {
+      if (queries.length === 0) {
+        return [];
+      }
+      // One statement for the whole batch: each query is answered by its own index lookup
+      // (lateral), ranked and limited as `search` does. A name prefix is the range
+      // [value, value with its last character + 1): with `~>=~`/`~<~` the planner uses the
+      // text_pattern_ops index for a pattern that is a parameter (a `like` it could not).
+      const input = JSON.stringify(
+        queries.map((q, i) => ({
+          i,
+          kind: q.kind,
+          value: q.value,
+          upper: q.kind === 'name' ? nextPrefix(q.value) : null,
+        })),
+      );
+      const order = sql`(h.merged_into_machine_id is not null or h.gone_at is not null), h.last_seen desc nulls last, h.name`;
+      const matched = await db.execute<{ i: number; machine_id: string; total: number }>(sql`
+        with q as (select * from jsonb_to_recordset(${input}::jsonb) as q(i int, kind text, value text, upper text))
+        select q.i, m.machine_id, m.total::int as total, m.pos from q cross join lateral (
+          select h.machine_id, count(*) over () as total, row_number() over (order by ${order}) as pos
+          from hosts h where h.machine_id = q.value order by ${order} limit ${limit}) m
+        where q.kind = 'machine_id'
+        union all
+        select q.i, m.machine_id, m.total::int, m.pos from q cross join lateral (
+          select h.machine_id, count(*) over () as total, row_number() over (order by ${order}) as pos
+          from hosts h where h.ips @> array[q.value] order by ${order} limit ${limit}) m
+        where q.kind = 'ip'
+        union all
+        select q.i, m.machine_id, m.total::int, m.pos from q cross join lateral (
+          select h.machine_id, count(*) over () as total, row_number() over (order by
+            case when lower(h.name) = q.value then 0 when lower(h.name) ~>=~ (q.value || '.')
+              and lower(h.name) ~<~ (q.value || '/') then 1 else 2 end, ${order}) as pos
+          from hosts h where lower(h.name) ~>=~ q.value and lower(h.name) ~<~ q.upper
+          order by pos limit ${limit}) m
+        where q.kind = 'name'
+        order by 1, 4`);
+      const ids = [...new Set(matched.map((r) => r.machine_id))];
+      const rows = ids.length ? await db.select().from(hosts).where(inArray(hosts.machineId, ids)) : [];
+      const byId = new Map(rows.map((r) => [r.machineId, toHost(r)]));
+      const answers = queries.map(() => ({ hosts: [] as Host[], total: 0 }));
+      for (const r of matched) {
+        const a = answers[r.i];
+        const h = byId.get(r.machine_id);
+        if (a && h) {
+          a.hosts.push(h);
+          a.total = r.total;
+        }
+      }
+      return answers;
     },
 
     async get(machineId) {

@@ -97,19 +97,21 @@ export async function dueSinks(db: Database, now: Date): Promise<string[]> {
 }
 
 /**
- * Claims the sink's oldest undelivered row for `leaseMs` (its `next_attempt_at` moves to the
- * lease's end and the transaction commits at once): while the head is leased, no worker in any
- * process sends the sink's later rows, so the sink keeps its order without a transaction held open
- * across the network. A worker that dies mid-send leaves the lease to expire; the row is sent
- * again (the one duplicate a crash may cause). 'busy': another worker is claiming; 'idle': the
- * head is not due (failed and waiting, or leased).
+ * Claims the sink's oldest undelivered rows, up to `max` and stopping at the first that is not due,
+ * for `leaseMs` (their `next_attempt_at` moves to the lease's end and the transaction commits at
+ * once): while the head is leased, no worker in any process sends the sink's later rows, so the
+ * sink keeps its order without a transaction held open across the network. A worker that dies
+ * mid-send leaves the lease to expire; the rows it claimed are sent again (the duplicates a crash
+ * may cause: at most one batch). 'busy': another worker is claiming; 'idle': the head is not due
+ * (failed and waiting, or leased).
  */
-export async function claimHead(
+export async function claimBatch(
   db: Database,
   sink: string,
   now: Date,
   leaseMs: number,
-): Promise<OutboxRow | 'busy' | 'idle'> {
+  max: number,
+): Promise<OutboxRow[] | 'busy' | 'idle'> {
   return db.transaction(async (tx) => {
     const [lock] = await tx.execute<{ ok: boolean }>(
       sql`select pg_try_advisory_xact_lock(hashtextextended(${`hostlock.outbox:${sink}`}, 0)) as ok`,
@@ -117,32 +119,65 @@ export async function claimHead(
     if (!lock?.ok) {
       return 'busy' as const;
     }
-    const [head] = await tx
+    const head = await tx
       .select()
       .from(outbox)
       .where(and(eq(outbox.sink, sink), isNull(outbox.deliveredAt)))
       .orderBy(asc(outbox.id))
-      .limit(1)
+      .limit(max)
       .for('update');
-    if (!head || head.nextAttemptAt.getTime() > now.getTime()) {
+    const due = head.findIndex((r) => r.nextAttemptAt.getTime() > now.getTime());
+    const rows = due === -1 ? head : head.slice(0, due);
+    if (rows.length === 0) {
       return 'idle' as const;
     }
     const lease = new Date(now.getTime() + leaseMs);
-    await tx.update(outbox).set({ nextAttemptAt: lease }).where(eq(outbox.id, head.id));
-    return { ...head, nextAttemptAt: lease };
+    await tx
+      .update(outbox)
+      .set({ nextAttemptAt: lease })
+      .where(
+        inArray(
+          outbox.id,
+          rows.map((r) => r.id),
+        ),
+      );
+    return rows.map((r) => ({ ...r, nextAttemptAt: lease }));
   });
 }
 
-/** Marks a claimed row delivered; false when the lease was lost meanwhile (another worker took it). */
-export async function markDelivered(db: Database, row: OutboxRow, at: Date): Promise<boolean> {
+/** The rows of `rows` still held under the lease they were claimed with. */
+const stillClaimed = (rows: readonly OutboxRow[]) =>
+  and(
+    inArray(
+      outbox.id,
+      rows.map((r) => r.id),
+    ),
+    isNull(outbox.deliveredAt),
+    // one batch, one lease
+    eq(outbox.nextAttemptAt, (rows[0] as OutboxRow).nextAttemptAt),
+  );
+
+/**
+ * Marks claimed rows delivered in one statement; returns how many were still under their lease
+ * (fewer: the lease ran out meanwhile and another worker took them).
+ */
+export async function markDelivered(db: Database, rows: readonly OutboxRow[], at: Date): Promise<number> {
+  if (rows.length === 0) {
+    return 0;
+  }
   const done = await db
     .update(outbox)
     .set({ deliveredAt: at, attempts: sql`${outbox.attempts} + 1`, lastError: null })
-    .where(
-      and(eq(outbox.id, row.id), isNull(outbox.deliveredAt), eq(outbox.nextAttemptAt, row.nextAttemptAt)),
-    )
+    .where(stillClaimed(rows))
     .returning({ id: outbox.id });
-  return done.length > 0;
+  return done.length;
+}
+
+/** Gives claimed rows that were not attempted back to the queue, due at once. */
+export async function releaseClaims(db: Database, rows: readonly OutboxRow[], now: Date): Promise<void> {
+  if (rows.length > 0) {
+    await db.update(outbox).set({ nextAttemptAt: now }).where(stillClaimed(rows));
+  }
 }
 
 /** Records a failed attempt at a claimed row; it stays at the head until `next`. */
@@ -150,9 +185,7 @@ export async function markFailed(db: Database, row: OutboxRow, error: string, ne
   await db
     .update(outbox)
     .set({ attempts: sql`${outbox.attempts} + 1`, lastError: error.slice(0, 1000), nextAttemptAt: next })
-    .where(
-      and(eq(outbox.id, row.id), isNull(outbox.deliveredAt), eq(outbox.nextAttemptAt, row.nextAttemptAt)),
-    );
+    .where(stillClaimed([row]));
 }
 
 /**

@@ -153,6 +153,9 @@ export function memoryHosts(hosts: Host[]): HostStore {
       );
       return { hosts: found.slice(0, limit), total: found.length };
     },
+    async searchMany(queries, limit) {
+      return Promise.all(queries.map((q) => this.search(q, limit)));
+    },
     get: async (id) => hosts.find((h) => h.machineId === id) ?? null,
     upsertMachines: unused,
     markGone: unused,
