@@ -61,14 +61,16 @@ function syncFigures({ sync, read, upsert }: Measurements): Figure[] {
       value: upsert.upsertEmptyMs / 1000,
       unit: 's',
       baseline: copy,
-      goal: '≤ 2× COPY',
-      pass: upsert.upsertEmptyMs <= 2 * upsert.copyMs,
+      goal: '≤ 1.5× COPY',
+      pass: upsert.upsertEmptyMs <= 1.5 * upsert.copyMs,
     }),
     figure({
       name: `re-sync ${n}: upsert over existing rows`,
       value: upsert.upsertExistingMs / 1000,
       unit: 's',
       baseline: copy,
+      goal: '≤ 1.5× COPY',
+      pass: upsert.upsertExistingMs <= 1.5 * upsert.copyMs,
     }),
     figure({
       name: `sync ${n}: end to end`,
@@ -78,6 +80,8 @@ function syncFigures({ sync, read, upsert }: Measurements): Figure[] {
         value: read.clientListMs / 1000,
         what: "hostlock's Defender client listing every machine (HTTPS, streamed JSON, readMachine, mapping), no database",
       },
+      goal: '≤ 1.3×',
+      pass: sync.wallMs <= 1.3 * read.clientListMs,
     }),
     figure({
       name: `sync ${n}: throughput`,
@@ -96,6 +100,8 @@ function syncFigures({ sync, read, upsert }: Measurements): Figure[] {
         value: read.peerServeMs / 1000,
         what: 'a bare HTTPS client reading every page of the Defender peer as text (no JSON parsing)',
       },
+      goal: '≤ 1.5×',
+      pass: read.clientListMs <= 1.5 * read.peerServeMs,
     }),
   ];
 }
@@ -154,14 +160,18 @@ function ackFigures(acks: AckFigures): Figure[] {
       value: acks.lookup.p99,
       unit: 'ms',
       baseline: { value: acks.help.p99, what },
-      goal: '≤ 50 ms',
-      pass: acks.lookup.p99 <= 50,
+      // issue #17: what a lookup adds to Bolt's own cost (an absolute 50 ms is out of reach of
+      // even /hostlock help with the load generator on the same 2 cores)
+      goal: '≤ 1.3× help',
+      pass: acks.lookup.p99 <= 1.3 * acks.help.p99,
     }),
     figure({
       name: `${label}: answered per second`,
       value: acks.lookupPerSecond,
       unit: 'req/s',
       baseline: { value: acks.helpPerSecond, what },
+      goal: '≥ 0.8× help',
+      pass: acks.lookupPerSecond >= 0.8 * acks.helpPerSecond,
     }),
   ];
 }
@@ -212,7 +222,7 @@ function memoryFigures({ sync, probes }: Measurements): Figure[] {
   };
   return [
     figure({
-      name: `RSS ${sync.idleMs / 1000} s after the sync, idle (dist/ on node, its own process)`,
+      name: `RSS after the sync, idle ${Math.round(sync.idleMs / 1000)} s (dist/ on node, its own process)`,
       value: sync.rssIdleMb,
       unit: 'MB',
       baseline: boot,
@@ -268,8 +278,12 @@ function notifyFigures(o: OutboxFigures): Figure[] {
         value: o.transportPerSecond,
         what: `the same ${n} events formatted and written one at a time by a bare syslog transport to the same receiver, no database`,
       },
-      goal: `≥ ${OUTBOX_GOAL_PER_SECOND} events/s`,
-      pass: o.workerDelivered === o.n && o.inOrder && o.workerPerSecond >= OUTBOX_GOAL_PER_SECOND,
+      goal: `≥ ${OUTBOX_GOAL_PER_SECOND} events/s and ≥ 0.25×`,
+      pass:
+        o.workerDelivered === o.n &&
+        o.inOrder &&
+        o.workerPerSecond >= OUTBOX_GOAL_PER_SECOND &&
+        o.workerPerSecond >= 0.25 * o.transportPerSecond,
     }),
   ];
 }
@@ -289,6 +303,8 @@ function apiFigures({ scores: s, list: l }: Measurements): Figure[] {
       value: s.scoresPerSecond,
       unit: 'scores/s',
       baseline: { value: s.insertPerSecond, what: insert },
+      goal: '≥ 0.25×',
+      pass: s.scoresPerSecond >= 0.25 * s.insertPerSecond,
     }),
     figure({
       name: `POST /host/scores ×${batch}: request p99 (n=${s.requests})`,

@@ -29,7 +29,7 @@ export interface SyncFigures {
   rssPeakDuringSyncMb: number;
   /** RSS as the sync returns, no gc forced */
   rssRightAfterMb: number;
-  /** RSS after idling `idleMs` after the sync, no gc forced: the steady state an operator sees */
+  /** RSS idle after the sync, no gc forced, once back to the boot figure or after 60 s (`idleMs`): what an operator sees */
   rssIdleMb: number;
   idleMs: number;
   peerRssMb: number;

@@ -65,7 +65,7 @@ export interface ActionFilter {
 }
 
 /** Machines handed to `listMachines`' callback at a time. */
-export const MACHINE_BATCH = 2_000;
+export const MACHINE_BATCH = 1_000;
 
 export interface Defender {
   /**

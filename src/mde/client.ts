@@ -65,6 +65,9 @@ export function tokenRoles(token: string): string[] {
   }
 }
 
+/** Invalid records of a page reported one by one; the rest as a count. */
+const MAX_INVALID_REPORTED = 20;
+
 /** The largest page Defender serves (mde-api.md §5.1). */
 export const PAGE_SIZE = 10_000;
 const COMMENT_MAX = 1_000;
@@ -118,10 +121,15 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
     async (chunks: AsyncIterable<Buffer>): Promise<MachinePage & { invalid: InvalidRecord[] }> => {
       let list: DefenderMachine[] = [];
       const invalid: InvalidRecord[] = [];
-      const rest = await streamArrayMember(chunks, 'value', (raw) => {
+      let invalidCount = 0;
+      const onElement = (raw: unknown) => {
         const m = readMachine(raw);
         if (isMachineIssue(m)) {
-          invalid.push({ id: (raw as { id?: unknown } | null)?.id, issue: m.issue });
+          // kept small whatever the record holds: the id as a short string, the first few records
+          if (++invalidCount <= MAX_INVALID_REPORTED) {
+            const id = (raw as { id?: unknown } | null)?.id;
+            invalid.push({ id: typeof id === 'string' ? id.slice(0, 64) : typeof id, issue: m.issue });
+          }
           return;
         }
         list.push(m);
@@ -130,7 +138,15 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
           list = [];
           return onBatch(batch);
         }
-      });
+      };
+      // a page holds at most $top (≤ PAGE_SIZE) machines; a record is ~1.5 KB
+      const rest = await streamArrayMember(chunks, 'value', onElement, { maxElements: PAGE_SIZE });
+      if (invalidCount > invalid.length) {
+        invalid.push({
+          id: null,
+          issue: `and ${invalidCount - invalid.length} more invalid records on this page`,
+        });
+      }
       const page = MachineListSchema.safeParse(rest);
       if (!page.success) {
         throw new MdeResponseError('GET', path, 'no "value" array');
@@ -142,10 +158,15 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
       return { list, next: page.data['@odata.nextLink'] ?? undefined, invalid };
     };
 
-  /** GET a machine list; Defender answers 404 for "no machines" (documented), which means []. */
+  /**
+   * GET a machine list; Defender answers 404 for "no machines" (documented), which means [] for a
+   * first page only: a 404 on a next page is a failure, never the end of the list (a sync that
+   * took it for the end would mark every later host gone).
+   */
   async function getList(
     pathOrUrl: string,
     onBatch?: (batch: DefenderMachine[]) => void | Promise<void>,
+    { first = true }: { first?: boolean } = {},
   ): Promise<MachinePage> {
     try {
       const r = await http.call('GET', pathOrUrl, { read: machinePage(pathOrUrl, onBatch) });
@@ -154,7 +175,7 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
       }
       return { list: r.body.list, next: r.body.next };
     } catch (e) {
-      if (e instanceof MdeApiError && e.status === 404) {
+      if (e instanceof MdeApiError && e.status === 404 && first) {
         return { list: [], next: undefined };
       }
       throw e;
@@ -174,9 +195,11 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
     async listMachines(onBatch) {
       const all: DefenderMachine[] = [];
       let next: string | undefined = `/api/machines?${query({ $top: PAGE_SIZE })}`;
-      while (next) {
-        const page: MachinePage = await getList(next, onBatch);
-        all.push(...page.list);
+      for (let first = true; next; first = false) {
+        const page: MachinePage = await getList(next, onBatch, { first });
+        for (const m of page.list) {
+          all.push(m); // not push(...list): a spread of 10 000 arguments per page
+        }
         next = page.next;
       }
       return all;

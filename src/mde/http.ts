@@ -1,5 +1,4 @@
 import { Agent, type Dispatcher, request } from 'undici';
-import { HostlockError } from '../core/errors.js';
 import type { TokenProvider } from './auth.js';
 import { type CallBudget, MdeBudgetSpentError } from './budget.js';
 import { MdeApiError, MdeNetworkError, MdeResponseError } from './errors.js';
@@ -64,20 +63,40 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Capped chunks: throws {@link TooLarge} once more than `limit` bytes came (the rest is not read). */
+/**
+ * Capped chunks: throws {@link TooLarge} once more than `limit` bytes came (the rest is not read),
+ * and {@link BodyBroken} when the answer itself broke off, so that only a failure of the
+ * connection (not one of the reader's own callbacks, such as a database write) is read again.
+ */
 async function* capped(body: Dispatcher.ResponseData['body'], limit: number): AsyncGenerator<Buffer> {
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
+  const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch (e) {
+      throw new BodyBroken(e);
+    }
+    if (next.done) {
+      return;
+    }
+    size += next.value.length;
     if (size > limit) {
       body.destroy();
       throw new TooLarge();
     }
-    yield chunk;
+    yield next.value;
   }
 }
 
 class TooLarge extends Error {}
+
+class BodyBroken extends Error {
+  constructor(readonly reason: unknown) {
+    super('the answer broke off', { cause: reason });
+  }
+}
 
 export interface MdeResponse<T = unknown> {
   status: number;
@@ -212,6 +231,7 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
           return { status: res.statusCode, body: parsed };
         } catch (e) {
           opts.observe?.({ method, status: res.statusCode, ms: performance.now() - started });
+          res.body.destroy(); // the rest of the answer is not read
           if (e instanceof TooLarge) {
             throw new MdeResponseError(
               method,
@@ -226,16 +246,15 @@ export function createMdeHttp(opts: MdeHttpOptions): MdeHttp {
               `status ${res.statusCode} with a body that is not the JSON expected`,
             );
           }
-          if (e instanceof HostlockError || errorCodeOf(e) === undefined) {
-            throw e; // not the connection's: the reader's own verdict, or its bug
+          if (!(e instanceof BodyBroken)) {
+            throw e; // the reader's own failure (its callback's, e.g. a database write): not Defender's
           }
           // the answer broke off: a GET is read again from the start
-          res.body.destroy();
           if (idempotent && failures < policy.maxRetries) {
             await sleep(backoff(failures++));
             continue;
           }
-          throw new MdeNetworkError(method, path, e);
+          throw new MdeNetworkError(method, path, e.reason);
         }
       }
       const limit = ok ? (opts.maxResponseBytes ?? MAX_RESPONSE_BYTES) : MAX_ERROR_BYTES;

@@ -25,9 +25,14 @@ const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0
 const MAX_KEY_BYTES = 256;
 
 export interface ArrayMemberOptions {
-  /** an element longer than this is refused (default 1 MiB): no single record is that large */
+  /** an element longer than this is refused (default 64 KiB): no single record is that large */
   maxElementBytes?: number;
+  /** more elements than this are refused (default: no limit) */
+  maxElements?: number;
 }
+
+/** The object around the array (its other members) is small: more than this is refused. */
+const MAX_REST_BYTES = 64 * 1024;
 
 /**
  * Streams `chunks`, calling `onElement` for each element of the top-level object's `key` array,
@@ -40,8 +45,10 @@ export async function streamArrayMember(
   onElement: (value: unknown) => void | Promise<void>,
   opts: ArrayMemberOptions = {},
 ): Promise<unknown> {
-  const maxElementBytes = opts.maxElementBytes ?? 1_048_576;
+  const maxElementBytes = opts.maxElementBytes ?? 65_536;
+  const maxElements = opts.maxElements ?? Number.POSITIVE_INFINITY;
   const rest: Buffer[] = []; // everything but the array's contents
+  let restLength = 0;
   let depth = 0;
   let inString = false;
   let escaped = false; // the previous byte in a string was an unpaired backslash (across chunks)
@@ -64,7 +71,9 @@ export async function streamArrayMember(
     const text = (element.length === 1 ? (element[0] as Buffer) : Buffer.concat(element)).toString('utf8');
     element = [];
     elementLength = 0;
-    elements++;
+    if (++elements > maxElements) {
+      throw new SyntaxError(`more than ${maxElements} elements in "${key}"`);
+    }
     return onElement(JSON.parse(text));
   };
 
@@ -72,8 +81,10 @@ export async function streamArrayMember(
     const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.length);
     let from = 0; // start of the bytes not yet given to `rest` or the element
     let i = 0;
-    // the next backslash at or after `i` (-1: none left in this chunk), found once per backslash
+    // the next backslash and quote at or after `i` (-1: none left in this chunk), each found once
+    // (searching again after every escape would be quadratic in a string of escapes)
     let slashAt = chunk.indexOf(BACKSLASH);
+    let quoteAt = chunk.indexOf(QUOTE);
     const take = (end: number) => {
       if (end <= from) {
         return;
@@ -91,6 +102,10 @@ export async function streamArrayMember(
         }
       } else {
         rest.push(part);
+        restLength += part.length;
+        if (restLength > MAX_REST_BYTES) {
+          throw new SyntaxError(`over ${MAX_REST_BYTES} bytes outside "${key}"`);
+        }
       }
       from = end;
     };
@@ -106,7 +121,10 @@ export async function streamArrayMember(
           if (slashAt !== -1 && slashAt < i) {
             slashAt = chunk.indexOf(BACKSLASH, i);
           }
-          const quote = chunk.indexOf(QUOTE, i);
+          if (quoteAt !== -1 && quoteAt < i) {
+            quoteAt = chunk.indexOf(QUOTE, i);
+          }
+          const quote = quoteAt;
           if (slashAt !== -1 && (quote === -1 || slashAt < quote)) {
             end = slashAt + 1;
             escaped = true;

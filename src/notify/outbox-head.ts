@@ -7,8 +7,9 @@ import { SinkError } from './outbox-sinks.js';
 import { ConnectionLostError } from './syslog/transport.js';
 
 /**
- * How long a claimed row is held for its send: longer than any send can take (Slack calls time out
- * after 10 s, syslog connects after 10 s and writes after 30 s), so two workers never send it at once.
+ * How long claimed rows are held for their sends: longer than any one send can take (Slack calls
+ * time out after 10 s, syslog connects after 10 s and writes after 30 s), and a batch stops taking
+ * new sends at half of it, so two workers never send the same rows at once.
  */
 const LEASE_MS = 60_000;
 
@@ -52,11 +53,16 @@ export async function sendHead(c: HeadContext, sink: string, max = 1): Promise<H
   let sent = 0;
   let failure: unknown;
   for (const row of rows) {
+    // a slow receiver: stop well inside the lease, so no other worker claims rows still being sent
+    if (sent > 0 && c.clock.now().getTime() - claimedAt > LEASE_MS / 2) {
+      break;
+    }
     try {
       const connection = await c.deliver(sink, row.payload as Record<string, unknown>);
       c.faults?.('after_sink_send');
       if (connection > 0) {
-        c.remember(sink, row.id, connection, claimedAt);
+        // when it went out: a connection that breaks within the resend window sends it again
+        c.remember(sink, row.id, connection, c.clock.now().getTime());
       }
       sent++;
     } catch (err) {
@@ -71,6 +77,10 @@ export async function sendHead(c: HeadContext, sink: string, max = 1): Promise<H
     c.log.warn({ sink, rows: delivered.length - marked }, 'outbox.lease_lost');
   }
   if (sent === rows.length) {
+    return 'sent';
+  }
+  if (failure === undefined) {
+    await releaseClaims(c.db, rows.slice(sent), c.clock.now()); // out of time: the rest next turn
     return 'sent';
   }
   await releaseClaims(c.db, rows.slice(sent + 1), c.clock.now());

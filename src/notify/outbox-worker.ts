@@ -38,8 +38,12 @@ export { retryDelayMs } from './outbox-head.js';
 
 /** Rows claimed, sent and marked together for a syslog sink (one claim and one mark per batch). */
 const SYSLOG_BATCH = 500;
-/** Rows a sink may send in one turn before the other sinks get theirs. */
-const ROWS_PER_TURN = 5_000;
+/**
+ * Rows (at most) a sink sends in one pass; sinks run side by side, and a pass ends when all have
+ * had theirs, so these bound how long a sink that becomes due mid-pass (or the stale report) waits.
+ */
+const SYSLOG_ROWS_PER_PASS = 5_000;
+const SLACK_ROWS_PER_PASS = 500;
 
 export interface OutboxWorker {
   /** Delivers whatever is due now and reports stale rows (tests call it to be deterministic). */
@@ -81,15 +85,17 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
 
   async function drainSink(sink: string): Promise<void> {
     // a syslog target takes a batch of lines in a row; Slack takes one call per row anyway
-    const batch = parseSink(sink)?.kind === 'syslog' ? SYSLOG_BATCH : 1;
-    for (let sent = 0; sent < ROWS_PER_TURN && !loop.halted(); sent += batch) {
+    const syslogSink = parseSink(sink)?.kind === 'syslog';
+    const batch = syslogSink ? SYSLOG_BATCH : 1;
+    const rowsPerPass = syslogSink ? SYSLOG_ROWS_PER_PASS : SLACK_ROWS_PER_PASS;
+    for (let sent = 0; sent < rowsPerPass && !loop.halted(); sent += batch) {
       await syslog.resendLost(sink);
       const r = await sendHead(head, sink, batch);
       if (r !== 'sent' && r !== 'lost') {
         return;
       }
     }
-    loop.requestAgain(); // more left: come back after the other sinks had their turn
+    loop.requestAgain(); // more left: another pass, after the other sinks have finished theirs
   }
 
   async function runOnce(forceStaleCheck = false): Promise<void> {

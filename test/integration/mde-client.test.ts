@@ -109,6 +109,35 @@ describe('listing machines', () => {
     expect(calls).toBe(2 * Math.ceil(total / PAGE_SIZE) + 1); // the first listing, then one page twice
   });
 
+  it('does not read a page again when the caller’s own write fails: that is not Defender’s failure', async () => {
+    const before = countApi((p) => p === '/api/machines');
+    // a database error carries a `code` too (SQLSTATE), like a socket error: it must not be mistaken
+    const dbDown = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    const e = await failure(
+      client({ sleep: async () => {} }).listMachines(() => {
+        throw dbDown;
+      }),
+    );
+    expect(e).toBe(dbDown);
+    expect(countApi((p) => p === '/api/machines') - before).toBe(1);
+  });
+
+  it('takes a 404 on a next page for a failure, never for the end of the list (later hosts are not gone)', async () => {
+    let injected = false;
+    const e = await failure(
+      client().listMachines(() => {
+        if (!injected) {
+          injected = true; // the first page is being read: its next page answers 404
+          peer.inject({ method: 'GET', path: /^\/api\/machines$/, status: 404 });
+        }
+      }),
+    );
+    expect(e).toBeInstanceOf(MdeApiError);
+    expect(e).toMatchObject({ status: 404 });
+  });
+
   it('reports a machine list that breaks off on every try as a network failure, not a short list', async () => {
     peer.inject({
       method: 'GET',

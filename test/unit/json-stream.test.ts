@@ -147,6 +147,17 @@ describe('streamArrayMember', () => {
     await expect(read(text)).rejects.toThrow(SyntaxError);
   });
 
+  it('refuses more elements than allowed, and an object around the array over 64 KiB', async () => {
+    const three = Buffer.from('{"value":[1,2,3]}');
+    await expect(
+      streamArrayMember(chunked(three, []), 'value', () => {}, { maxElements: 2 }),
+    ).rejects.toThrow(/more than 2 elements/);
+    const padded = Buffer.from(`{"pad":"${'x'.repeat(70_000)}","value":[]}`);
+    await expect(streamArrayMember(chunked(padded, [1000]), 'value', () => {})).rejects.toThrow(
+      /over 65536 bytes outside/,
+    );
+  });
+
   it('refuses an element over the size cap, without reading the rest of the answer', async () => {
     let chunksRead = 0;
     async function* endless(): AsyncGenerator<Buffer> {

@@ -7,14 +7,15 @@ import type { Host, OpenLockdown } from './types.js';
 export interface HostStore {
   /** Best matches first (exact, then short name, then prefix), at most `limit`, with the total count. */
   search(q: HostQuery, limit: number): Promise<{ hosts: Host[]; total: number }>;
-  /** {@link HostStore.search} for many queries in one round trip; answers in the order asked. */
+  /** {@link HostStore.search} for many queries at once (two statements, whatever their number); answers in the order asked. */
   searchMany(queries: readonly HostQuery[], limit: number): Promise<Array<{ hosts: Host[]; total: number }>>;
   get(machineId: string): Promise<Host | null>;
   /** Upserts Defender's facts in one statement; isolation columns are left alone. */
   upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date): Promise<void>;
   /**
    * Marks hosts not seen since `syncedBefore` as gone; returns how many, and how many distinct
-   * machines were seen since then (the run's count, whatever batches were written twice).
+   * machines were written since then (the run's count, whatever batches were written twice; a
+   * host a lookup refreshed during the run is counted too).
    */
   markGone(syncedBefore: Date): Promise<{ gone: number; listed: number }>;
   /** Writes derived isolation where it changed; returns how many rows changed. */

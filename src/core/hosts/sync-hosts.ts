@@ -24,15 +24,26 @@ const MAX_DIRECT_CHECKS = 50;
  * longer listed marked gone (only after the whole list arrived); isolation re-derived from the
  * Isolate/Unisolate actions created since the previous run, plus a direct look at hosts still
  * isolating or releasing, whose deciding action may be older than the window. Throws on any
- * Defender failure, leaving the previous inventory as it was.
+ * Defender failure: the hosts written before it keep their fresh facts, and none is marked gone.
  */
 export async function syncHosts(
   deps: { hosts: HostStore; defender: Defender; clock: Clock },
   input: { previousRunAt: Date | null },
 ): Promise<SyncResult> {
   const startedAt = deps.clock.now();
-  // batches are written as their bytes arrive (a batch may come twice: the upsert is idempotent)
-  await deps.defender.listMachines((batch) => deps.hosts.upsertMachines(batch, startedAt));
+  // Batches are written as their bytes arrive (a batch may come twice: the upsert is idempotent),
+  // one written while the next is read: waiting for the previous write before taking a batch
+  // keeps at most two in memory and lets a write failure stop the listing.
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    await deps.defender.listMachines(async (batch) => {
+      await writing;
+      writing = deps.hosts.upsertMachines(batch, startedAt);
+      writing.catch(() => {}); // awaited with the next batch, or below
+    });
+  } finally {
+    await writing;
+  }
   const { gone, listed: machines } = await deps.hosts.markGone(startedAt);
 
   const since = input.previousRunAt

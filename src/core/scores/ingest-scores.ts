@@ -40,7 +40,7 @@ export async function ingestScores(
   const now = deps.auto.clock.now();
   const outcomes: ScoreOutcome[] = [];
   const accepted: Array<{ outcome: ScoreOutcome; score: ScoreInput; host: Host }> = [];
-  // every host named in the batch resolved in one round trip
+  // every host named in the batch resolved at once (HostStore.searchMany), not one query each
   const queries = input.scores.map((s) => parseHostQuery(s.host));
   const asked = queries.flatMap((q) => (q.ok ? [q.query] : []));
   const answers = await deps.auto.hosts.searchMany(asked, 5);

@@ -40,9 +40,11 @@ export function toHost(r: HostRow): Host {
  * byte order of text_pattern_ops: [prefix, nextPrefix(prefix)) is exactly "starts with prefix".
  */
 export function nextPrefix(prefix: string): string {
-  const chars = [...prefix];
-  const last = chars.pop()?.codePointAt(0) ?? 0;
-  return chars.join('') + String.fromCodePoint(last + 1);
+  // host-name queries are ASCII (parse-host-query.ts), far from U+10FFFF and the surrogates
+  if (!/^[\x20-\x7e]+$/.test(prefix)) {
+    throw new RangeError(`not a printable ASCII prefix: ${JSON.stringify(prefix)}`);
+  }
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 /** `like` pattern text: `_` is legal in host names and must not act as a wildcard. */
@@ -83,7 +85,7 @@ export function hostStore(db: Database): HostStore {
       if (queries.length === 0) {
         return [];
       }
-      // One statement for the whole batch: each query is answered by its own index lookup
+      // One statement matches the whole batch (then one reads the hosts): each query is answered by its own index lookup
       // (lateral), ranked and limited as `search` does. A name prefix is the range
       // [value, value with its last character + 1): with `~>=~`/`~<~` the planner uses the
       // text_pattern_ops index for a pattern that is a parameter (a `like` it could not).
