@@ -111,6 +111,7 @@ export async function bootBench(o: {
         grantedBy: 'bench',
       })),
     );
+    hostlock.caches.invalidate();
     return {
       hostlock,
       mde,

@@ -11,6 +11,7 @@ import { bindDefenderEndpoint } from './core/settings/bind-endpoint.js';
 import { bootstrapDefender } from './core/settings/bootstrap-defender.js';
 import type { DefenderVerifier } from './core/settings/ports.js';
 import type { Store } from './core/store.js';
+import { cachedRead, listenForChanges } from './db/change-feed.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { hostStore } from './db/repos/hosts.js';
@@ -42,6 +43,12 @@ import type { SlackDeps } from './slack/deps.js';
 import { createSlackSurface } from './slack/register.js';
 
 /** A running hostlock: what main.ts stops on a signal and what integration tests drive. */
+/**
+ * The longest a cached settings or role-binding read is kept when no change notification arrives
+ * (issue #17: a change is seen in every replica within 1 s); a notification ends it at once.
+ */
+const CACHE_TTL_MS = 1_000;
+
 export interface Hostlock {
   readonly url: string;
   /** the operators' listener: /metrics and /readyz with details */
@@ -53,6 +60,12 @@ export interface Hostlock {
   readonly lockdownJobs: ReturnType<typeof createLockdownJobs>;
   readonly outbox: OutboxWorker;
   readonly slackDeps: SlackDeps;
+  /**
+   * The in-memory settings and role bindings: `invalidate` makes the next read go to the database
+   * (a change is heard from the database's notifications within milliseconds; a writer in this
+   * process that must not wait even that long, such as a test, says so here).
+   */
+  readonly caches: { invalidate(): void };
   /** the verbs' store (roles, tokens, settings, scores, audit, outbox) */
   readonly store: Store;
   /** stops taking requests and jobs, drains, closes; the database server itself is the caller's */
@@ -115,7 +128,15 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     const database = openDatabase(databaseUrl);
     cleanup.push(() => database.close());
     const { store, verifier } = await openStore(opts, database, clock);
-    const settings = () => readSettings(database.db);
+    // read on every command and click: kept in memory until a commit changes them (issue #17)
+    const settingsCache = cachedRead(() => readSettings(database.db), { ttlMs: CACHE_TTL_MS });
+    const bindingsCache = cachedRead(() => store.roles.list(), { ttlMs: CACHE_TTL_MS });
+    const unlisten = await listenForChanges(database.sql, {
+      settings: settingsCache,
+      role_bindings: bindingsCache,
+    });
+    cleanup.push(unlisten);
+    const settings = () => settingsCache.get();
     const metrics = createMetrics(database.db);
     const defender = createDefenderProvider({
       secrets: store.secrets,
@@ -177,6 +198,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       hosts: hostStore(database.db),
       defender: (o) => defender.get(o),
       settings,
+      roleBindings: () => bindingsCache.get(),
       settingsCore: {
         store,
         verifier,
@@ -185,6 +207,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         hosts: hostStore(database.db),
         isolatingLockdowns: () => countIsolatingLockdowns(database.db),
         onSaved: async (s, o) => {
+          settingsCache.invalidate(); // this replica at once; the others by notification
           await scheduleHostsSync(engine.scheduler.agenda, s.pollMinutes, { skipImmediate: true });
           if (o.syncNow) {
             await syncHostsNow(engine.scheduler.agenda); // new credentials or a resume: not one interval later
@@ -212,6 +235,12 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       outbox,
       ...jobs,
       slackDeps: slack.deps,
+      caches: {
+        invalidate() {
+          settingsCache.invalidate();
+          bindingsCache.invalidate();
+        },
+      },
       store,
       stop,
     };

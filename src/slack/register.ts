@@ -6,7 +6,7 @@ import { createLookupGuard } from '../core/hosts/lookup-guard.js';
 import type { LookupGuard } from '../core/hosts/lookup-host.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
-import type { People } from '../core/roles/ports.js';
+import type { People, RoleBinding } from '../core/roles/ports.js';
 import type { SettingsDeps as CoreSettingsDeps } from '../core/settings/save-settings.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Store } from '../core/store.js';
@@ -43,6 +43,8 @@ export interface SlackSurfaceOptions {
   hosts: HostStore;
   defender: (opts?: { purpose?: DefenderPurpose }) => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
+  /** the role bindings, as read for every command and click (default: from the store each time) */
+  roleBindings?: () => Promise<RoleBinding[]>;
   /** the settings verbs' ports (verifier, what a save reschedules) */
   settingsCore: CoreSettingsDeps;
   portalUrl: (machineId: string) => string;
@@ -72,7 +74,11 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
   const deps: SlackDeps = {
     lockdown: o.lockdown,
     store: o.store,
-    actors: createActorResolver({ bindings: () => o.store.roles.list(), client: o.client, log }),
+    actors: createActorResolver({
+      bindings: o.roleBindings ?? (() => o.store.roles.list()),
+      client: o.client,
+      log,
+    }),
     hosts: o.hosts,
     defender: o.defender,
     settings: o.settings,

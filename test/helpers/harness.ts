@@ -130,6 +130,7 @@ export async function bootHarness(
           grantedBy: 'test',
         })
         .onConflictDoNothing();
+      app.caches.invalidate();
     },
     async configureDefender() {
       const keyId = keyIdOf(MASTER_KEY);
@@ -138,11 +139,15 @@ export async function bootHarness(
         'test',
       );
     },
-    settings: (patch) => writeSettings(db.db, patch, 'test'),
+    async settings(patch) {
+      await writeSettings(db.db, patch, 'test');
+      app.caches.invalidate();
+    },
     async exclude(rules) {
       await app.hostsSync.run();
       const pins = pinExclusions(await hostStore(db.db).identities(), rules);
       await writeSettings(db.db, { auto_exclusions: rules, auto_exclusion_pins: pins }, 'test');
+      app.caches.invalidate();
     },
     async close() {
       await app.stop();
