@@ -11,7 +11,7 @@ import { bindDefenderEndpoint } from './core/settings/bind-endpoint.js';
 import { bootstrapDefender } from './core/settings/bootstrap-defender.js';
 import type { DefenderVerifier } from './core/settings/ports.js';
 import type { Store } from './core/store.js';
-import { cachedRead, listenForChanges } from './db/change-feed.js';
+import { type CachedRead, cachedRead, listenForChanges } from './db/change-feed.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { hostStore } from './db/repos/hosts.js';
@@ -20,7 +20,7 @@ import { mdeCallLedger } from './db/repos/mde-calls.js';
 import { rewrapSecrets } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
 import { claimSlackDelivery } from './db/repos/slack-deliveries.js';
-import { createStore } from './db/store.js';
+import { type CachedTable, createStore } from './db/store.js';
 import { startEngine } from './jobs/engine.js';
 import type { createHostsSync } from './jobs/hosts-sync.js';
 import { scheduleHostsSync, syncHostsNow } from './jobs/hosts-sync.js';
@@ -127,14 +127,16 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     await runMigrations(databaseUrl);
     const database = openDatabase(databaseUrl);
     cleanup.push(() => database.close());
-    const { store, verifier } = await openStore(opts, database, clock);
-    // read on every command and click: kept in memory until a commit changes them (issue #17)
+    // Settings and role bindings are read on every command and click: kept in memory until a
+    // commit changes them (issue #17): this process's own writes drop them when they commit,
+    // every other writer's through the database's notifications.
+    const caches: Partial<Record<CachedTable, CachedRead<unknown>>> = {};
+    const { store, verifier } = await openStore(opts, database, clock, (t) => caches[t]?.invalidate());
     const settingsCache = cachedRead(() => readSettings(database.db), { ttlMs: CACHE_TTL_MS });
     const bindingsCache = cachedRead(() => store.roles.list(), { ttlMs: CACHE_TTL_MS });
-    const unlisten = await listenForChanges(database.sql, {
-      settings: settingsCache,
-      role_bindings: bindingsCache,
-    });
+    caches.settings = settingsCache;
+    caches.role_bindings = bindingsCache;
+    const unlisten = await listenForChanges(database.sql, caches);
     cleanup.push(unlisten);
     const settings = () => settingsCache.get();
     const metrics = createMetrics(database.db);
@@ -321,6 +323,7 @@ async function openStore(
   opts: HostlockOptions,
   database: DatabaseHandle,
   clock: Clock,
+  changed: (table: CachedTable) => void,
 ): Promise<{ store: Store; verifier: DefenderVerifier }> {
   const { config, log } = opts;
   const master = await loadMasterKey({
@@ -330,7 +333,7 @@ async function openStore(
   });
   const keyId = keyIdOf(master.key);
   const box = createAesGcmBox(master.key, keyId);
-  const store = createStore(database.db, { box, keyId });
+  const store = createStore(database.db, { box, keyId }, changed);
   if (config.previousMasterKeyBase64) {
     const previousKey = Buffer.from(config.previousMasterKeyBase64, 'base64');
     const previousId = keyIdOf(previousKey);

@@ -70,11 +70,11 @@ export function cachedRead<T>(
  */
 export async function listenForChanges(
   sql: Sql,
-  caches: Record<string, CachedRead<unknown>>,
+  caches: Partial<Record<string, CachedRead<unknown>>>,
 ): Promise<() => Promise<void>> {
   const all = () => {
     for (const c of Object.values(caches)) {
-      c.invalidate();
+      c?.invalidate();
     }
   };
   const listener = await sql.listen(
