@@ -14,38 +14,50 @@ export interface CachedRead<T> {
 }
 
 /**
- * Caches `read`. A change is seen at once in this process and within a notification's latency in
- * every other (see {@link listenForChanges}); `ttlMs` bounds it when a notification is lost (the
- * listening connection down between a commit and its reconnect, which also invalidates).
+ * Caches `read`. The guarantee is `ttlMs`: an entry is never served longer than that after the read
+ * that produced it began, whatever happens to notifications. Within it, a change is seen at once in
+ * this process (the store reports its own writes) and, in every other, when PostgreSQL's
+ * notification arrives (see {@link listenForChanges}), usually within milliseconds. Concurrent
+ * callers share one read while it is young; a read slower than `timeoutMs` fails (closed: no
+ * permission is granted on a failed read) and the next caller starts another.
  */
 export function cachedRead<T>(
   read: () => Promise<T>,
-  o: { ttlMs: number; now?: () => number },
+  o: { ttlMs: number; timeoutMs?: number; now?: () => number },
 ): CachedRead<T> {
   const now = o.now ?? Date.now;
+  const timeoutMs = o.timeoutMs ?? 5_000;
+  // a clock stepped back makes `elapsed` negative: that is expired, not fresh
+  const fresh = (at: number) => {
+    const elapsed = now() - at;
+    return elapsed >= 0 && elapsed < o.ttlMs;
+  };
   // A closure over one entry: `generation` moves on every invalidation, so a read that started
   // before a change never lands in the cache after it.
   let generation = 0;
   let entry: { value: T; at: number } | undefined;
-  let inFlight: { promise: Promise<T>; generation: number } | undefined;
+  let inFlight: { promise: Promise<T>; generation: number; at: number } | undefined;
   return {
     get() {
-      if (entry && now() - entry.at < o.ttlMs) {
+      if (entry && fresh(entry.at)) {
         return Promise.resolve(entry.value);
       }
-      if (inFlight?.generation === generation) {
+      if (inFlight?.generation === generation && fresh(inFlight.at)) {
         return inFlight.promise;
       }
       const started = generation;
       const at = now();
-      const promise = read().then((value) => {
-        deepFreeze(value); // shared by every caller: none may change it for the others
+      const promise = withTimeout(read(), timeoutMs).then((read) => {
+        // a copy of its own (parsed settings may share arrays with the defaults), then frozen:
+        // shared by every caller, none may change it for the others
+        const value = structuredClone(read);
+        deepFreeze(value);
         if (generation === started) {
           entry = { value, at };
         }
         return value;
       });
-      const flight = { promise, generation: started };
+      const flight = { promise, generation: started, at };
       inFlight = flight;
       const clear = () => {
         if (inFlight === flight) {
@@ -66,11 +78,15 @@ export function cachedRead<T>(
 /**
  * LISTENs on {@link CHANGES_CHANNEL} and invalidates the caches of the table each notification
  * names; on every (re)connect of the listening connection it invalidates them all, since
- * notifications sent while it was away are lost. Resolves to the function that stops listening.
+ * notifications sent while it was away are lost, and tells `onListen`. A speed-up, not the
+ * guarantee: postgres.js reconnects with backoff, a pooler in transaction mode delivers nothing,
+ * and then the caches' life bounds what is seen. Resolves to the function that stops listening
+ * (the first listener only; closing the pool ends a re-established one).
  */
 export async function listenForChanges(
   sql: Sql,
   caches: Partial<Record<string, CachedRead<unknown>>>,
+  o: { onListen?: () => void } = {},
 ): Promise<() => Promise<void>> {
   const all = () => {
     for (const c of Object.values(caches)) {
@@ -80,14 +96,17 @@ export async function listenForChanges(
   const listener = await sql.listen(
     CHANGES_CHANNEL,
     (table) => {
-      const cache = caches[table];
+      const cache = Object.hasOwn(caches, table) ? caches[table] : undefined;
       if (cache) {
         cache.invalidate();
       } else {
         all(); // a table this process does not know by name: be safe
       }
     },
-    all,
+    () => {
+      all(); // (re)connected: what was notified while away is lost
+      o.onListen?.();
+    },
   );
   return () => listener.unlisten();
 }
@@ -99,4 +118,14 @@ function deepFreeze(v: unknown): void {
       deepFreeze(child);
     }
   }
+}
+
+/** `p`, or a rejection after `ms` (a read stuck on a half-open connection fails instead of hanging every caller). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`read took longer than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

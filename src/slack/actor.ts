@@ -16,7 +16,8 @@ export interface ActorResolverOptions {
 
 /**
  * Turns a Slack user id into an actor with the permissions of its roles, evaluated now: bindings
- * are read on every call; user-group membership comes from `usergroups.users.list`, cached ≤ 60 s.
+ * come from `bindings` on every call (in production a per-process cache that every change drops,
+ * ≤ 1 s in every replica); user-group membership comes from `usergroups.users.list`, cached ≤ 60 s.
  * A group that cannot be read (free plan: plan_upgrade_required, or any error) grants nothing:
  * failures close, user bindings still work.
  */

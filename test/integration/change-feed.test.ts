@@ -93,6 +93,43 @@ describe('cachedRead', () => {
     expect(await c.get()).toBe(2);
   });
 
+  it('takes a clock stepped back for expiry, not for a longer life', async () => {
+    let now = 10_000;
+    let reads = 0;
+    const c = cachedRead(async () => ++reads, { ttlMs: 1_000, now: () => now });
+    expect(await c.get()).toBe(1);
+    now = 5_000; // NTP stepped the clock back 5 s
+    expect(await c.get()).toBe(2);
+  });
+
+  it('does not make callers wait on a read that hangs: it fails (closed) and the next caller reads again', async () => {
+    let now = 0;
+    let reads = 0;
+    const c = cachedRead(
+      () => {
+        reads++;
+        return reads === 1 ? new Promise<number>(() => {}) : Promise.resolve(reads);
+      },
+      { ttlMs: 1_000, timeoutMs: 50, now: () => now },
+    );
+    await expect(c.get()).rejects.toThrow(/longer than 50 ms/);
+    expect(await c.get()).toBe(2);
+    // nor on a read older than the cache's life, even one still going
+    let resolveSlow: (v: number) => void = () => {};
+    const slow = cachedRead(() => new Promise<number>((r) => (resolveSlow = r)), {
+      ttlMs: 1_000,
+      now: () => now,
+    });
+    void slow.get();
+    const first = resolveSlow;
+    now += 1_500;
+    const later = slow.get(); // a new read, not the 1.5 s old one
+    expect(resolveSlow).not.toBe(first);
+    resolveSlow(7);
+    first(1);
+    expect(await later).toBe(7);
+  });
+
   it('shares one read between concurrent callers, and never keeps a read that a change overtook', async () => {
     const pending: Array<(v: number) => void> = [];
     const c = cachedRead(() => new Promise<number>((r) => pending.push(r)), { ttlMs: 60_000 });

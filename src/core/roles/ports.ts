@@ -17,7 +17,7 @@ export interface People {
 
 /** Persistence of role bindings (src/db/repos/roles.ts). */
 export interface RoleRepo {
-  /** Every binding: a small table, read fresh on every command and click so revocations bite at once. */
+  /** Every binding: a small table, read for every command and click (through a per-process cache that a change drops: ≤ 1 s in every replica). */
   list(): Promise<RoleBinding[]>;
   /** Adds the binding; false when it already existed. */
   add(b: RoleBinding, grantedBy: string): Promise<boolean>;
