@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 
 export type Unit = 'ms' | 's' | 'MB' | 'calls' | 'hosts/s' | 'req/s' | 'events/s' | 'scores/s';
@@ -186,12 +186,15 @@ export async function writeResults(
     raw: Record<string, unknown>;
   },
 ): Promise<void> {
-  const body: Results = {
+  // the growth curve (`npm run bench -- --large`, a run of its own) is kept
+  const previous = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as { growth?: unknown };
+  const body: Results & { growth?: unknown } = {
     date: o.startedAt.toISOString(),
     durationS: Math.round(o.durationS * 10) / 10,
     machine: o.machine,
     figures: [...o.figures],
     raw: o.raw,
+    ...(previous.growth ? { growth: previous.growth } : {}),
   };
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
 }

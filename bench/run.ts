@@ -4,6 +4,7 @@ import { measureAcks } from './ack.js';
 import { measureLockdownList, measureScores } from './api.js';
 import { type BenchEnv, bootBench } from './env.js';
 import { toFigures } from './figures.js';
+import { measureGrowth, renderGrowth, writeGrowth } from './growth.js';
 import { measureApprovals, measureReleases, prepareLockdowns } from './lockdown.js';
 import { measureLookups } from './lookup.js';
 import { probeRssMb } from './memory-probe.js';
@@ -142,9 +143,24 @@ async function bench(dir: string): Promise<void> {
   }
 }
 
+/** `npm run bench -- --large`: the growth curve (sync and lookup at 10 000, 100 000 and 300 000). */
+async function growth(dir: string): Promise<void> {
+  const startedAt = new Date();
+  const host = machine();
+  const g = await measureGrowth(
+    dir,
+    { certPath: path.join(dir, 'cert.pem'), keyPath: path.join(dir, 'key.pem') },
+    progress,
+  );
+  console.log(renderGrowth(g, host));
+  await writeGrowth(RESULTS_FILE, g, host, startedAt);
+  console.log(`\nwrote the growth curve into ${path.relative(process.cwd(), RESULTS_FILE)}`);
+}
+
 if (process.env.BENCH_CHILD === '1') {
   try {
-    await bench(process.env.BENCH_CHILD_DIR ?? '');
+    const dir = process.env.BENCH_CHILD_DIR ?? '';
+    await (process.argv.includes('--large') ? growth(dir) : bench(dir));
   } catch (e) {
     if (!interrupted) {
       console.error('bench: failed:', e);
