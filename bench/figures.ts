@@ -1,6 +1,6 @@
 import type { AckFigures } from './ack.js';
 import type { ListFigures, ScoreFigures } from './api.js';
-import type { ApprovalFigures, ReleaseFigures } from './lockdown.js';
+import type { ApprovalFigures, OpenBackground, ReleaseFigures } from './lockdown.js';
 import type { LookupFigures } from './lookup.js';
 import type { OutboxFigures } from './outbox.js';
 import { type Figure, figure } from './report.js';
@@ -20,6 +20,8 @@ export interface Measurements {
   probes: { nodeMb: number; hostlockImportedMb: number };
   approvals: ApprovalFigures;
   releases: ReleaseFigures;
+  /** the open lockdowns the releases were measured among, and the engine's sweep query */
+  engine: OpenBackground;
   outbox: OutboxFigures;
   scores: ScoreFigures;
   list: ListFigures;
@@ -176,13 +178,14 @@ function ackFigures(acks: AckFigures): Figure[] {
   ];
 }
 
-function lockdownFigures({ approvals: a, releases: r }: Measurements): Figure[] {
+function lockdownFigures({ approvals: a, releases: r, engine: e }: Measurements): Figure[] {
   const click = 'HTTP ack of the same signed Approve click (request → full response)';
   const timer = `a plain setTimeout to each expires_at in hostlock's process (the engine ticks every ${r.tickMs / 1000} s)`;
   const approve = `approve click → isolate request (n=${a.n})`;
   // The engine acts up to 2 s before expires_at (EARLY_TOLERANCE_MS): the figure is the distance
   // from expires_at either way; raw.releases.lateness keeps the sign.
-  const release = `release: distance of unisolate from expires_at (n=${r.m}, ${r.early} early)`;
+  const open = e.open.toLocaleString('en-US');
+  const release = `release among ${open} open: distance of unisolate from expires_at (n=${r.m}, ${r.early} early)`;
   return [
     figure({
       name: `${approve} p50`,
@@ -211,6 +214,17 @@ function lockdownFigures({ approvals: a, releases: r }: Measurements): Figure[] 
       baseline: { value: r.timer.p99, what: timer },
       goal: '≤ 5 s',
       pass: r.timedOut === 0 && r.offset.p99 <= 5_000,
+    }),
+    figure({
+      name: `engine's 1 s sweep query with ${open} open lockdowns: p99`,
+      value: e.dueQuery.p99,
+      unit: 'ms',
+      baseline: {
+        value: e.dueQueryEmpty.p99,
+        what: `the same query before those lockdowns were written (plan with them: ${e.duePlan})`,
+      },
+      goal: '≤ 5 ms',
+      pass: e.dueQuery.p99 <= 5,
     }),
   ];
 }

@@ -2,9 +2,11 @@ import { inArray } from 'drizzle-orm';
 import { parseHostQuery } from '../src/core/hosts/parse-host-query.js';
 import { newId } from '../src/core/ids.js';
 import { actionTag } from '../src/core/lockdown/advance-lockdown.js';
+import { OPEN_LOCKDOWN_STATES } from '../src/core/lockdown/machine.js';
 import { DEFAULT_TIMING } from '../src/core/lockdown/ports.js';
 import { requestLockdown } from '../src/core/lockdown/request-lockdown.js';
 import type { Lockdown } from '../src/core/lockdown/types.js';
+import { lockdownStore } from '../src/db/repos/lockdowns.js';
 import { writeSettings } from '../src/db/repos/settings.js';
 import { hosts, lockdowns, roleBindings } from '../src/db/schema.js';
 import { JobName } from '../src/jobs/names.js';
@@ -297,6 +299,95 @@ export interface ReleaseFigures {
   budgetWaitMs: number;
   /** Defender API calls the peer received from writing the rows to the last unisolate */
   defenderCalls: number;
+}
+
+export interface OpenBackground {
+  /** open (active) lockdowns besides the measured ones, none due during the measurement */
+  open: number;
+  /** the engine's 1 s sweep query (`due`, SWEEP_BATCH rows) with them in the table, ms */
+  dueQuery: Distribution;
+  /** … and before they were written (only the bench's earlier rows) */
+  dueQueryEmpty: Distribution;
+  /** its plan, e.g. `Limit > Index Scan using lockdowns_next_check_idx on lockdowns` */
+  duePlan: string;
+}
+
+/**
+ * `n` active lockdowns on hosts from `from` in the fleet, expiring in a day (not due during the
+ * bench), so the release figures are taken with that many open; and the engine's sweep query timed
+ * against them. `remove` deletes them again (the later figures count their own open lockdowns).
+ */
+export async function openBackground(
+  env: BenchEnv,
+  o: { n: number; from: number; samples: number },
+): Promise<OpenBackground & { remove(): Promise<void> }> {
+  const { db, sql } = env.hostlock.database;
+  const store = lockdownStore(db);
+  const timeDue = async () => {
+    const times: number[] = [];
+    for (let i = 0; i < o.samples; i++) {
+      const started = performance.now();
+      await store.due(new Date(Date.now() + 2_000), 200);
+      times.push(performance.now() - started);
+    }
+    return distribution(times);
+  };
+  const dueQueryEmpty = await timeDue();
+  const targets = await fleetHosts(env, o.from, o.n);
+  const lockedAt = Date.now() - 60_000;
+  const expiresAt = lockedAt + 24 * 3_600_000;
+  const ids: string[] = [];
+  for (let i = 0; i < targets.length; i += 1_000) {
+    const rows = targets.slice(i, i + 1_000).map((t) => {
+      const id = newId('lck');
+      ids.push(id);
+      return {
+        id,
+        machineId: t.machineId,
+        hostName: t.name,
+        state: 'active' as const,
+        durationMinutes: 24 * 60,
+        reason: 'bench background',
+        requestedBy: `slack:${REQUESTER}`,
+        approvedBy: `slack:${APPROVER}`,
+        decidedAt: new Date(lockedAt - 10_000),
+        source: 'manual' as const,
+        lockedAt: new Date(lockedAt),
+        expiresAt: new Date(expiresAt),
+        attempts: 1,
+        nextCheckAt: new Date(expiresAt),
+        remindedAt: new Date(expiresAt - DEFAULT_TIMING.reminderBeforeMs),
+        createdAt: new Date(lockedAt - 20_000),
+      };
+    });
+    await db.insert(lockdowns).values(rows);
+  }
+  await sql`analyze lockdowns`;
+  const dueQuery = await timeDue();
+  const plan = await sql.unsafe(
+    `explain select id from lockdowns where state in (${OPEN_LOCKDOWN_STATES.map((x) => `'${x}'`).join(', ')})
+       and next_check_at <= now() order by next_check_at limit 200`,
+  );
+  return {
+    open: o.n,
+    dueQuery,
+    dueQueryEmpty,
+    duePlan: plan
+      .map((r) => String(r['QUERY PLAN']))
+      .filter((l) => /Scan|Limit|Sort/.test(l))
+      .map((l) =>
+        l
+          .trim()
+          .replace(/^->\s*/, '')
+          .replace(/\s+\(cost.*$/, ''),
+      )
+      .join(' > '),
+    async remove() {
+      for (let i = 0; i < ids.length; i += 1_000) {
+        await db.delete(lockdowns).where(inArray(lockdowns.id, ids.slice(i, i + 1_000)));
+      }
+    },
+  };
 }
 
 /**
