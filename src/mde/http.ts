@@ -51,14 +51,15 @@ const MAX_ERROR_BYTES = 64 * 1024;
 /** The body as text, or null when it is longer than `limit` (the rest is not read). */
 async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string | null> {
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
+  try {
+    for await (const chunk of capped(body, limit)) {
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof TooLarge) {
       return null;
     }
-    chunks.push(chunk);
+    throw e;
   }
   return Buffer.concat(chunks).toString('utf8');
 }
