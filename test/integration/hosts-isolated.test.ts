@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DefenderMachine } from '../../src/core/defender.js';
 import { hostStore } from '../../src/db/repos/hosts.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { defenderMachine } from '../helpers/memory/lockdowns.js';
 
 // The isolated-hosts query behind /hostlock list and GET …?include=outside: hosts isolated
 // outside hostlock are chosen in SQL, before the limit, so many hostlock lockdowns cannot push
@@ -9,24 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let db: TestDatabase;
 const id = (n: number) => n.toString(16).padStart(40, 'b');
-const machine = (n: number, name: string): DefenderMachine => ({
-  machineId: id(n),
-  name,
-  osPlatform: 'Windows11',
-  osVersion: null,
-  ips: [],
-  lastIp: null,
-  healthStatus: 'Active',
-  onboardingStatus: 'Onboarded',
-  riskScore: 'Low',
-  exposureLevel: 'Low',
-  deviceValue: 'Normal',
-  firstSeen: null,
-  lastSeen: new Date(),
-  tags: [],
-  isPotentialDuplicate: false,
-  mergedIntoMachineId: null,
-});
+const machine = (n: number, name: string) => defenderMachine({ machineId: id(n), name });
 
 beforeAll(async () => {
   db = await createTestDatabase();

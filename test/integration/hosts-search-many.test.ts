@@ -4,6 +4,7 @@ import type { DefenderMachine } from '../../src/core/defender.js';
 import { parseHostQuery } from '../../src/core/hosts/parse-host-query.js';
 import { hostStore, nextPrefix } from '../../src/db/repos/hosts.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { defenderMachine } from '../helpers/memory/lockdowns.js';
 
 // searchMany answers a batch of host queries (a score feed's request) in one statement; it must
 // give, query for query, what `search` gives for each alone: the same hosts, order and total.
@@ -27,25 +28,14 @@ const NAMES = [
   'abz',
   'ac',
 ];
-const machine = (n: number, name: string, o: Partial<DefenderMachine> = {}): DefenderMachine => ({
-  machineId: id(n),
-  name,
-  osPlatform: 'Windows11',
-  osVersion: null,
-  ips: [`10.0.${n % 3}.${n % 5}`, `fd00::${n % 4}`],
-  lastIp: null,
-  healthStatus: 'Active',
-  onboardingStatus: 'Onboarded',
-  riskScore: 'Low',
-  exposureLevel: 'Low',
-  deviceValue: 'Normal',
-  firstSeen: null,
-  lastSeen: new Date(Date.UTC(2026, 11, 1, 0, n)),
-  tags: [],
-  isPotentialDuplicate: false,
-  mergedIntoMachineId: null,
-  ...o,
-});
+const machine = (n: number, name: string, o: Partial<DefenderMachine> = {}) =>
+  defenderMachine({
+    machineId: id(n),
+    name,
+    ips: [`10.0.${n % 3}.${n % 5}`, `fd00::${n % 4}`],
+    lastSeen: new Date(Date.UTC(2026, 11, 1, 0, n)),
+    ...o,
+  });
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -117,7 +117,13 @@ describe('the Defender call ledger shared by every replica', () => {
     // the give-back goes to a database that no longer answers (as in R7): it never settles
     const real = mdeCallLedger(pools[2]?.db ?? db.db);
     let givingBack = 0;
-    const ledger = { ...real, giveBack: () => ((givingBack += 1), new Promise<void>(() => {})) };
+    const ledger = {
+      ...real,
+      giveBack: () => {
+        givingBack += 1;
+        return new Promise<void>(() => {});
+      },
+    };
     const budget = createCallBudget({ ledger });
     const failure = new Error('the connection died under the step');
     await expect(budget.withCalls('urgent', 3, () => Promise.reject(failure))).rejects.toBe(failure);

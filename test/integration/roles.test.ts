@@ -1,11 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DefenderMachine } from '../../src/core/defender.js';
 import { auditEvents, lockdowns, roleBindings } from '../../src/db/schema.js';
 import { historySubcommand, listSubcommand } from '../../src/slack/commands/list.js';
 import type { Subcommand } from '../../src/slack/commands/registry.js';
 import { rolesSubcommand } from '../../src/slack/commands/roles.js';
 import { bootHarness, type Harness, runSubcommand } from '../helpers/harness.js';
+import { defenderMachine } from '../helpers/memory/lockdowns.js';
 
 // The subcommands are called directly (as the /hostlock router would), with real Postgres behind them.
 
@@ -38,24 +38,7 @@ const auditOf = (action: string, targetId?: string) =>
     );
 
 const hex40 = (n: number) => n.toString(16).padStart(40, 'a');
-const machine = (machineId: string, name: string): DefenderMachine => ({
-  machineId,
-  name,
-  osPlatform: 'Windows11',
-  osVersion: null,
-  ips: [],
-  lastIp: null,
-  healthStatus: 'Active',
-  onboardingStatus: 'Onboarded',
-  riskScore: 'Low',
-  exposureLevel: 'Low',
-  deviceValue: 'Normal',
-  firstSeen: null,
-  lastSeen: new Date(),
-  tags: [],
-  isPotentialDuplicate: false,
-  mergedIntoMachineId: null,
-});
+const machine = (machineId: string, name: string) => defenderMachine({ machineId, name });
 type NewRow = typeof lockdowns.$inferInsert;
 const row = (r: Partial<NewRow> & Pick<NewRow, 'id' | 'machineId' | 'state'>): NewRow => ({
   hostName: 'host',

@@ -1,3 +1,4 @@
+import type { DefenderMachine } from '../../../src/core/defender.js';
 import type { NotificationEvent } from '../../../src/core/events.js';
 import type { HostStore } from '../../../src/core/hosts/ports.js';
 import type { Host } from '../../../src/core/hosts/types.js';
@@ -135,6 +136,29 @@ export function host(o: Partial<Host> & { machineId: string; name: string }): Ho
     isolationSource: null,
     goneAt: null,
     syncedAt: new Date(),
+    ...o,
+  };
+}
+
+/** A machine as Defender lists it (what a sync upserts), seen just now unless told otherwise. */
+export function defenderMachine(
+  o: Partial<DefenderMachine> & { machineId: string; name: string },
+): DefenderMachine {
+  return {
+    osPlatform: 'Windows11',
+    osVersion: null,
+    ips: [],
+    lastIp: null,
+    healthStatus: 'Active',
+    onboardingStatus: 'Onboarded',
+    riskScore: 'Low',
+    exposureLevel: 'Low',
+    deviceValue: 'Normal',
+    firstSeen: null,
+    lastSeen: new Date(),
+    tags: [],
+    isPotentialDuplicate: false,
+    mergedIntoMachineId: null,
     ...o,
   };
 }
