@@ -218,7 +218,6 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         hosts: hostStore(database.db),
         isolatingLockdowns: () => countIsolatingLockdowns(database.db),
         onSaved: async (s, o) => {
-          settingsCache.invalidate(); // this replica at once; the others by notification
           await scheduleHostsSync(engine.scheduler.agenda, s.pollMinutes, { skipImmediate: true });
           if (o.syncNow) {
             await syncHostsNow(engine.scheduler.agenda); // new credentials or a resume: not one interval later

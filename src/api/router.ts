@@ -33,8 +33,6 @@ export const AUTH_FAILURES_PER_MINUTE = 20;
 /** Default per-token request rate: generous for a SIEM pushing scores, tight enough to stop a runaway loop. */
 export const DEFAULT_RATE_PER_MINUTE = 600;
 
-export { API_PREFIX, OPENAPI_PATH } from './paths.js';
-
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 type Guard = (

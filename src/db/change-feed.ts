@@ -36,13 +36,13 @@ export function cachedRead<T>(
   // before a change never lands in the cache after it.
   let generation = 0;
   let entry: { value: T; at: number } | undefined;
-  let inFlight: { promise: Promise<T>; generation: number; at: number } | undefined;
+  let inFlight: { promise: Promise<T>; at: number } | undefined; // cleared by invalidate
   return {
     get() {
       if (entry && fresh(entry.at)) {
         return Promise.resolve(entry.value);
       }
-      if (inFlight?.generation === generation && fresh(inFlight.at)) {
+      if (inFlight && fresh(inFlight.at)) {
         return inFlight.promise;
       }
       const started = generation;
@@ -57,7 +57,7 @@ export function cachedRead<T>(
         }
         return value;
       });
-      const flight = { promise, generation: started, at };
+      const flight = { promise, at };
       inFlight = flight;
       const clear = () => {
         if (inFlight === flight) {

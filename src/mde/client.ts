@@ -275,13 +275,15 @@ export function createDefenderClient(opts: DefenderClientOptions): DefenderClien
         $filter: clauses.length ? clauses.join(' and ') : undefined,
         $top: Math.min(top, PAGE_SIZE),
       })}`;
+      const first = next;
       while (next && found.length < top) {
         const path: string = next;
         let body: unknown;
         try {
           body = (await http.call('GET', path)).body;
         } catch (e) {
-          if (e instanceof MdeApiError && e.status === 404) {
+          // "none" only on the first page: a 404 further on is a failure, not the end of the list
+          if (e instanceof MdeApiError && e.status === 404 && found.length === 0 && path === first) {
             break;
           }
           throw e;

@@ -4,6 +4,7 @@ import type { LookupGuard } from '../core/hosts/lookup-host.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
 import type { Permission } from '../core/permissions.js';
+import type { RoleBinding } from '../core/roles/ports.js';
 import { recordDenial } from '../core/roles/record-denial.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Store } from '../core/store.js';
@@ -13,6 +14,8 @@ import type { ActorResolver, SlackActor } from './actor.js';
 /** What Slack listeners need: core's ports, assembled once in hostlock.ts. */
 export interface SlackDeps {
   actors: ActorResolver;
+  /** every role binding, as the actor resolver reads them (the per-process cache in production) */
+  roleBindings: () => Promise<RoleBinding[]>;
   hosts: HostStore;
   defender: (opts?: { purpose?: DefenderPurpose }) => Promise<Defender | DefenderUnavailable>;
   settings: () => Promise<Settings>;
@@ -53,6 +56,15 @@ export async function refuse(
 ): Promise<string> {
   await recordDenial(deps.store, { actor, permission, what, details: { roles: actor.roles } });
   deps.log.warn({ userId: actor.userId, permission, what }, 'authz.denied');
+  return refusalFor(deps, actor, permission);
+}
+
+/** {@link refusalText} and whom to ask: what every refused person is told (verbs audit their own refusals). */
+export async function refusalFor(
+  deps: Pick<SlackDeps, 'roleBindings'>,
+  actor: Pick<SlackActor, 'permissions'>,
+  permission: Permission,
+): Promise<string> {
   return `${refusalText(permission)} ${await whoToAsk(deps, actor)}`;
 }
 
@@ -64,10 +76,10 @@ const ADMINS_NAMED = 5;
  * must do.
  */
 export async function whoToAsk(
-  deps: Pick<SlackDeps, 'store'>,
+  deps: Pick<SlackDeps, 'roleBindings'>,
   actor: Pick<SlackActor, 'permissions'>,
 ): Promise<string> {
-  const admins = (await deps.store.roles.list()).filter((b) => b.role === 'admin');
+  const admins = (await deps.roleBindings()).filter((b) => b.role === 'admin');
   if (admins.length === 0) {
     return 'hostlock has no admin yet: whoever runs it sets `HOSTLOCK_ADMINS` to their Slack user id and restarts it.';
   }

@@ -71,14 +71,12 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
   people: People;
 } {
   const log = o.log.child({ component: 'slack' });
+  const roleBindings = o.roleBindings ?? (() => o.store.roles.list());
   const deps: SlackDeps = {
     lockdown: o.lockdown,
     store: o.store,
-    actors: createActorResolver({
-      bindings: o.roleBindings ?? (() => o.store.roles.list()),
-      client: o.client,
-      log,
-    }),
+    actors: createActorResolver({ bindings: roleBindings, client: o.client, log }),
+    roleBindings,
     hosts: o.hosts,
     defender: o.defender,
     settings: o.settings,

@@ -29,7 +29,7 @@ export async function changeDefenderState(
   }
   // Deleting the credentials would strand every host hostlock holds isolated: nothing could
   // release them on time (review M3). Pausing keeps releases going; delete waits for them to end.
-  const open = input.change === 'deleted' ? ((await deps.isolatingLockdowns?.()) ?? 0) : 0;
+  const open = input.change === 'deleted' ? await deps.isolatingLockdowns() : 0;
   if (open > 0) {
     return { ...err('lockdowns_open'), open };
   }

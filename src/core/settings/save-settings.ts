@@ -28,7 +28,7 @@ export interface SettingsDeps {
   /** after a save: reschedule the sync; `syncNow` when Defender just became usable */
   onSaved: (s: Settings, o: { syncNow: boolean }) => Promise<void>;
   /** lockdowns that hold, or are about to hold, a host isolated (isolating, active, releasing) */
-  isolatingLockdowns?: () => Promise<number>;
+  isolatingLockdowns: () => Promise<number>;
 }
 
 export type SaveRefusal =

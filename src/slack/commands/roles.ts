@@ -5,7 +5,7 @@ import { grantRole, ROLES_PERMISSION } from '../../core/roles/grant-role.js';
 import type { RoleBinding } from '../../core/roles/ports.js';
 import { listRoles } from '../../core/roles/queries.js';
 import { revokeRole } from '../../core/roles/revoke-role.js';
-import { refusalText, refuse, type SlackDeps, whoToAsk } from '../deps.js';
+import { refusalFor, refuse, type SlackDeps } from '../deps.js';
 import type { Subcommand } from './registry.js';
 
 /** Who a role can be bound to: a Slack user (`U…`/`W…`) or a user group (`S…`). */
@@ -122,9 +122,7 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
       if (verb === 'list') {
         const r = await listRoles(deps, { actor });
         return {
-          reply: r.ok
-            ? listing(r.value)
-            : ephemeral(`${refusalText('settings:view')} ${await whoToAsk(deps, actor)}`),
+          reply: r.ok ? listing(r.value) : ephemeral(await refusalFor(deps, actor, 'settings:view')),
         };
       }
       if (verb !== 'grant' && verb !== 'revoke') {
@@ -166,7 +164,7 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
           'role.grant',
         );
         if (!r.ok) {
-          return { reply: ephemeral(`${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`) };
+          return { reply: ephemeral(await refusalFor(deps, actor, 'settings:edit')) };
         }
         return {
           reply: ephemeral(
@@ -185,7 +183,7 @@ export function rolesSubcommand(deps: SlackDeps): Subcommand {
         revoked: `${who} no longer has the \`${role}\` role.`,
         unchanged: `${who} did not have the \`${role}\` role; nothing changed.`,
         last_admin: `${who} holds the last \`admin\` binding; revoking it would leave nobody able to manage hostlock. Grant \`admin\` to someone else first.`,
-        forbidden: `${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`,
+        forbidden: await refusalFor(deps, actor, 'settings:edit'),
       };
       return { reply: ephemeral(replies[r.ok ? r.value : r.error]) };
     },

@@ -18,7 +18,7 @@ import {
 import { codeSafe, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import type { SlackActor } from '../actor.js';
-import { refusalText, refuse, type SlackDeps, whoToAsk } from '../deps.js';
+import { refusalFor, refuse, type SlackDeps } from '../deps.js';
 import type { CommandOutcome, Subcommand } from './registry.js';
 
 const SCOPE_LIST = API_SCOPES.map((s) => `\`${s}\``).join(', ');
@@ -150,7 +150,7 @@ async function revoke(
   const r = await revokeToken(deps, { actor, name });
   deps.log.info({ userId: actor.userId, name, outcome: r.ok ? 'revoked' : r.error }, 'api_token.revoke');
   if (!r.ok && r.error === 'forbidden') {
-    return { reply: ephemeral(`${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`) };
+    return { reply: ephemeral(await refusalFor(deps, actor, 'settings:edit')) };
   }
   return {
     reply: ephemeral(
@@ -188,7 +188,7 @@ async function create(
     ...(lifetime.days !== undefined ? { days: lifetime.days } : {}),
   });
   if (!r.ok && r.error === 'forbidden') {
-    return { reply: ephemeral(`${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`) };
+    return { reply: ephemeral(await refusalFor(deps, actor, 'settings:edit')) };
   }
   if (!r.ok && r.error !== 'name_taken') {
     return { reply: ephemeral(`Name the token with ${NAME_RULE} and give it a scope: ${CREATE_USAGE}.`) };
@@ -237,7 +237,7 @@ export function tokenSubcommand(deps: SlackDeps): Subcommand {
         return {
           reply: r.ok
             ? listing(r.value, deps.clock.now())
-            : ephemeral(`${refusalText('settings:edit')} ${await whoToAsk(deps, actor)}`),
+            : ephemeral(await refusalFor(deps, actor, 'settings:edit')),
         };
       }
 

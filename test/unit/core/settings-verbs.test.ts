@@ -31,6 +31,7 @@ function deps(answer: VerifyOutcome = { ok: true, roles: ['Machine.Isolate'] }, 
       },
     },
     onSaved: async (_s, o) => void saved.push(o),
+    isolatingLockdowns: async () => 0,
   };
   return { d, store, verified, saved };
 }

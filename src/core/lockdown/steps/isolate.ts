@@ -58,7 +58,7 @@ export const stepPending: Step = async (c, l) => {
     return l.state;
   }
   if (at.getTime() < deadline.getTime()) {
-    const next = escalate && escalate.getTime() < deadline.getTime() ? escalate : deadline;
+    const next = escalate ?? deadline; // escalationAt is before the deadline or null
     await update(c, l, { nextCheckAt: next });
     return l.state;
   }
