@@ -104,6 +104,11 @@ describe('an undecided request', () => {
     const l = await until(async () => ((await row(id)).approvalTs ? row(id) : null), 'the approval post');
 
     await minutesPass(id, 9);
+    // the step has looked (its next look is the escalation time, a minute on), and did not escalate
+    await until(
+      async () => ((await row(id)).nextCheckAt?.getTime() ?? 0) > Date.now() || null,
+      'the look at 9 minutes',
+    );
     expect((await row(id)).escalatedAt).toBeNull();
     await minutesPass(id, 11);
     // the sweep may meet the row held by this process's own timer: wait for the step, not the call
@@ -130,6 +135,16 @@ describe('an undecided request', () => {
       'the next look',
     );
     expect(posted(ESCALATE, new RegExp(ActionId.lockdownApprove.replace('.', '\\.')))).toHaveLength(1);
+    const [events] = await h.db.sql<{ n: number }[]>`
+      select count(distinct event_id)::int as n from outbox
+      where event = 'lockdown.escalated' and payload->'lockdown'->>'id' = ${id}`;
+    expect(events?.n).toBe(1);
+    const mentions = h.slack
+      .callsTo('chat.postMessage')
+      .filter(
+        (c) => c.args.thread_ts === l.approvalTs && String(c.args.text).includes(`<!subteam^${ONCALL}>`),
+      );
+    expect(mentions).toHaveLength(1);
     // then it expires as before
     await minutesPass(id, 31);
     await until(async () => ((await row(id)).state === 'approval_expired' ? true : null), 'the expiry');
