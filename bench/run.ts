@@ -10,7 +10,7 @@ import { measureLookups } from './lookup.js';
 import { probeRssMb } from './memory-probe.js';
 import { measureOutbox } from './outbox.js';
 import { machine, renderTable, writeResults } from './report.js';
-import { measureDefenderRead, measureFullSync } from './sync.js';
+import { measureDefenderRead, measureFullSync, measureResync } from './sync.js';
 import { measureUpsertVsCopy } from './upsert.js';
 
 const MACHINES = Number(process.env.BENCH_MACHINES ?? 100_000);
@@ -94,6 +94,9 @@ async function bench(dir: string): Promise<void> {
     progress('lookups after VACUUM (ANALYZE) hosts…');
     await database.sql`vacuum (analyze) hosts`;
     const lookupsVacuumed = await measureLookups(database, lookupOptions);
+    // the releases' and approvals' Defender calls are a minute apart from the re-sync's 12
+    progress('re-sync over the same fleet…');
+    const resync = await measureResync(env);
     progress('slash-command acks…');
     const acks = await measureAcks(env, { ...ACK, fleetSize: MACHINES });
     progress('Defender read alone…');
@@ -117,6 +120,7 @@ async function bench(dir: string): Promise<void> {
 
     const measured = {
       sync,
+      resync,
       read,
       upsert,
       lookups,

@@ -71,9 +71,36 @@ export async function measureFullSync(env: BenchEnv): Promise<SyncFigures> {
   };
 }
 
+export interface ResyncFigures {
+  machines: number;
+  /** a second full sync over the rows the first left, Defender's fleet unchanged: every later run */
+  wallMs: number;
+}
+
+/**
+ * A re-sync as the scheduled job runs it after the first: same process setup as
+ * {@link measureFullSync} (dist/ on node), over the `hosts` the first sync filled.
+ */
+export async function measureResync(env: BenchEnv): Promise<ResyncFigures> {
+  const { stdout } = await run(process.execPath, [SYNC_PROCESS], {
+    env: { ...process.env, ...env.processEnv, NODE_OPTIONS: '', BENCH_SYNC_TIME_ONLY: '1' },
+    maxBuffer: 1_048_576,
+  });
+  const { outcome, wallMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+    wallMs: number;
+    outcome: { status: string; result?: { machines: number; gone: number } };
+  };
+  if (outcome.status !== 'ok' || !outcome.result || outcome.result.gone !== 0) {
+    throw new Error(`the re-sync did not succeed as expected: ${JSON.stringify(outcome)}`);
+  }
+  return { machines: outcome.result.machines, wallMs };
+}
+
 export interface DefenderReadFigures {
   /** a bare HTTPS client reading every page as text: the peer's serving and transfer time */
   peerServeMs: number;
+  /** the same pages' JSON.parse, summed (not part of peerServeMs): what any client reading the records pays */
+  parseMs: number;
   /** hostlock's Defender client listing every machine (HTTP, streamed JSON, readMachine, mapping), no database */
   clientListMs: number;
   rows: DefenderMachine[];
@@ -81,17 +108,20 @@ export interface DefenderReadFigures {
 
 /** How much of a sync is Defender's and the client's, not the database's. */
 export async function measureDefenderRead(env: BenchEnv): Promise<DefenderReadFigures> {
-  const peerServeMs = await rawDownloadMs(env.mde.url);
+  const { serveMs: peerServeMs, parseMs } = await rawDownload(env.mde.url);
   const defender = await env.hostlock.defender.get();
   if (typeof defender === 'string') {
     throw new Error(`hostlock has no Defender client: ${defender}`);
   }
   const { ms, value: rows } = await timed(() => defender.listMachines());
-  return { peerServeMs, clientListMs: ms, rows };
+  return { peerServeMs, parseMs, clientListMs: ms, rows };
 }
 
-/** Sum over every page of request → last byte, with no parsing beyond finding the next link. */
-async function rawDownloadMs(base: string): Promise<number> {
+/**
+ * Sum over every page of request → last byte, with no parsing beyond finding the next link; and,
+ * timed apart, JSON.parse of each page's text (the least any client reading the records does).
+ */
+async function rawDownload(base: string): Promise<{ serveMs: number; parseMs: number }> {
   const tokenRes = await fetch(`${base}/${MDE_APP.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -107,16 +137,24 @@ async function rawDownloadMs(base: string): Promise<number> {
     throw new Error(`the Defender peer issued no token (${tokenRes.status})`);
   }
   let next: string | undefined = `${base}/api/machines?$top=${PAGE_SIZE}`;
-  let total = 0;
+  let serveMs = 0;
+  let parseMs = 0;
+  let records = 0;
   while (next) {
     const started = performance.now();
     const res = await fetch(next, { headers: { authorization: `Bearer ${token}` } });
     const text = await res.text();
-    total += performance.now() - started;
+    serveMs += performance.now() - started;
     if (!res.ok) {
       throw new Error(`GET ${next} answered ${res.status}: ${text.slice(0, 200)}`);
     }
     next = /"@odata\.nextLink":"([^"]+)"/.exec(text.slice(-500))?.[1];
+    const parsing = performance.now();
+    records += (JSON.parse(text) as { value: unknown[] }).value.length;
+    parseMs += performance.now() - parsing;
   }
-  return total;
+  if (records === 0) {
+    throw new Error('the Defender peer listed no machines');
+  }
+  return { serveMs, parseMs };
 }

@@ -265,6 +265,15 @@ export const inventorySync = pgTable(
 );
 
 /**
+ * The machines the running inventory sync has listed so far (emptied when a run starts): how a
+ * run tells the hosts it saw from the ones gone, without writing a row whose facts did not change.
+ * UNLOGGED (migration 0014): nothing in it outlives a run, and a run does not outlive a crash.
+ */
+export const inventorySeen = pgTable('inventory_seen', {
+  machineId: text('machine_id').notNull(),
+});
+
+/**
  * Slack deliveries already taken (reliability.md §3): `sig:<sha256 of X-Slack-Signature>` for an
  * exact replay inside the 5-minute window, `event:<event_id>` for Events API retries. Shared by
  * every replica; rows older than an hour are deleted as new ones arrive.

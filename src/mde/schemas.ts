@@ -38,6 +38,17 @@ const date = (v: unknown) => {
 };
 
 /**
+ * What PostgreSQL's text cannot hold — NUL, and a UTF-16 surrogate without its pair (legal in
+ * JSON as `\u0000` / `\ud800`) — made U+FFFD. A device reports its own name, so a host could
+ * otherwise send one that fails the write of every machine listed with it.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what is looked for
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+export const storable = (s: string): string => s.replace(UNSTORABLE, '\uFFFD');
+const storableOrNull = (s: string | null | undefined): string | null =>
+  nullish(s) ? null : storable(s as string);
+
+/**
  * Checks the fields hostlock uses of one machine record (mde-api.md §4) and maps it, leaving the
  * rest behind; a field of the wrong type makes the whole record an issue. Written by hand rather
  * than with zod: a sync reads 100 000 of these, and zod's parse kept every record alive past a
@@ -51,6 +62,9 @@ export function readMachine(raw: unknown): DefenderMachine | MachineIssue {
   const m = raw as RawMachine & Partial<Record<(typeof STRING_FIELDS)[number], string | null>>;
   if (typeof m.id !== 'string' || m.id === '') {
     return { issue: 'id: not a non-empty string' };
+  }
+  if (storable(m.id) !== m.id) {
+    return { issue: 'id: holds NUL or an unpaired surrogate' };
   }
   for (const f of STRING_FIELDS) {
     if (!nullish(m[f]) && typeof m[f] !== 'string') {
@@ -72,7 +86,7 @@ export function readMachine(raw: unknown): DefenderMachine | MachineIssue {
         return { issue: 'ipAddresses: an entry without a string ipAddress' };
       }
       if (a.ipAddress) {
-        ips.push(a.ipAddress as string);
+        ips.push(storable(a.ipAddress as string));
       }
     }
   }
@@ -81,32 +95,33 @@ export function readMachine(raw: unknown): DefenderMachine | MachineIssue {
     if (!Array.isArray(m.machineTags) || !m.machineTags.every((t) => typeof t === 'string')) {
       return { issue: 'machineTags: not an array of strings' };
     }
-    tags = m.machineTags as string[];
+    tags = (m.machineTags as string[]).map(storable);
   }
   if (!nullish(m.isPotentialDuplication) && typeof m.isPotentialDuplication !== 'boolean') {
     return { issue: 'isPotentialDuplication: not a boolean' };
   }
-  if (m.lastIpAddress && !ips.includes(m.lastIpAddress)) {
-    ips.unshift(m.lastIpAddress);
+  const lastIp = storableOrNull(m.lastIpAddress);
+  if (lastIp && !ips.includes(lastIp)) {
+    ips.unshift(lastIp);
   }
   return {
     machineId: m.id,
-    name: m.computerDnsName ?? '',
-    osPlatform: m.osPlatform ?? null,
+    name: storableOrNull(m.computerDnsName) ?? '',
+    osPlatform: storableOrNull(m.osPlatform),
     // `version` carries the release where `osVersion` is null (§8.13)
-    osVersion: m.osVersion ?? m.version ?? null,
+    osVersion: storableOrNull(m.osVersion ?? m.version),
     ips: [...new Set(ips)],
-    lastIp: m.lastIpAddress ?? null,
-    healthStatus: m.healthStatus ?? null,
-    onboardingStatus: m.onboardingStatus ?? null,
-    riskScore: m.riskScore ?? null,
-    exposureLevel: m.exposureLevel ?? null,
-    deviceValue: m.deviceValue ?? null,
+    lastIp,
+    healthStatus: storableOrNull(m.healthStatus),
+    onboardingStatus: storableOrNull(m.onboardingStatus),
+    riskScore: storableOrNull(m.riskScore),
+    exposureLevel: storableOrNull(m.exposureLevel),
+    deviceValue: storableOrNull(m.deviceValue),
     firstSeen: date(m.firstSeen),
     lastSeen: date(m.lastSeen),
     tags,
     isPotentialDuplicate: (m.isPotentialDuplication as boolean | null | undefined) ?? false,
-    mergedIntoMachineId: m.mergedIntoMachineId ?? null,
+    mergedIntoMachineId: storableOrNull(m.mergedIntoMachineId),
   };
 }
 

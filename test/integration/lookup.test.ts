@@ -211,6 +211,29 @@ describe('inventory sync', () => {
     expect(back?.goneAt).toBeNull();
   });
 
+  it('a re-sync leaves unchanged hosts unwritten, and lookups count them as just confirmed', async () => {
+    // every host last written a day ago, as after a day of syncs that found nothing new
+    await h.db.sql`update hosts set synced_at = now() - interval '1 day'`;
+    const version = async () =>
+      (await h.db.sql<{ xmin: string }[]>`select xmin::text from hosts where machine_id = ${db1.id}`)[0]?.xmin;
+    const before = await version();
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    expect(await version()).toBe(before); // not rewritten
+    const calls = defenderCalls();
+    const text = allText((await h.slash('lookup db-01', { as: ANALYST })).json());
+    expect(defenderCalls()).toBe(calls); // fresh: the run just listed it
+    expect(text).toContain('synced just now');
+  });
+
+  it('a host reporting a name PostgreSQL cannot store (NUL, a lone surrogate) does not stop the sync', async () => {
+    const evil = h.mde.machine({ computerDnsName: 'evil\u0000host\ud800', lastIpAddress: '10.20.30.99' });
+    h.mde.addMachines([evil]);
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const [row] = await h.db.db.select().from(hosts).where(eqId(evil.id));
+    expect(row?.name).toBe('evil\uFFFDhost\uFFFD');
+    h.mde.removeMachine(evil.id);
+  });
+
   it('keeps the previous inventory when a run fails, reports it in /readyz, and recovers', async () => {
     const count = async () => Number((await h.db.sql`select count(*)::int as n from hosts`)[0]?.n);
     const before = await count();

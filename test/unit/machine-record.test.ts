@@ -10,7 +10,11 @@ import { isMachineIssue, readMachine } from '../../src/mde/schemas.js';
  * tags, the duplicate flag), which is written here with zod as the reference.
  */
 
-const str = z.string().nullish();
+// Text PostgreSQL can store: NUL and unpaired surrogates become U+FFFD (String#toWellFormed, ES2024)
+const wellFormed = (s: string) =>
+  (s as unknown as { toWellFormed(): string }).toWellFormed().replaceAll('\u0000', '\uFFFD');
+const text = z.string().transform(wellFormed);
+const str = text.nullish();
 const isoDate = z
   .string()
   .nullish()
@@ -19,7 +23,10 @@ const isoDate = z
     return d && !Number.isNaN(d.getTime()) ? d : null;
   });
 const Reference = z.object({
-  id: z.string().min(1),
+  id: z
+    .string()
+    .min(1)
+    .refine((id) => wellFormed(id) === id),
   computerDnsName: str,
   firstSeen: isoDate,
   lastSeen: isoDate,
@@ -27,13 +34,13 @@ const Reference = z.object({
   osVersion: str,
   version: str,
   lastIpAddress: str,
-  ipAddresses: z.array(z.object({ ipAddress: z.string().nullish() })).nullish(),
+  ipAddresses: z.array(z.object({ ipAddress: str })).nullish(),
   healthStatus: str,
   onboardingStatus: str,
   riskScore: str,
   exposureLevel: str,
   deviceValue: str,
-  machineTags: z.array(z.string()).nullish(),
+  machineTags: z.array(text).nullish(),
   isPotentialDuplication: z.boolean().nullish(),
   mergedIntoMachineId: str,
 });
@@ -92,6 +99,8 @@ const FIELDS = [
 // Each field: usually a plausible value, sometimes any JSON value, sometimes absent.
 const scalar = fc.oneof(
   fc.string({ maxLength: 8 }),
+  fc.string({ maxLength: 8, unit: 'binary' }),
+  fc.constantFrom('a\u0000b', '\ud800', 'x\udc00', '\ud83d\ude00'),
   fc.constantFrom('', '10.0.0.1', '2026-12-01T10:00:00Z', 'not a date', '2026-13-45T99:00:00Z'),
   fc.integer(),
   fc.boolean(),
@@ -122,5 +131,22 @@ describe('readMachine', () => {
     });
     expect(readMachine({ id: '' })).toEqual({ issue: 'id: not a non-empty string' });
     expect(readMachine([])).toEqual({ issue: 'not an object' });
+    expect(readMachine({ id: 'a\u0000' })).toEqual({ issue: 'id: holds NUL or an unpaired surrogate' });
+  });
+
+  it('makes text PostgreSQL cannot store (NUL, an unpaired surrogate) U+FFFD, keeping the rest', () => {
+    const m = readMachine({
+      id: 'abc',
+      computerDnsName: 'evil\u0000host',
+      osPlatform: '\ud800Linux',
+      machineTags: ['ok', 'tag\udc00'],
+      ipAddresses: [{ ipAddress: '10.0.0.1\u0000' }],
+    });
+    expect(m).toMatchObject({
+      name: 'evil\uFFFDhost',
+      osPlatform: '\uFFFDLinux',
+      tags: ['ok', 'tag\uFFFD'],
+      ips: ['10.0.0.1\uFFFD'],
+    });
   });
 });

@@ -10,14 +10,21 @@ export interface HostStore {
   /** {@link HostStore.search} for many queries at once (two statements, whatever their number); answers in the order asked. */
   searchMany(queries: readonly HostQuery[], limit: number): Promise<Array<{ hosts: Host[]; total: number }>>;
   get(machineId: string): Promise<Host | null>;
-  /** Upserts Defender's facts in one statement; isolation columns are left alone. */
+  /** Upserts Defender's facts in one statement (every row written: a lookup's fresh read); isolation columns are left alone. */
   upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date): Promise<void>;
+  /** Starts an inventory run's listing: forgets what the previous run listed. */
+  startListing(): Promise<void>;
   /**
-   * Marks hosts not seen since `syncedBefore` as gone; returns how many, and how many distinct
-   * machines were written since then (the run's count, whatever batches were written twice; a
-   * host a lookup refreshed during the run is counted too).
+   * One batch of the run's listing: notes each machine as listed, writes those whose facts changed
+   * (or that were gone) and inserts new ones, in one statement; isolation columns are left alone.
+   * A batch may come twice.
    */
-  markGone(syncedBefore: Date): Promise<{ gone: number; listed: number }>;
+  recordListed(machines: readonly DefenderMachine[], runStartedAt: Date): Promise<void>;
+  /**
+   * Marks gone the hosts this run did not list (and no lookup refreshed since `runStartedAt`);
+   * returns how many, and how many distinct hosts the run listed.
+   */
+  markGone(runStartedAt: Date): Promise<{ gone: number; listed: number }>;
   /** Writes derived isolation where it changed; returns how many rows changed. */
   setIsolation(updates: ReadonlyArray<{ machineId: string } & Isolation>): Promise<number>;
   /**

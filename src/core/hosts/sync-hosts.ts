@@ -20,8 +20,8 @@ const ACTIONS_PER_TYPE = 100_000;
 const MAX_DIRECT_CHECKS = 50;
 
 /**
- * One inventory run: every machine from Defender, batch by batch as it arrives, upserted in bulk; machines no
- * longer listed marked gone (only after the whole list arrived); isolation re-derived from the
+ * One inventory run: every machine from Defender, batch by batch as it arrives, recorded in bulk
+ * (only changed hosts rewritten); machines no longer listed marked gone (only after the whole list arrived); isolation re-derived from the
  * Isolate/Unisolate actions created since the previous run, plus a direct look at hosts still
  * isolating or releasing, whose deciding action may be older than the window. Throws on any
  * Defender failure: the hosts written before it keep their fresh facts, and none is marked gone.
@@ -31,14 +31,15 @@ export async function syncHosts(
   input: { previousRunAt: Date | null },
 ): Promise<SyncResult> {
   const startedAt = deps.clock.now();
-  // Batches are written as their bytes arrive (a batch may come twice: the upsert is idempotent),
+  // Batches are written as their bytes arrive (a batch may come twice: recording is idempotent),
   // one written while the next is read: waiting for the previous write before taking a batch
   // keeps at most two in memory and lets a write failure stop the listing.
   let writing: Promise<void> = Promise.resolve();
+  await deps.hosts.startListing();
   try {
     await deps.defender.listMachines(async (batch) => {
       await writing;
-      writing = deps.hosts.upsertMachines(batch, startedAt);
+      writing = deps.hosts.recordListed(batch, startedAt);
       writing.catch(() => {}); // awaited with the next batch, or below
     });
   } finally {

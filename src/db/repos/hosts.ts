@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { DefenderMachine } from '../../core/defender.js';
 import { externalIsolationEvent } from '../../core/events.js';
 import type { HostQuery } from '../../core/hosts/parse-host-query.js';
@@ -50,6 +50,73 @@ export function nextPrefix(prefix: string): string {
 /** `like` pattern text: `_` is legal in host names and must not act as a wildcard. */
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/**
+ * When Defender last confirmed a host's facts. A sync rewrites only the hosts that changed
+ * (`recordListed`); every host not gone was listed, unchanged, by the last successful run, which
+ * started at `inventory_sync.last_success_at`.
+ */
+const EFFECTIVE_SYNCED_AT = sql<Date>`case when ${hosts.goneAt} is null
+    then greatest(${hosts.syncedAt}, (select last_success_at from inventory_sync where id = 1))
+    else ${hosts.syncedAt} end`.mapWith(hosts.syncedAt);
+const HOST_COLUMNS = { ...getTableColumns(hosts), syncedAt: EFFECTIVE_SYNCED_AT };
+
+/** The columns Defender's listing fills, in table order. */
+const HOST_FACT_LIST = [
+  'machine_id',
+  'name',
+  'os_platform',
+  'os_version',
+  'ips',
+  'health_status',
+  'onboarding_status',
+  'risk_score',
+  'exposure_level',
+  'device_value',
+  'first_seen',
+  'last_seen',
+  'tags',
+  'is_potential_duplicate',
+  'merged_into_machine_id',
+] as const;
+const HOST_FACTS = sql.raw(HOST_FACT_LIST.join(', '));
+const SET_FACTS = HOST_FACT_LIST.filter((c) => c !== 'machine_id')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
+
+/**
+ * Machines as rows (one per machine id): a single jsonb parameter, so no 65 535-parameter limit
+ * and no round trip per row.
+ */
+function machineRows(machines: readonly DefenderMachine[]) {
+  const payload = JSON.stringify(
+    machines.map((m) => ({
+      machine_id: m.machineId,
+      name: m.name,
+      os_platform: m.osPlatform,
+      os_version: m.osVersion,
+      ips: m.ips,
+      health_status: m.healthStatus,
+      onboarding_status: m.onboardingStatus,
+      risk_score: m.riskScore,
+      exposure_level: m.exposureLevel,
+      device_value: m.deviceValue,
+      first_seen: m.firstSeen,
+      last_seen: m.lastSeen,
+      tags: m.tags,
+      is_potential_duplicate: m.isPotentialDuplicate,
+      merged_into_machine_id: m.mergedIntoMachineId,
+    })),
+  );
+  return sql`select distinct on (r.machine_id) r.machine_id, r.name, r.os_platform, r.os_version,
+      coalesce(r.ips, '{}') as ips, r.health_status, r.onboarding_status, r.risk_score, r.exposure_level,
+      r.device_value, r.first_seen, r.last_seen, coalesce(r.tags, '{}') as tags,
+      r.is_potential_duplicate, r.merged_into_machine_id
+    from jsonb_to_recordset(${payload}::jsonb) as r(machine_id text, name text, os_platform text,
+      os_version text, ips text[], health_status text, onboarding_status text, risk_score text,
+      exposure_level text, device_value text, first_seen timestamptz, last_seen timestamptz, tags text[],
+      is_potential_duplicate boolean, merged_into_machine_id text)`;
+}
+
 // One object of short repository methods over `db` (the HostStore port), not one long procedure.
 export function hostStore(db: Database): HostStore {
   return {
@@ -67,7 +134,7 @@ export function hostStore(db: Database): HostStore {
                         when lower(${hosts.name}) like ${`${likeEscape(q.value)}.%`} then 1 else 2 end`;
       }
       const rows = await db
-        .select({ host: hosts, total: sql<number>`count(*) over ()`.mapWith(Number) })
+        .select({ host: HOST_COLUMNS, total: sql<number>`count(*) over ()`.mapWith(Number) })
         .from(hosts)
         .where(where)
         // usable records first: merged-away and vanished ones last, then the freshest report
@@ -119,7 +186,9 @@ export function hostStore(db: Database): HostStore {
         where q.kind = 'name'
         order by 1, 4`);
       const ids = [...new Set(matched.map((r) => r.machine_id))];
-      const rows = ids.length ? await db.select().from(hosts).where(inArray(hosts.machineId, ids)) : [];
+      const rows = ids.length
+        ? await db.select(HOST_COLUMNS).from(hosts).where(inArray(hosts.machineId, ids))
+        : [];
       const byId = new Map(rows.map((r) => [r.machineId, toHost(r)]));
       const answers = queries.map(() => ({ hosts: [] as Host[], total: 0 }));
       for (const r of matched) {
@@ -134,7 +203,7 @@ export function hostStore(db: Database): HostStore {
     },
 
     async get(machineId) {
-      const [row] = await db.select().from(hosts).where(eq(hosts.machineId, machineId));
+      const [row] = await db.select(HOST_COLUMNS).from(hosts).where(eq(hosts.machineId, machineId));
       return row ? toHost(row) : null;
     },
 
@@ -142,59 +211,59 @@ export function hostStore(db: Database): HostStore {
       if (machines.length === 0) {
         return;
       }
-      // One statement per page: the rows travel as a single jsonb parameter (no 65 535-parameter
-      // limit, no per-row round trip).
-      const payload = JSON.stringify(
-        machines.map((m) => ({
-          machine_id: m.machineId,
-          name: m.name,
-          os_platform: m.osPlatform,
-          os_version: m.osVersion,
-          ips: m.ips,
-          health_status: m.healthStatus,
-          onboarding_status: m.onboardingStatus,
-          risk_score: m.riskScore,
-          exposure_level: m.exposureLevel,
-          device_value: m.deviceValue,
-          first_seen: m.firstSeen,
-          last_seen: m.lastSeen,
-          tags: m.tags,
-          is_potential_duplicate: m.isPotentialDuplicate,
-          merged_into_machine_id: m.mergedIntoMachineId,
-        })),
-      );
       await db.execute(sql`
-        insert into hosts (machine_id, name, os_platform, os_version, ips, health_status, onboarding_status,
-          risk_score, exposure_level, device_value, first_seen, last_seen, tags, is_potential_duplicate,
-          merged_into_machine_id, gone_at, synced_at)
-        select distinct on (x.machine_id) x.machine_id, x.name, x.os_platform, x.os_version,
-          coalesce(x.ips, '{}'), x.health_status, x.onboarding_status, x.risk_score, x.exposure_level,
-          x.device_value, x.first_seen, x.last_seen, coalesce(x.tags, '{}'), x.is_potential_duplicate,
-          x.merged_into_machine_id, null, ${syncedAt.toISOString()}::timestamptz
-        from jsonb_to_recordset(${payload}::jsonb) as x(machine_id text, name text, os_platform text,
-          os_version text, ips text[], health_status text, onboarding_status text, risk_score text,
-          exposure_level text, device_value text, first_seen timestamptz, last_seen timestamptz, tags text[],
-          is_potential_duplicate boolean, merged_into_machine_id text)
-        on conflict (machine_id) do update set
-          name = excluded.name, os_platform = excluded.os_platform, os_version = excluded.os_version,
-          ips = excluded.ips, health_status = excluded.health_status,
-          onboarding_status = excluded.onboarding_status, risk_score = excluded.risk_score,
-          exposure_level = excluded.exposure_level, device_value = excluded.device_value,
-          first_seen = excluded.first_seen, last_seen = excluded.last_seen, tags = excluded.tags,
-          is_potential_duplicate = excluded.is_potential_duplicate,
-          merged_into_machine_id = excluded.merged_into_machine_id, gone_at = null,
+        with x as (${machineRows(machines)})
+        insert into hosts (${HOST_FACTS}, gone_at, synced_at)
+        select ${HOST_FACTS}, null, ${syncedAt.toISOString()}::timestamptz from x
+        on conflict (machine_id) do update set ${sql.raw(SET_FACTS)}, gone_at = null,
           synced_at = excluded.synced_at`);
     },
 
-    async markGone(syncedBefore) {
-      const at = syncedBefore.toISOString();
+    async startListing() {
+      await db.execute(sql`truncate inventory_seen`);
+    },
+
+    async recordListed(machines: readonly DefenderMachine[], runStartedAt: Date) {
+      if (machines.length === 0) {
+        return;
+      }
+      // Three writes in one statement, all against the snapshot before it: every machine is noted
+      // as seen; a known host is rewritten only if a fact changed (or it was gone), so a re-sync of
+      // a steady fleet is reads; a new one is inserted (a lookup inserting it meanwhile: the
+      // conflict clause). An unchanged host keeps its synced_at: its freshness is the run's
+      // (EFFECTIVE_SYNCED_AT).
+      const at = sql`${runStartedAt.toISOString()}::timestamptz`;
+      await db.execute(sql`
+        with x as (${machineRows(machines)}),
+        changed as (
+          update hosts h set ${sql.raw(SET_FACTS.replaceAll('excluded.', 'x.'))}, gone_at = null, synced_at = ${at}
+          from x where h.machine_id = x.machine_id
+            and (h.gone_at is not null
+              or (${sql.raw(HOST_FACT_LIST.map((c) => `h.${c}`).join(', '))})
+                is distinct from (${sql.raw(HOST_FACT_LIST.map((c) => `x.${c}`).join(', '))}))
+          returning h.machine_id),
+        unchanged as (
+          insert into inventory_seen (machine_id)
+          select h.machine_id from hosts h join x on x.machine_id = h.machine_id
+          where h.machine_id not in (select machine_id from changed))
+        insert into hosts (${HOST_FACTS}, gone_at, synced_at)
+        select ${HOST_FACTS}, null, ${at} from x
+        where not exists (select 1 from hosts h where h.machine_id = x.machine_id)
+        on conflict (machine_id) do update set ${sql.raw(SET_FACTS)}, gone_at = null,
+          synced_at = excluded.synced_at`);
+    },
+
+    async markGone(runStartedAt) {
+      const at = runStartedAt.toISOString();
       const [row] = await db.execute<{ gone: number; listed: number }>(sql`
         with gone as (
-          update hosts set gone_at = ${at}::timestamptz
-          where synced_at < ${at}::timestamptz and gone_at is null
+          update hosts h set gone_at = ${at}::timestamptz
+          where h.gone_at is null and h.synced_at < ${at}::timestamptz
+            and not exists (select 1 from inventory_seen s where s.machine_id = h.machine_id)
           returning 1)
         select (select count(*) from gone)::int as gone,
-          (select count(*) from hosts where synced_at >= ${at}::timestamptz)::int as listed`);
+          (select count(*) from hosts h where h.synced_at >= ${at}::timestamptz
+             or exists (select 1 from inventory_seen s where s.machine_id = h.machine_id))::int as listed`);
       return { gone: row?.gone ?? 0, listed: row?.listed ?? 0 };
     },
 
@@ -247,7 +316,7 @@ export function hostStore(db: Database): HostStore {
 
     async isolated(limit, o = {}) {
       const rows = await db
-        .select({ host: hosts, total: sql<number>`count(*) over ()`.mapWith(Number) })
+        .select({ host: HOST_COLUMNS, total: sql<number>`count(*) over ()`.mapWith(Number) })
         .from(hosts)
         .where(
           o.source

@@ -182,6 +182,8 @@ export function memoryHosts(hosts: Host[]): HostStore {
     },
     get: async (id) => hosts.find((h) => h.machineId === id) ?? null,
     upsertMachines: unused,
+    startListing: unused,
+    recordListed: unused,
     markGone: unused,
     setIsolation: async (u) => u.length,
     isolated: unused,

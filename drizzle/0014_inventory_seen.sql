@@ -1,0 +1,6 @@
+-- The machines the running inventory sync has listed so far: a re-sync writes only the hosts whose
+-- facts changed, and tells the rest (seen, unchanged) from the gone ones by this list. It is emptied
+-- when a run starts and needs no WAL: a run that a crash interrupts fails and starts over.
+CREATE UNLOGGED TABLE "inventory_seen" (
+	"machine_id" text NOT NULL
+);
