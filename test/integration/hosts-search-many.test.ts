@@ -69,7 +69,7 @@ describe('searchMany', () => {
           });
           const many = await hosts.searchMany(queries, limit);
           const one = await Promise.all(queries.map((q) => hosts.search(q, limit)));
-          expect(many).toEqual(one);
+          expect(many).toEqual(one.map(({ hosts, total }) => ({ hosts, total })));
         },
       ),
       { numRuns: 150 },
@@ -83,5 +83,26 @@ describe('searchMany', () => {
       expect(name >= 'ab' && name < nextPrefix('ab')).toBe(true);
     }
     expect('ac' < nextPrefix('ab')).toBe(false);
+  });
+});
+
+describe('search', () => {
+  it('brings each returned host’s open lockdown in the same statement, and no closed one', async () => {
+    const hosts = hostStore(db.db);
+    await db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by, source)
+      values ('ld_open', ${id(5)}, 'web-1.contoso.com', 'active', 60, 'slack:U1', 'manual'),
+             ('ld_done', ${id(6)}, 'db-01.contoso.com', 'released', 60, 'slack:U1', 'manual')`;
+    try {
+      const web = await hosts.search({ kind: 'name', value: 'web-1' }, 5);
+      expect(web.hosts.map((h) => h.machineId)).toEqual([id(5)]);
+      expect(web.total).toBe(1);
+      expect(web.lockdowns.get(id(5))).toMatchObject({ id: 'ld_open', state: 'active', durationMinutes: 60 });
+      const db1 = await hosts.search({ kind: 'name', value: 'db-01' }, 5);
+      expect(db1.hosts[0]?.machineId).toBe(id(6));
+      expect(db1.lockdowns.size).toBe(0);
+      expect((await hosts.search({ kind: 'name', value: 'web' }, 5)).total).toBe(6);
+    } finally {
+      await db.sql`delete from lockdowns`;
+    }
   });
 });

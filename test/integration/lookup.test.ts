@@ -215,7 +215,8 @@ describe('inventory sync', () => {
     // every host last written a day ago, as after a day of syncs that found nothing new
     await h.db.sql`update hosts set synced_at = now() - interval '1 day'`;
     const version = async () =>
-      (await h.db.sql<{ xmin: string }[]>`select xmin::text from hosts where machine_id = ${db1.id}`)[0]?.xmin;
+      (await h.db.sql<{ xmin: string }[]>`select xmin::text from hosts where machine_id = ${db1.id}`)[0]
+        ?.xmin;
     const before = await version();
     expect((await h.app.hostsSync.run()).status).toBe('ok');
     expect(await version()).toBe(before); // not rewritten

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Defender, DefenderMachine, DefenderPurpose } from '../defender.js';
 import { deriveIsolation } from './derive-isolation.js';
 import type { HostQuery } from './parse-host-query.js';
-import type { DefenderUnavailable, HostStore } from './ports.js';
+import type { DefenderUnavailable, HostMatches, HostStore } from './ports.js';
 import type { Host } from './types.js';
 
 export const LOOKUP_LIMIT = 10;
@@ -29,9 +29,7 @@ export interface LookupDeps {
   clock: Clock;
 }
 
-export interface LookupResult {
-  hosts: Host[];
-  total: number;
+export interface LookupResult extends HostMatches {
   /** whether Defender was asked during this lookup */
   askedDefender: boolean;
   /** why Defender could not be asked, when it was needed */

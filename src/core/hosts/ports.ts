@@ -3,10 +3,20 @@ import type { Isolation } from './derive-isolation.js';
 import type { HostQuery } from './parse-host-query.js';
 import type { Host, OpenLockdown } from './types.js';
 
+export interface HostMatches {
+  hosts: Host[];
+  total: number;
+  /** the open hostlock lockdown of each host returned that has one, by machine id */
+  lockdowns: ReadonlyMap<string, OpenLockdown>;
+}
+
 /** Persistence of the host inventory (implemented in src/db/repos/hosts.ts). */
 export interface HostStore {
-  /** Best matches first (exact, then short name, then prefix), at most `limit`, with the total count. */
-  search(q: HostQuery, limit: number): Promise<{ hosts: Host[]; total: number }>;
+  /**
+   * Best matches first (exact, then short name, then prefix), at most `limit`, with the total count
+   * and the open lockdowns of the hosts returned (read in the same statement).
+   */
+  search(q: HostQuery, limit: number): Promise<HostMatches>;
   /** {@link HostStore.search} for many queries at once (two statements, whatever their number); answers in the order asked. */
   searchMany(queries: readonly HostQuery[], limit: number): Promise<Array<{ hosts: Host[]; total: number }>>;
   get(machineId: string): Promise<Host | null>;

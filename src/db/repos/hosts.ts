@@ -35,6 +35,19 @@ export function toHost(r: HostRow): Host {
   };
 }
 
+function toOpenLockdown(r: typeof lockdowns.$inferSelect): OpenLockdown {
+  return {
+    id: r.id,
+    state: r.state,
+    requestedBy: r.requestedBy,
+    approvedBy: r.approvedBy,
+    lockedAt: r.lockedAt,
+    expiresAt: r.expiresAt,
+    durationMinutes: r.durationMinutes,
+    trigger: r.trigger ?? null,
+  };
+}
+
 /**
  * The least string above every string that starts with `prefix` (its last character + 1), in the
  * byte order of text_pattern_ops: [prefix, nextPrefix(prefix)) is exactly "starts with prefix".
@@ -133,9 +146,18 @@ export function hostStore(db: Database): HostStore {
         rank = sql`case when lower(${hosts.name}) = ${q.value} then 0
                         when lower(${hosts.name}) like ${`${likeEscape(q.value)}.%`} then 1 else 2 end`;
       }
+      // at most one open lockdown a machine (lockdowns_one_open_per_machine): the join adds no rows
       const rows = await db
-        .select({ host: HOST_COLUMNS, total: sql<number>`count(*) over ()`.mapWith(Number) })
+        .select({
+          host: HOST_COLUMNS,
+          total: sql<number>`count(*) over ()`.mapWith(Number),
+          lockdown: lockdowns,
+        })
         .from(hosts)
+        .leftJoin(
+          lockdowns,
+          and(eq(lockdowns.machineId, hosts.machineId), inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES])),
+        )
         .where(where)
         // usable records first: merged-away and vanished ones last, then the freshest report
         .orderBy(
@@ -145,7 +167,13 @@ export function hostStore(db: Database): HostStore {
           hosts.name,
         )
         .limit(limit);
-      return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0 };
+      const open = new Map<string, OpenLockdown>();
+      for (const r of rows) {
+        if (r.lockdown) {
+          open.set(r.lockdown.machineId, toOpenLockdown(r.lockdown));
+        }
+      }
+      return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0, lockdowns: open };
     },
 
     async searchMany(queries, limit) {
@@ -367,21 +395,7 @@ export function hostStore(db: Database): HostStore {
             inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES]),
           ),
         );
-      return new Map<string, OpenLockdown>(
-        rows.map((r) => [
-          r.machineId,
-          {
-            id: r.id,
-            state: r.state,
-            requestedBy: r.requestedBy,
-            approvedBy: r.approvedBy,
-            lockedAt: r.lockedAt,
-            expiresAt: r.expiresAt,
-            durationMinutes: r.durationMinutes,
-            trigger: r.trigger ?? null,
-          },
-        ]),
-      );
+      return new Map<string, OpenLockdown>(rows.map((r) => [r.machineId, toOpenLockdown(r)]));
     },
   };
 }

@@ -111,7 +111,7 @@ async function render(
     : [];
   const [only] = r.hosts;
   if (r.total === 1 && only) {
-    const lockdown = (await deps.hosts.openLockdowns([only.machineId])).get(only.machineId) ?? null;
+    const lockdown = r.lockdowns.get(only.machineId) ?? null;
     const blocks = hostCard({
       host: only,
       lockdown,

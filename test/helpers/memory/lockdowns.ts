@@ -175,7 +175,7 @@ export function memoryHosts(hosts: Host[]): HostStore {
             ? h.ips.includes(q.value)
             : h.name.toLowerCase().startsWith(q.value),
       );
-      return { hosts: found.slice(0, limit), total: found.length };
+      return { hosts: found.slice(0, limit), total: found.length, lockdowns: new Map() };
     },
     async searchMany(queries, limit) {
       return Promise.all(queries.map((q) => this.search(q, limit)));
