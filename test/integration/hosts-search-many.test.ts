@@ -89,14 +89,26 @@ describe('searchMany', () => {
 describe('search', () => {
   it('brings each returned host’s open lockdown in the same statement, and no closed one', async () => {
     const hosts = hostStore(db.db);
-    await db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by, source)
-      values ('ld_open', ${id(5)}, 'web-1.contoso.com', 'active', 60, 'slack:U1', 'manual'),
-             ('ld_done', ${id(6)}, 'db-01.contoso.com', 'released', 60, 'slack:U1', 'manual')`;
+    const trigger = { threat: 90, certainty: 80, privilege: 7, scoreId: 'sc_1' };
+    await db.sql`insert into lockdowns (id, machine_id, host_name, state, duration_minutes, requested_by, source,
+        locked_at, expires_at, trigger)
+      values ('ld_open', ${id(5)}, 'web-1.contoso.com', 'active', 60, 'system:auto', 'auto',
+             '2026-12-05T08:00:00Z', '2026-12-05T09:00:00Z', ${JSON.stringify(trigger)}::jsonb),
+             ('ld_done', ${id(6)}, 'db-01.contoso.com', 'released', 60, 'slack:U1', 'manual', null, null, null)`;
     try {
       const web = await hosts.search({ kind: 'name', value: 'web-1' }, 5);
       expect(web.hosts.map((h) => h.machineId)).toEqual([id(5)]);
       expect(web.total).toBe(1);
-      expect(web.lockdowns.get(id(5))).toMatchObject({ id: 'ld_open', state: 'active', durationMinutes: 60 });
+      expect(web.lockdowns.get(id(5))).toEqual({
+        id: 'ld_open',
+        state: 'active',
+        requestedBy: 'system:auto',
+        approvedBy: null,
+        lockedAt: new Date('2026-12-05T08:00:00Z'),
+        expiresAt: new Date('2026-12-05T09:00:00Z'),
+        durationMinutes: 60,
+        trigger,
+      });
       const db1 = await hosts.search({ kind: 'name', value: 'db-01' }, 5);
       expect(db1.hosts[0]?.machineId).toBe(id(6));
       expect(db1.lockdowns.size).toBe(0);

@@ -73,6 +73,38 @@ const EFFECTIVE_SYNCED_AT = sql<Date>`case when ${hosts.goneAt} is null
     else ${hosts.syncedAt} end`.mapWith(hosts.syncedAt);
 const HOST_COLUMNS = { ...getTableColumns(hosts), syncedAt: EFFECTIVE_SYNCED_AT };
 
+/**
+ * The open states as literals: a query must spell them as the partial index
+ * lockdowns_one_open_per_machine does for the planner to use it (parameters would not match).
+ */
+const OPEN_STATES = sql.raw(`(${OPEN_LOCKDOWN_STATES.map((s) => `'${s}'`).join(', ')})`);
+
+type OpenLockdownJson = Omit<OpenLockdown, 'lockedAt' | 'expiresAt'> & {
+  lockedAt: string | null;
+  expiresAt: string | null;
+};
+
+/**
+ * A host's open lockdown as a subquery in the select list (at most one: lockdowns_one_open_per_machine):
+ * with ORDER BY … LIMIT the planner evaluates it for the rows returned only, one index lookup
+ * each, where a join would meet every open lockdown (a hash join) or every matching host.
+ */
+const OPEN_LOCKDOWN_JSON = sql<OpenLockdownJson | string | null>`(
+  select json_build_object('id', l.id, 'state', l.state, 'requestedBy', l.requested_by,
+    'approvedBy', l.approved_by, 'lockedAt', l.locked_at, 'expiresAt', l.expires_at,
+    'durationMinutes', l.duration_minutes, 'trigger', l.trigger)
+  from lockdowns l where l.machine_id = hosts.machine_id and l.state in ${OPEN_STATES})`;
+
+function openLockdownFromJson(value: OpenLockdownJson | string): OpenLockdown {
+  const j: OpenLockdownJson = typeof value === 'string' ? JSON.parse(value) : value;
+  return {
+    ...j,
+    trigger: j.trigger ?? null,
+    lockedAt: j.lockedAt === null ? null : new Date(j.lockedAt),
+    expiresAt: j.expiresAt === null ? null : new Date(j.expiresAt),
+  };
+}
+
 /** The columns Defender's listing fills, in table order. */
 const HOST_FACT_LIST = [
   'machine_id',
@@ -146,18 +178,13 @@ export function hostStore(db: Database): HostStore {
         rank = sql`case when lower(${hosts.name}) = ${q.value} then 0
                         when lower(${hosts.name}) like ${`${likeEscape(q.value)}.%`} then 1 else 2 end`;
       }
-      // at most one open lockdown a machine (lockdowns_one_open_per_machine): the join adds no rows
       const rows = await db
         .select({
           host: HOST_COLUMNS,
           total: sql<number>`count(*) over ()`.mapWith(Number),
-          lockdown: lockdowns,
+          lockdown: OPEN_LOCKDOWN_JSON,
         })
         .from(hosts)
-        .leftJoin(
-          lockdowns,
-          and(eq(lockdowns.machineId, hosts.machineId), inArray(lockdowns.state, [...OPEN_LOCKDOWN_STATES])),
-        )
         .where(where)
         // usable records first: merged-away and vanished ones last, then the freshest report
         .orderBy(
@@ -170,7 +197,7 @@ export function hostStore(db: Database): HostStore {
       const open = new Map<string, OpenLockdown>();
       for (const r of rows) {
         if (r.lockdown) {
-          open.set(r.lockdown.machineId, toOpenLockdown(r.lockdown));
+          open.set(r.host.machineId, openLockdownFromJson(r.lockdown));
         }
       }
       return { hosts: rows.map((r) => toHost(r.host)), total: rows[0]?.total ?? 0, lockdowns: open };
@@ -321,7 +348,7 @@ export function hostStore(db: Database): HostStore {
           returning h.machine_id, h.name, h.ips, o.isolation_state as before,
             o.isolation_source as before_source, h.isolation_state as after,
             exists (select 1 from lockdowns l where l.machine_id = h.machine_id
-                    and l.state in (${sql.raw(OPEN_LOCKDOWN_STATES.map((x) => `'${x}'`).join(', '))})) as locked`);
+                    and l.state in ${OPEN_STATES}) as locked`);
         const now = new Date();
         const events = rows.flatMap((r) => {
           const host = { name: r.name, machineId: r.machine_id, ...(r.ips?.length ? { ips: r.ips } : {}) };
