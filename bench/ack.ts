@@ -1,9 +1,9 @@
 import { SLACK_EVENTS_PATH } from '../src/slack/app.js';
+import { machineCpuMs } from './cpu-busy.mjs';
 import { FLEET_PREFIX } from './defender-peer.js';
 import { ANALYSTS, type BenchEnv, SIGNING_SECRET } from './env.js';
 import { startSlackLoad } from './slack-load.js';
 import { type Distribution, distribution, seededRandom } from './stats.js';
-
 export interface AckFigures {
   concurrency: number;
   rounds: number;
@@ -14,6 +14,9 @@ export interface AckFigures {
   /** commands answered per second while a burst drains: the inverse of hostlock's time per command */
   lookupPerSecond: number;
   helpPerSecond: number;
+  /** CPU time the whole machine spent per command (hostlock, PostgreSQL, the load generator; /proc/stat) */
+  lookupCpuMsPerCommand: number;
+  helpCpuMsPerCommand: number;
 }
 
 /**
@@ -35,11 +38,14 @@ export async function measureAcks(
     userIds: ANALYSTS,
   });
   const wall = { lookup: 0, help: 0 };
+  const cpu = { lookup: 0, help: 0 };
   const round = async (kind: 'lookup' | 'help'): Promise<number[]> => {
     const texts = Array.from({ length: o.concurrency }, () =>
       kind === 'help' ? 'help' : `lookup ${host()}`,
     );
+    const busyBefore = machineCpuMs().busyMs;
     const { wallMs, acks } = await load.round(texts);
+    cpu[kind] += machineCpuMs().busyMs - busyBefore;
     wall[kind] += wallMs;
     for (const [i, r] of acks.entries()) {
       const name = texts[i]?.slice('lookup '.length) ?? '';
@@ -59,6 +65,8 @@ export async function measureAcks(
     }
     wall.lookup = 0;
     wall.help = 0;
+    cpu.lookup = 0;
+    cpu.help = 0;
     const lookup: number[] = [];
     const help: number[] = [];
     for (let i = 0; i < o.rounds; i++) {
@@ -72,6 +80,8 @@ export async function measureAcks(
       help: distribution(help),
       lookupPerSecond: lookup.length / (wall.lookup / 1000),
       helpPerSecond: help.length / (wall.help / 1000),
+      lookupCpuMsPerCommand: cpu.lookup / lookup.length,
+      helpCpuMsPerCommand: cpu.help / help.length,
     };
   } finally {
     await load.close();

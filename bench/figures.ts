@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { AckFigures } from './ack.js';
 import type { ListFigures, ScoreFigures } from './api.js';
 import type { ApprovalFigures, OpenBackground, ReleaseFigures } from './lockdown.js';
@@ -41,6 +42,13 @@ export function toFigures(m: Measurements): Figure[] {
     ...memoryFigures(m),
   ];
 }
+
+const CORES = os.availableParallelism();
+/** The shortest wall time the CPU work done meanwhile allows: all of it ÷ the cores. */
+const cpuFloor = (busyMs: number) => ({
+  value: busyMs / CORES / 1000,
+  what: `CPU time the whole machine spent meanwhile (hostlock, PostgreSQL, the Defender peer; /proc/stat) ÷ ${CORES} cores: the least wall time that work takes`,
+});
 
 function syncFigures({ sync, resync, read, upsert }: Measurements): Figure[] {
   const n = sync.machines.toLocaleString('en-US');
@@ -95,12 +103,24 @@ function syncFigures({ sync, resync, read, upsert }: Measurements): Figure[] {
       pass: sync.wallMs <= 1.3 * read.clientListMs,
     }),
     figure({
+      name: `  what bounds it: the machine's CPU time during it ÷ ${CORES} cores`,
+      value: sync.wallMs / 1000,
+      unit: 's',
+      baseline: cpuFloor(sync.machineCpuBusyMs),
+    }),
+    figure({
       name: `re-sync ${n}: end to end, fleet unchanged`,
       value: resync.wallMs / 1000,
       unit: 's',
       baseline: clientList,
       goal: '≤ 1.3×',
       pass: resync.wallMs <= 1.3 * read.clientListMs,
+    }),
+    figure({
+      name: `  what bounds it: the machine's CPU time during it ÷ ${CORES} cores`,
+      value: resync.wallMs / 1000,
+      unit: 's',
+      baseline: cpuFloor(resync.machineCpuBusyMs),
     }),
     figure({
       name: `sync ${n}: throughput`,
@@ -197,6 +217,15 @@ function ackFigures(acks: AckFigures): Figure[] {
       baseline: { value: acks.helpPerSecond, what },
       goal: '≥ 0.8× help',
       pass: acks.lookupPerSecond >= 0.8 * acks.helpPerSecond,
+    }),
+    figure({
+      name: '  what bounds it: the machine’s CPU time per command',
+      value: acks.lookupCpuMsPerCommand,
+      unit: 'ms',
+      baseline: {
+        value: acks.helpCpuMsPerCommand,
+        what: 'the same for /hostlock help (hostlock, PostgreSQL and the load generator together; /proc/stat)',
+      },
     }),
   ];
 }

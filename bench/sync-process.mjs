@@ -4,9 +4,11 @@
 // (the kernel's high-water mark, reset just before it starts); RSS right after the sync (after gc);
 // RSS once idle with no forced gc: when it is back to the boot figure, or after IDLE_MS (what an
 // operator's dashboard shows once V8's memory reducer has run); wall time and the outcome. With
-// BENCH_SYNC_TIME_ONLY=1, only the wall time and outcome (a re-sync).
+// BENCH_SYNC_TIME_ONLY=1, only the wall time and outcome (a re-sync). Both say how much CPU the whole
+// machine spent during the sync (this process, PostgreSQL, the Defender peer).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { machineCpuMs } from './cpu-busy.mjs';
 
 const IDLE_MS = 60_000;
 const dist = new URL('../dist/', import.meta.url);
@@ -38,9 +40,11 @@ const hostlock = await startHostlock({
 let report;
 try {
   if (process.env.BENCH_SYNC_TIME_ONLY === '1') {
+    const cpu = machineCpuMs();
     const started = performance.now();
     const outcome = await hostlock.hostsSync.run();
-    report = { wallMs: performance.now() - started, outcome };
+    const wallMs = performance.now() - started;
+    report = { wallMs, machineCpuBusyMs: machineCpuMs().busyMs - cpu.busyMs, outcome };
   } else {
     report = await measured();
   }
@@ -55,9 +59,11 @@ async function measured() {
   const boot = settled();
   // "5" resets the peak RSS to the current RSS (proc(5), /proc/pid/clear_refs, Linux ≥ 4.0)
   writeFileSync('/proc/self/clear_refs', '5');
+  const cpu = machineCpuMs();
   const started = performance.now();
   const outcome = await hostlock.hostsSync.run();
   const wallMs = performance.now() - started;
+  const machineCpuBusyMs = machineCpuMs().busyMs - cpu.busyMs;
   const rssPeakDuringSyncMb = highWaterMb();
   const rssRightAfterMb = mb(process.memoryUsage().rss);
   // hostlock idles as it would between syncs (its engine tick and outbox keep running), until V8's
@@ -77,6 +83,7 @@ async function measured() {
     rssIdleMb,
     idleMs,
     wallMs,
+    machineCpuBusyMs,
     outcome,
   };
 }

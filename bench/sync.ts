@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { DefenderMachine } from '../src/core/defender.js';
 import { PAGE_SIZE } from '../src/mde/client.js';
+import { machineCpuMs } from './cpu-busy.mjs';
 import { MDE_APP } from './defender-peer.js';
 import type { BenchEnv } from './env.js';
 import { timed } from './stats.js';
@@ -25,6 +26,8 @@ export interface SyncFigures {
   boot: SettledMemory;
   /** … and after the sync */
   afterSync: SettledMemory;
+  /** CPU time the whole machine spent during the sync (the syncing process, PostgreSQL, the Defender peer) */
+  machineCpuBusyMs: number;
   /** the kernel's high-water mark of its RSS during the sync (VmHWM, reset just before) */
   rssPeakDuringSyncMb: number;
   /** RSS as the sync returns, no gc forced */
@@ -51,7 +54,14 @@ export async function measureFullSync(env: BenchEnv): Promise<SyncFigures> {
   });
   const { outcome, ...report } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Pick<
     SyncFigures,
-    'boot' | 'afterSync' | 'rssPeakDuringSyncMb' | 'rssRightAfterMb' | 'rssIdleMb' | 'idleMs' | 'wallMs'
+    | 'boot'
+    | 'afterSync'
+    | 'rssPeakDuringSyncMb'
+    | 'rssRightAfterMb'
+    | 'rssIdleMb'
+    | 'idleMs'
+    | 'wallMs'
+    | 'machineCpuBusyMs'
   > & { outcome: { status: string; result?: { machines: number } } };
   if (outcome.status !== 'ok' || !outcome.result) {
     throw new Error(`the inventory sync did not succeed: ${JSON.stringify(outcome)}`);
@@ -75,6 +85,8 @@ export interface ResyncFigures {
   machines: number;
   /** a second full sync over the rows the first left, Defender's fleet unchanged: every later run */
   wallMs: number;
+  /** CPU time the whole machine spent meanwhile (the syncing process, PostgreSQL, the Defender peer) */
+  machineCpuBusyMs: number;
 }
 
 /**
@@ -86,14 +98,15 @@ export async function measureResync(env: BenchEnv): Promise<ResyncFigures> {
     env: { ...process.env, ...env.processEnv, NODE_OPTIONS: '', BENCH_SYNC_TIME_ONLY: '1' },
     maxBuffer: 1_048_576,
   });
-  const { outcome, wallMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+  const { outcome, wallMs, machineCpuBusyMs } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
     wallMs: number;
+    machineCpuBusyMs: number;
     outcome: { status: string; result?: { machines: number; gone: number } };
   };
   if (outcome.status !== 'ok' || !outcome.result || outcome.result.gone !== 0) {
     throw new Error(`the re-sync did not succeed as expected: ${JSON.stringify(outcome)}`);
   }
-  return { machines: outcome.result.machines, wallMs };
+  return { machines: outcome.result.machines, wallMs, machineCpuBusyMs };
 }
 
 export interface DefenderReadFigures {
@@ -103,6 +116,8 @@ export interface DefenderReadFigures {
   parseMs: number;
   /** hostlock's Defender client listing every machine (HTTP, streamed JSON, readMachine, mapping), no database */
   clientListMs: number;
+  /** CPU time the whole machine spent during that listing (this process and the Defender peer) */
+  clientListCpuBusyMs: number;
   rows: DefenderMachine[];
 }
 
@@ -113,8 +128,10 @@ export async function measureDefenderRead(env: BenchEnv): Promise<DefenderReadFi
   if (typeof defender === 'string') {
     throw new Error(`hostlock has no Defender client: ${defender}`);
   }
+  const cpu = machineCpuMs();
   const { ms, value: rows } = await timed(() => defender.listMachines());
-  return { peerServeMs, parseMs, clientListMs: ms, rows };
+  const clientListCpuBusyMs = machineCpuMs().busyMs - cpu.busyMs;
+  return { peerServeMs, parseMs, clientListMs: ms, clientListCpuBusyMs, rows };
 }
 
 /**
