@@ -81,7 +81,7 @@ function syncFigures({ sync, resync, read, upsert }: Measurements): Figure[] {
       pass: upsert.upsertEmptyMs <= 1.5 * upsert.copyMs,
     }),
     figure({
-      name: `  what bounds it: INSERT … SELECT of rows already in a table`,
+      name: `  beside it: INSERT … SELECT of the same rows from a table (nothing to parse)`,
       value: upsert.insertSelectMs / 1000,
       unit: 's',
       baseline: copy,
