@@ -194,7 +194,21 @@ export async function measureOutbox(
   const database: DatabaseHandle = openDatabase(url);
   const receiver = await startReceiver();
   try {
-    const target: SyslogTarget = { protocol: 'tcp', host: '127.0.0.1', port: receiver.port, format: 'cef' };
+    // every event of the lifecycle, not Vectra's two only
+    const target: SyslogTarget = {
+      protocol: 'tcp',
+      host: '127.0.0.1',
+      port: receiver.port,
+      format: 'cef',
+      profile: 'full',
+    };
+    const lineOf = (e: NotificationEvent) => {
+      const line = syslogLineFor(e, target, identity);
+      if (line === null) {
+        throw new Error(`bench: no syslog line for ${e.name}`);
+      }
+      return line;
+    };
     await writeSettings(database.db, { syslog_targets: [target] }, 'bench');
     const identity = { hostname: os.hostname(), version: HOSTLOCK_VERSION, procId: String(process.pid) };
     const worker = () =>
@@ -216,7 +230,7 @@ export async function measureOutbox(
     // Warm-up, uncounted: the formatter, the transport and the worker's queries once through.
     const warm = stormEvents(o.warmup, 'w');
     const t = createSyslogTransport(target);
-    await Promise.all(warm.map((e) => t.send(syslogLineFor(e, target, identity))));
+    await Promise.all(warm.map((e) => t.send(lineOf(e))));
     await t.close();
     await enqueue(warm);
     const w = worker();
@@ -232,7 +246,7 @@ export async function measureOutbox(
     const transport = createSyslogTransport(target);
     const t0 = performance.now();
     for (const e of events) {
-      await transport.send(syslogLineFor(e, target, identity));
+      await transport.send(lineOf(e));
     }
     const t1 = await receiver.waitFor(o.n, o.timeoutMs);
     await transport.close();

@@ -1,3 +1,4 @@
+import type { EventName } from './events.js';
 import { THREAD_SINK_PREFIX } from './lockdown/thread-note.js';
 import type { Settings, SyslogTarget } from './settings/settings.js';
 import { formatSyslogTarget, parseSyslogTarget } from './settings/syslog-targets.js';
@@ -11,6 +12,23 @@ export type Sink =
   | { kind: 'slack'; channel: string }
   | { kind: 'syslog'; target: SyslogTarget }
   | { kind: 'thread'; lockdownId: string };
+
+/** The events Vectra itself sends (syslog.md §2): a lockdown's lock and its unlock, succeeded or failed. */
+export const VECTRA_EVENTS: ReadonlySet<EventName> = new Set<EventName>([
+  'lockdown.locked',
+  'lockdown.released',
+  'lockdown.failed',
+]);
+
+/** Whether a target sends only Vectra's events: CEF and JSON unless `profile=full`. */
+export function vectraOnly(t: SyslogTarget): boolean {
+  return t.format !== 'rfc5424' && t.profile !== 'full';
+}
+
+/** Whether an event goes to a sink at all: a Vectra-only syslog target takes Vectra's events only. */
+export function sinkTakes(sink: Sink | null, event: EventName): boolean {
+  return !(sink?.kind === 'syslog' && vectraOnly(sink.target) && !VECTRA_EVENTS.has(event));
+}
 
 /** The sinks the settings configure: each alert channel, each syslog target. */
 export function sinksOf(s: Pick<Settings, 'alertChannels' | 'syslogTargets'>): string[] {

@@ -53,6 +53,9 @@ export async function deliver(sinks: Sinks, sink: string, payload: Record<string
     return 0;
   }
   const line = syslogLineFor(e, s.target, sinks.identity);
+  if (line === null) {
+    return 0; // queued before this target took Vectra's events only: nothing to send
+  }
   return await sinks.syslog.send(sink, s.target, line);
 }
 

@@ -1,6 +1,7 @@
 import type { NotificationEvent } from '../core/events.js';
 import type { SyslogTarget } from '../core/settings/settings.js';
 import { DEFAULT_PEN } from '../core/settings/syslog-targets.js';
+import { VECTRA_EVENTS, vectraOnly } from '../core/sinks.js';
 import { formatCef } from './syslog/cef.js';
 import { eventSeverity, rfc3164Line, rfc5424Line, TAG } from './syslog/framing.js';
 import { formatJson } from './syslog/json.js';
@@ -16,22 +17,60 @@ export interface SyslogIdentity {
   procId?: string;
 }
 
+/** CEF Device Vendor and Product of Vectra's events (syslog.md §2), on which SC4S, Sentinel and Exabeam key. */
+export const VECTRA_VENDOR = 'Vectra Networks';
+export const VECTRA_PRODUCT = 'X Series';
+
 /**
- * One syslog line for an event and a target (syslog.md §1.5, §2, §3): RFC 5424 with the
- * `host_lockdown@<pen>` SD; CEF and JSON after an RFC 3164 header with Vectra's TAG (or inside an
- * RFC 5424 header when the target says `header=rfc5424`).
+ * One syslog line for an event and a target (syslog.md §1.5, §2, §3), or `null` when the target
+ * does not take the event (a `vectra` profile target and an event Vectra never sends).
+ * Vectra's events (a lockdown's lock and unlock) go as Vectra sends them: CEF `Vectra Networks|X
+ * Series` with Vectra's keys after the `vectra_cef -:` TAG, JSON after `vectra_json_host_lockdown -:`,
+ * SD-ID `host_lockdown@<pen>`. hostlock's own events, to `profile=full` targets, under hostlock's
+ * names only: CEF `hostlock|hostlock` with dictionary keys after `hostlock_cef -:`, JSON after
+ * `hostlock_json -:`, SD-ID `hostlock@<pen>`. `header=rfc5424` puts CEF or JSON in an RFC 5424 header.
  */
-export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIdentity): string {
+export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIdentity): string | null {
+  const vectra = VECTRA_EVENTS.has(e.name);
+  if (!vectra && vectraOnly(t)) {
+    return null;
+  }
   if (t.format === 'rfc5424') {
-    return formatRfc5424(e, { hostname: id.hostname, pen: t.pen ?? DEFAULT_PEN, procId: id.procId });
+    return formatRfc5424(e, {
+      hostname: id.hostname,
+      pen: t.pen ?? DEFAULT_PEN,
+      procId: id.procId,
+      ...(vectra ? {} : { sdName: 'hostlock' }),
+    });
   }
   const msg =
-    t.format === 'cef' ? formatCef(e, { version: id.version }) : formatJson(e, { version: id.version });
+    t.format === 'cef'
+      ? formatCef(
+          e,
+          vectra
+            ? {
+                version: id.version,
+                vendor: VECTRA_VENDOR,
+                product: VECTRA_PRODUCT,
+                profile: 'vectra-compat',
+              }
+            : { version: id.version, profile: 'standard' },
+        )
+      : formatJson(e, { version: id.version });
   const base = { facility: 'local0' as const, severity: eventSeverity(e), at: e.at, hostname: id.hostname };
   if (t.header === 'rfc5424') {
-    return rfc5424Line({ ...base, appName: 'hostlock', procId: id.procId, msgId: 'LOCKDOWN', msg });
+    const msgId = vectra ? 'LOCKDOWN' : 'HOSTLOCK';
+    return rfc5424Line({ ...base, appName: 'hostlock', procId: id.procId, msgId, msg });
   }
-  return rfc3164Line({ ...base, tag: t.format === 'cef' ? TAG.vectraCef : TAG.vectraJson, msg });
+  const tag =
+    t.format === 'cef'
+      ? vectra
+        ? TAG.vectraCef
+        : TAG.hostlockCef
+      : vectra
+        ? TAG.vectraJson
+        : TAG.hostlockJson;
+  return rfc3164Line({ ...base, tag, msg });
 }
 
 const FREE_TEXT_CAPS = [256, 64, 0];
@@ -51,13 +90,13 @@ function shrink(e: NotificationEvent, cap: number): NotificationEvent {
  * syslog.md §4–5), so free text (reason, detail, host name) is cut step by step until it does;
  * the ids, times and action always survive. TCP and TLS send the full line.
  */
-export function syslogLineFor(e: NotificationEvent, t: SyslogTarget, id: SyslogIdentity): string {
+export function syslogLineFor(e: NotificationEvent, t: SyslogTarget, id: SyslogIdentity): string | null {
   const line = syslogLine(e, t, id);
-  if (t.protocol !== 'udp' || Buffer.byteLength(line) <= udpMaxBytes(line)) {
+  if (line === null || t.protocol !== 'udp' || Buffer.byteLength(line) <= udpMaxBytes(line)) {
     return line;
   }
   for (const cap of FREE_TEXT_CAPS) {
-    const shorter = syslogLine(shrink(e, cap), t, id);
+    const shorter = syslogLine(shrink(e, cap), t, id) ?? line;
     if (Buffer.byteLength(shorter) <= udpMaxBytes(shorter)) {
       return shorter;
     }

@@ -114,7 +114,11 @@ describe.skipIf(!rsyslogAvailable())('outbox → syslog over TCP across a receiv
     logs = [];
     await writeSettings(
       database.db,
-      { syslog_targets: [{ protocol: 'tcp', host: '127.0.0.1', port: rs.port, format: 'json' }] },
+      {
+        syslog_targets: [
+          { protocol: 'tcp', host: '127.0.0.1', port: rs.port, format: 'json', profile: 'full' },
+        ],
+      },
       'test',
     );
     worker = createOutboxWorker({

@@ -64,6 +64,13 @@ describe('/hostlock settings', () => {
     expect((await readSettingsVersioned(h.db.db)).version).toBe(before.version);
   });
 
+  it('refuses a JSON target inside an RFC 5424 header, saying what to write, and saves nothing', async () => {
+    const before = await readSettingsVersioned(h.db.db);
+    const r = await submit(ADMIN, form({ syslog_targets: 'tcp://siem.example.com:514 json header=rfc5424' }));
+    expect(r.errors?.syslog_targets).toMatch(/write `tcp:\/\/siem\.example\.com:514 json`/);
+    expect((await readSettingsVersioned(h.db.db)).version).toBe(before.version);
+  });
+
   it.each([
     [
       'a wrong secret',

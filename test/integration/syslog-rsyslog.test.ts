@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../src/core/events.js';
 import type { SyslogTarget } from '../../src/core/settings/settings.js';
+import { formatSyslogTarget } from '../../src/core/settings/syslog-targets.js';
 import { createSyslogTransport } from '../../src/notify/syslog/transport.js';
 import { syslogLineFor } from '../../src/notify/syslog-sink.js';
 import { type Rsyslog, type RsyslogLine, rsyslogAvailable, startRsyslog } from '../fakes/rsyslog.js';
@@ -91,6 +92,9 @@ async function roundTrip(
 ): Promise<{ got: RsyslogLine; line: string }> {
   const before = (await rs.lines()).length;
   const line = syslogLineFor(e, target, ID);
+  if (line === null) {
+    throw new Error(`${formatSyslogTarget(target)} takes no ${e.name}`);
+  }
   const transport = createSyslogTransport(target);
   try {
     await transport.send(line);
@@ -128,8 +132,9 @@ function expectCef(got: RsyslogLine, e: NotificationEvent): void {
   expect(cef, `liblognorm did not parse ${JSON.stringify(got.msg)}`).toBeDefined();
   const { Extensions, ...header } = cef;
   expect(header).toEqual({
-    DeviceVendor: 'hostlock',
-    DeviceProduct: 'hostlock',
+    // Vectra's own event (a lock): Vectra's vendor and product, on which SIEM content keys
+    DeviceVendor: 'Vectra Networks',
+    DeviceProduct: 'X Series',
     DeviceVersion: '0.1.0',
     SignatureID: 'host lockdown',
     Name: 'Host Lockdown',

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../src/core/events.js';
-import { eventPayload, parseEventPayload } from '../../src/core/events.js';
-import { formatSyslogTarget, parseSyslogTarget } from '../../src/core/settings/syslog-targets.js';
-import { parseSink, sinksOf } from '../../src/core/sinks.js';
+import { eventPayload, parseEventPayload, settingsChangedEvent } from '../../src/core/events.js';
+import type { SyslogTarget } from '../../src/core/settings/settings.js';
+import {
+  formatSyslogTarget,
+  parseSyslogTarget,
+  refusedTarget,
+} from '../../src/core/settings/syslog-targets.js';
+import { parseSink, sinksOf, sinkTakes } from '../../src/core/sinks.js';
 import { alertText } from '../../src/notify/slack-alert.js';
 import { syslogLineFor } from '../../src/notify/syslog-sink.js';
 
@@ -47,6 +52,14 @@ describe('syslog target lines', () => {
       'tls://siem:6514 rfc5424 pen=41261',
       { protocol: 'tls', host: 'siem', port: 6514, format: 'rfc5424', pen: 41261 },
     ],
+    [
+      'tls://siem:6514 json framing=lf',
+      { protocol: 'tls', host: 'siem', port: 6514, format: 'json', framing: 'lf' },
+    ],
+    [
+      'tcp://siem:514 cef profile=full',
+      { protocol: 'tcp', host: 'siem', port: 514, format: 'cef', profile: 'full' },
+    ],
   ])('reads %s and writes it back the same', (line, target) => {
     expect(parseSyslogTarget(line)).toEqual(target);
     expect(formatSyslogTarget(target as never)).toBe(line);
@@ -55,13 +68,28 @@ describe('syslog target lines', () => {
   it.each([
     ['syslog.example.com:514 cef', /should look like/],
     ['tcp://siem:70000 cef', /1-65535/],
-    ['tls://siem:6514 cef framing=lf', /tcp only/],
+    ['udp://siem:514 cef framing=lf', /tcp and tls/],
+    ['tcp://siem:514 rfc5424 profile=full', /cef and json/],
+    ['tcp://siem:514 cef profile=all', /not an option/],
     ['tcp://siem:514 rfc5424 header=rfc3164', /carry their own/],
     ['tcp://siem:514 cef pen=1', /applies to rfc5424/],
     ['tcp://siem:514 cef colour=red', /not an option/],
     ['tcp://-bad-:514 cef', /should look like/],
   ])('refuses %s, saying what to write', (line, why) => {
     expect(parseSyslogTarget(line)).toMatch(why);
+  });
+
+  it('takes profile=vectra as the default: the same sink as no profile', () => {
+    expect(parseSyslogTarget('tcp://siem:514 json profile=vectra')).toEqual(
+      parseSyslogTarget('tcp://siem:514 json'),
+    );
+  });
+
+  it('refuses in the modal what receivers cannot read, saying what to write, yet keeps such a stored sink readable', () => {
+    const stored = parseSyslogTarget('tcp://siem:514 json header=rfc5424');
+    expect(typeof stored).toBe('object');
+    expect(refusedTarget(stored as SyslogTarget)).toMatch(/write `tcp:\/\/siem:514 json`/);
+    expect(refusedTarget(parseSyslogTarget('tcp://siem:514 cef header=rfc5424') as SyslogTarget)).toBeNull();
   });
 
   it('names one sink per alert channel and target, and reads each name back', () => {
@@ -86,25 +114,69 @@ describe('events in the outbox', () => {
 });
 
 describe('syslog lines per target', () => {
-  it('wraps CEF and JSON in an RFC 3164 header with Vectra’s TAG, or RFC 5424 on request', () => {
-    const cef = syslogLineFor(event(), { protocol: 'tcp', host: 'x', port: 1, format: 'cef' }, id);
-    expect(cef).toMatch(
-      /^<133>Nov 24 10:00:00 hostlock-1 vectra_cef -: CEF:0\|hostlock\|hostlock\|0\.1\.0\|/,
+  const tcp = (format: SyslogTarget['format'], o: Partial<SyslogTarget> = {}): SyslogTarget => ({
+    protocol: 'tcp',
+    host: 'x',
+    port: 1,
+    format,
+    ...o,
+  });
+  const lineOf = (e: NotificationEvent, t: SyslogTarget) => syslogLineFor(e, t, id) ?? '';
+
+  it('sends a lock as Vectra does: CEF Vectra Networks|X Series after vectra_cef, JSON after vectra_json_host_lockdown', () => {
+    expect(lineOf(event(), tcp('cef'))).toMatch(
+      /^<133>Nov 24 10:00:00 hostlock-1 vectra_cef -: CEF:0\|Vectra Networks\|X Series\|0\.1\.0\|host lockdown\|Host Lockdown\|3\|externalId=/,
     );
-    const json = syslogLineFor(
-      event(),
-      { protocol: 'tcp', host: 'x', port: 1, format: 'json', header: 'rfc5424' },
-      id,
+    expect(lineOf(event(), tcp('json'))).toMatch(
+      /^<133>Nov 24 10:00:00 hostlock-1 vectra_json_host_lockdown -: \{"version": "0\.1\.0"/,
     );
-    expect(json).toMatch(
-      /^<133>1 2026-11-24T10:00:00\.000Z hostlock-1 hostlock 7 LOCKDOWN - \{"version": "0\.1\.0"/,
+    expect(lineOf(event(), tcp('cef', { header: 'rfc5424' }))).toMatch(
+      /^<133>1 2026-11-24T10:00:00\.000Z hostlock-1 hostlock 7 LOCKDOWN - CEF:0\|Vectra Networks\|/,
     );
-    const sd = syslogLineFor(
-      event(),
-      { protocol: 'tcp', host: 'x', port: 1, format: 'rfc5424', pen: 41261 },
-      id,
+    expect(lineOf(event(), tcp('rfc5424', { pen: 41261 }))).toContain('[host_lockdown@41261 ');
+  });
+
+  it('sends only Vectra’s events (lock, unlock) under the default profile; the rest only with profile=full, never under a Vectra name', () => {
+    for (const name of ['lockdown.locked', 'lockdown.released', 'lockdown.failed'] as const) {
+      expect(syslogLineFor(event({ name }), tcp('cef'), id)).toContain(
+        'vectra_cef -: CEF:0|Vectra Networks|X Series|',
+      );
+      expect(sinkTakes({ kind: 'syslog', target: tcp('json') }, name)).toBe(true);
+    }
+    const own = [
+      'lockdown.requested',
+      'lockdown.approved',
+      'lockdown.denied',
+      'lockdown.extended',
+      'auto.suppressed',
+      'host.isolated_externally',
+      'host.released_externally',
+    ] as const;
+    for (const name of own) {
+      for (const format of ['cef', 'json'] as const) {
+        expect(syslogLineFor(event({ name }), tcp(format), id), `${name} ${format}`).toBeNull();
+        expect(sinkTakes({ kind: 'syslog', target: tcp(format) }, name)).toBe(false);
+      }
+      const cef = lineOf(event({ name }), tcp('cef', { profile: 'full' }));
+      expect(cef).toMatch(/ hostlock_cef -: CEF:0\|hostlock\|hostlock\|/);
+      expect(cef).not.toMatch(/Vectra|vectra_/);
+      const json = lineOf(event({ name }), tcp('json', { profile: 'full' }));
+      expect(json).toMatch(/ hostlock_json -: \{/);
+      expect(json).not.toContain('vectra_json');
+      expect(lineOf(event({ name }), tcp('rfc5424', { pen: 41261 }))).toContain('[hostlock@41261 ');
+    }
+    const settings = settingsChangedEvent(
+      'evt_set00001',
+      'slack:U0ADMIN001',
+      'poll_minutes: 15 → 30',
+      new Date(),
     );
-    expect(sd).toContain('[host_lockdown@41261 ');
+    expect(syslogLineFor(settings, tcp('json'), id)).toBeNull();
+    expect(lineOf(settings, tcp('json', { profile: 'full' }))).toMatch(
+      / hostlock_json -: .*"category": "AUDIT"/,
+    );
+    // alert channels take everything
+    expect(sinkTakes({ kind: 'slack', channel: 'C0ALERTS01' }, 'settings.changed')).toBe(true);
   });
 
   it('cuts free text until the line fits one UDP datagram, keeping the ids', () => {
@@ -118,11 +190,10 @@ describe('syslog lines per target', () => {
       },
     });
     for (const format of ['cef', 'json', 'rfc5424'] as const) {
-      const line = syslogLineFor(long, { protocol: 'udp', host: 'x', port: 1, format }, id);
+      const line = lineOf(long, { protocol: 'udp', host: 'x', port: 1, format });
       expect(Buffer.byteLength(line)).toBeLessThanOrEqual(format === 'rfc5424' ? 2048 : 1024);
       expect(line).toContain('evt_unit0001');
-      const tcp = syslogLineFor(long, { protocol: 'tcp', host: 'x', port: 1, format }, id);
-      expect(Buffer.byteLength(tcp)).toBeGreaterThan(2048);
+      expect(Buffer.byteLength(lineOf(long, tcp(format)))).toBeGreaterThan(2048);
     }
   });
 });

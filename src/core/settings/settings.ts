@@ -6,12 +6,20 @@ export interface SyslogTarget {
   host: string;
   port: number;
   format: 'cef' | 'rfc5424' | 'json';
-  /** TCP framing; default octet counting (RFC 6587). TLS is always octet-counted (RFC 5425). */
+  /**
+   * TCP and TLS framing; default octet counting (RFC 6587 / 5425). `lf` for receivers whose
+   * inputs expect newlines (Elastic Agent's TCP input, SC4S on 514 and 6514).
+   */
   framing?: 'octet' | 'lf';
   /** Header around CEF and JSON; default RFC 3164 with a TAG (Vectra's layout). */
   header?: 'rfc3164' | 'rfc5424';
   /** IANA PEN of the RFC 5424 SD-ID `host_lockdown@<pen>`; default 32473 (documentation). */
   pen?: number;
+  /**
+   * CEF and JSON: `vectra` (default) sends only the events Vectra sends (a lockdown's lock and
+   * unlock), as Vectra sends them; `full` sends every event, hostlock's own under hostlock's TAG.
+   */
+  profile?: 'vectra' | 'full';
 }
 
 /** The settings row (DESIGN §3.9), as core uses it. Stored as JSON keyed by the modal's block ids. */

@@ -10,14 +10,16 @@ const EXAMPLE = 'tcp://siem.example.com:514 cef';
 
 /**
  * One syslog target line of the settings modal (DESIGN §3.9):
- * `<udp|tcp|tls>://<host>:<port> <cef|rfc5424|json> [framing=octet|lf] [header=rfc3164|rfc5424] [pen=<n>]`.
- * `framing` (TCP only; TLS is always octet-counted, RFC 5425), `header` (the syslog header around a
- * CEF or JSON message; RFC 5424 messages always have their own) and `pen` (the IANA enterprise
- * number of the SD-ID `host_lockdown@<pen>`) are optional. Returns the target or what is wrong.
+ * `<udp|tcp|tls>://<host>:<port> <cef|rfc5424|json> [framing=octet|lf] [header=rfc3164|rfc5424] [pen=<n>] [profile=vectra|full]`.
+ * `framing` (TCP and TLS; UDP sends a datagram an event), `header` (the syslog header around a
+ * CEF or JSON message; RFC 5424 messages always have their own), `pen` (the IANA enterprise number
+ * of the SD-ID `host_lockdown@<pen>`) and `profile` (CEF and JSON: `vectra`, the default, sends
+ * only Vectra's events; `full` every event) are optional. Returns the target or what is wrong.
+ * A stored target keeps parsing whatever the modal now refuses ({@link refusedTarget}).
  */
 export function parseSyslogTarget(line: string): SyslogTarget | string {
   const m = LINE.exec(line.trim());
-  const usage = `\`${line.trim().slice(0, 60)}\` should look like ${EXAMPLE} (udp|tcp|tls, cef|rfc5424|json; optional framing=octet|lf, header=rfc3164|rfc5424, pen=<number>).`;
+  const usage = `\`${line.trim().slice(0, 60)}\` should look like ${EXAMPLE} (udp|tcp|tls, cef|rfc5424|json; optional framing=octet|lf, header=rfc3164|rfc5424, pen=<number>, profile=vectra|full).`;
   if (!m) {
     return usage;
   }
@@ -34,10 +36,17 @@ export function parseSyslogTarget(line: string): SyslogTarget | string {
   for (const option of (m[5] ?? '').trim().split(/\s+/).filter(Boolean)) {
     const [key, value = ''] = option.split('=', 2);
     if (key === 'framing' && (value === 'octet' || value === 'lf')) {
-      if (target.protocol !== 'tcp') {
-        return `framing= applies to tcp only (udp sends one datagram per event; tls is always octet-counted).`;
+      if (target.protocol === 'udp') {
+        return `framing= applies to tcp and tls (udp sends one datagram per event).`;
       }
       target.framing = value;
+    } else if (key === 'profile' && (value === 'vectra' || value === 'full')) {
+      if (target.format === 'rfc5424') {
+        return 'profile= applies to cef and json.';
+      }
+      if (value === 'full') {
+        target.profile = value; // `vectra` is the default, and the canonical line leaves it out
+      }
     } else if (key === 'header' && (value === 'rfc3164' || value === 'rfc5424')) {
       if (target.format === 'rfc5424') {
         return 'header= applies to cef and json; rfc5424 messages carry their own RFC 5424 header.';
@@ -54,7 +63,7 @@ export function parseSyslogTarget(line: string): SyslogTarget | string {
       }
       target.pen = Number(value);
     } else {
-      return `\`${option.slice(0, 40)}\` is not an option; use framing=octet|lf, header=rfc3164|rfc5424 or pen=<number>.`;
+      return `\`${option.slice(0, 40)}\` is not an option; use framing=octet|lf, header=rfc3164|rfc5424, pen=<number> or profile=vectra|full.`;
     }
   }
   return target;
@@ -67,6 +76,20 @@ export function formatSyslogTarget(t: SyslogTarget): string {
     t.framing ? `framing=${t.framing}` : '',
     t.header ? `header=${t.header}` : '',
     t.pen !== undefined ? `pen=${t.pen}` : '',
+    t.profile === 'full' ? 'profile=full' : '',
   ].filter(Boolean);
   return [`${t.protocol}://${host}:${t.port} ${t.format}`, ...options].join(' ');
+}
+
+/**
+ * What the settings modal refuses although it parses: combinations the common receivers cannot
+ * read, with what to write instead. JSON inside an RFC 5424 header fails Elastic's vectra_detect
+ * pipeline (it splits the message at ` -: `) and SC4S's Vectra rules (they key on the TAG).
+ */
+export function refusedTarget(t: SyslogTarget): string | null {
+  if (t.format === 'json' && t.header === 'rfc5424') {
+    const line = formatSyslogTarget({ ...t, header: undefined });
+    return `json with header=rfc5424 is not parsed by Elastic's or Splunk's Vectra integrations; write \`${line}\` (Vectra's vectra_json_host_lockdown TAG), or use rfc5424 for structured data.`;
+  }
+  return null;
 }

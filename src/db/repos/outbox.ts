@@ -7,7 +7,7 @@ import {
   threadPayload,
   threadSink,
 } from '../../core/lockdown/thread-note.js';
-import { sinksOf } from '../../core/sinks.js';
+import { parseSink, sinksOf, sinkTakes } from '../../core/sinks.js';
 import type { Outbox } from '../../core/store.js';
 import { scrubSecrets } from '../../log.js';
 import type { Database } from '../client.js';
@@ -37,8 +37,13 @@ export async function enqueueEvents(tx: Database, events: readonly NotificationE
   }
   const rows = events.flatMap((e) => {
     const payload = scrubSecrets(eventPayload(e)); // Defender error texts may quote credentials
-    return sinks.map((sink) => ({ eventId: e.id, event: e.name, sink, payload }));
+    return sinks
+      .filter((sink) => sinkTakes(parseSink(sink), e.name))
+      .map((sink) => ({ eventId: e.id, event: e.name, sink, payload }));
   });
+  if (rows.length === 0) {
+    return 0;
+  }
   await tx.insert(outbox).values(rows).onConflictDoNothing();
   await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
   return rows.length;

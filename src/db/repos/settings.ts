@@ -69,6 +69,7 @@ const Stored = z.object({
         framing: z.enum(['octet', 'lf']).optional(),
         header: z.enum(['rfc3164', 'rfc5424']).optional(),
         pen: z.number().int().min(1).max(4294967295).optional(),
+        profile: z.enum(['vectra', 'full']).optional(),
       }),
     )
     .catch(d.syslogTargets),

@@ -74,6 +74,9 @@ export const TAG = {
   hostlock: 'hostlock:',
   vectraCef: 'vectra_cef -:',
   vectraJson: 'vectra_json_host_lockdown -:',
+  /** hostlock's own events (not Vectra's): never under a Vectra TAG, so no SIEM files them as one */
+  hostlockCef: 'hostlock_cef -:',
+  hostlockJson: 'hostlock_json -:',
 } as const;
 
 /** RFC 3164 packets "MUST be 1024 bytes or less" (syslog.md §4): the UDP sender's budget. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MIN_POLL_MINUTES, type SyslogTarget } from '../../core/settings/settings.js';
-import { parseSyslogTarget } from '../../core/settings/syslog-targets.js';
+import { parseSyslogTarget, refusedTarget } from '../../core/settings/syslog-targets.js';
 
 /**
  * The settings modal's inputs (DESIGN §3.3 / §3.9): block id = setting name, action id `value`.
@@ -175,8 +175,9 @@ function parseSyslogTargets(values: Values, { errors, patch }: Parsing): void {
   const targets: SyslogTarget[] = [];
   for (const line of linesOf(values, 'syslog_targets')) {
     const target = parseSyslogTarget(line);
-    if (typeof target === 'string') {
-      errors.syslog_targets = target;
+    const refused = typeof target === 'string' ? target : refusedTarget(target);
+    if (refused !== null || typeof target === 'string') {
+      errors.syslog_targets = refused ?? '';
       break;
     }
     targets.push(target);
