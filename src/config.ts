@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { CRASH_POINTS, type CrashPoint, type FaultHook } from './core/faults.js';
@@ -22,6 +23,8 @@ export interface Config {
   admins: string[];
   /** PEM file of extra CA certificates trusted for TLS syslog targets (on top of Node's roots) */
   syslogCaFile: string | undefined;
+  /** this instance's address in syslog events (CEF `dvc`, JSON `headend_addr`); unset: the outgoing socket's */
+  syslogSourceAddress: string | undefined;
   mde: {
     /** which Microsoft cloud: picks the login host, token scope and API hosts (mde/clouds.ts) */
     cloud: MdeCloud;
@@ -68,6 +71,8 @@ const HOW_TO_FIX: Record<string, string> = {
   LOG_LEVEL: 'one of debug, info, warn, error',
   LOG_FORMAT: 'pretty or json',
   HOSTLOCK_SYSLOG_CA_FILE: 'the path of a PEM file with the CA certificate(s) of your TLS syslog receiver',
+  HOSTLOCK_SYSLOG_SOURCE_ADDR:
+    'an IPv4 or IPv6 address such as 10.0.0.5 (this instance as syslog receivers should see it), or unset',
   HOSTLOCK_CRASH_AT: `tests only (fault injection): one of ${CRASH_POINTS.join(', ')}; leave unset in production`,
 };
 
@@ -132,6 +137,13 @@ const Env = z.object({
     z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'each entry must be a Slack user id (U… or W…)')),
   ),
   HOSTLOCK_SYSLOG_CA_FILE: optionalString,
+  HOSTLOCK_SYSLOG_SOURCE_ADDR: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => isIP(v) !== 0, { error: 'must be an IP address' })
+      .optional(),
+  ),
   MDE_CLOUD: z.preprocess(emptyToUndefined, z.enum(MDE_CLOUD_NAMES).default('commercial')),
   MDE_API_URL: z.preprocess(emptyToUndefined, z.string().optional()),
   MDE_LOGIN_URL: z.preprocess(emptyToUndefined, z.string().optional()),
@@ -253,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     previousMasterKeyBase64: e.HOSTLOCK_MASTER_KEY_PREVIOUS,
     admins: e.HOSTLOCK_ADMINS,
     syslogCaFile: e.HOSTLOCK_SYSLOG_CA_FILE ? path.resolve(e.HOSTLOCK_SYSLOG_CA_FILE) : undefined,
+    syslogSourceAddress: e.HOSTLOCK_SYSLOG_SOURCE_ADDR,
     mde: {
       ...mdeEndpoints(env),
       scope: MDE_CLOUDS[e.MDE_CLOUD].scope,

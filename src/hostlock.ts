@@ -169,6 +169,8 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       {
         slack: config.slack,
         syslogCaFile: config.syslogCaFile,
+        syslogSourceAddress: config.syslogSourceAddress,
+        portalUrl: portalLinkFor(config.mde.cloud),
         log,
         staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
         ...(opts.outbox ? { tuning: opts.outbox } : {}),

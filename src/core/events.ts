@@ -67,6 +67,8 @@ export interface NotificationLockdown {
   source?: string;
   /** who asked (`slack:U…`, `api:tok_…`, `system:auto`) */
   requestedBy?: string;
+  /** the lockdown's Slack thread (its approval message), once posted: what syslog's link points at */
+  thread?: { channel: string; ts: string };
 }
 
 /** The outbox payload of an event: JSON with dates as ISO strings ({@link parseEventPayload} reverses it). */

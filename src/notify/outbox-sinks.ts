@@ -1,7 +1,9 @@
 import { webApi } from '@slack/bolt';
 import { type NotificationEvent, parseEventPayload } from '../core/events.js';
 import { parseThreadPayload, type ThreadPoster } from '../core/lockdown/thread-note.js';
-import { parseSink } from '../core/sinks.js';
+import type { SyslogTarget } from '../core/settings/settings.js';
+import { parseSink, sinkTakes } from '../core/sinks.js';
+import type { EventContext } from './event-context.js';
 import type { SyslogPool } from './outbox-syslog-pool.js';
 import { alertText } from './slack-alert.js';
 import { type SyslogIdentity, syslogLineFor } from './syslog-sink.js';
@@ -24,6 +26,10 @@ export interface Sinks {
   thread?: ThreadPoster;
   syslog: SyslogPool;
   identity: SyslogIdentity;
+  /** fills a syslog line's person name and link */
+  context?: EventContext;
+  /** this instance's address as a syslog target sees it (CEF `dvc`, JSON `headend_addr`) */
+  sourceAddress?: (target: SyslogTarget) => Promise<string | null>;
 }
 
 /**
@@ -52,7 +58,14 @@ export async function deliver(sinks: Sinks, sink: string, payload: Record<string
     await postAlert(sinks.slack, s.channel, e);
     return 0;
   }
-  const line = syslogLineFor(e, s.target, sinks.identity);
+  if (!sinkTakes(s, e.name)) {
+    return 0; // queued before this target took Vectra's events only: nothing to send
+  }
+  const [full, dvc] = await Promise.all([
+    sinks.context ? sinks.context.enrich(e) : e,
+    sinks.sourceAddress ? sinks.sourceAddress(s.target) : null,
+  ]);
+  const line = syslogLineFor(full, s.target, dvc ? { ...sinks.identity, dvc } : sinks.identity);
   if (line === null) {
     return 0; // queued before this target took Vectra's events only: nothing to send
   }

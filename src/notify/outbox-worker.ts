@@ -2,10 +2,12 @@ import type { webApi } from '@slack/bolt';
 import type { Clock } from '../core/clock.js';
 import type { FaultHook } from '../core/faults.js';
 import type { ThreadPoster } from '../core/lockdown/thread-note.js';
+import type { SyslogTarget } from '../core/settings/settings.js';
 import { parseSink } from '../core/sinks.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { dueSinks, OUTBOX_CHANNEL } from '../db/repos/outbox.js';
 import type { Logger } from '../log.js';
+import type { EventContext } from './event-context.js';
 import { type HeadContext, sendHead } from './outbox-head.js';
 import { createPassLoop } from './outbox-loop.js';
 import { deliver, type Sinks } from './outbox-sinks.js';
@@ -32,6 +34,10 @@ export interface OutboxWorkerOptions {
   faults?: FaultHook;
   /** posts lockdowns' thread notes (the Slack announcer) */
   thread?: ThreadPoster;
+  /** fills syslog lines' person name and link (absent: the actor's id, no link) */
+  context?: EventContext;
+  /** this instance's address as each syslog target sees it (absent: left empty) */
+  sourceAddress?: (target: SyslogTarget) => Promise<string | null>;
 }
 
 export { retryDelayMs } from './outbox-head.js';
@@ -135,6 +141,8 @@ function headContext(o: OutboxWorkerOptions, syslog: SyslogPool): HeadContext {
     syslog,
     identity: o.syslog,
     ...(o.thread ? { thread: o.thread } : {}),
+    ...(o.context ? { context: o.context } : {}),
+    ...(o.sourceAddress ? { sourceAddress: o.sourceAddress } : {}),
   };
   return {
     db: o.database.db,

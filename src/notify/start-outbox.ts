@@ -7,7 +7,9 @@ import type { ThreadPoster } from '../core/lockdown/thread-note.js';
 import type { DatabaseHandle } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { HOSTLOCK_VERSION } from '../version.js';
+import { slackEventContext } from './event-context.js';
 import { createOutboxWorker, type OutboxWorker } from './outbox-worker.js';
+import { sourceAddresses } from './syslog/source-address.js';
 
 export interface OutboxStart {
   slack: { botToken: string; apiUrl: string };
@@ -19,6 +21,10 @@ export interface OutboxStart {
   faults?: FaultHook;
   /** the Slack thread poster, built on the outbox's own client (no retries inside the client) */
   threadPoster?: (slack: webApi.WebClient) => ThreadPoster;
+  /** Defender's page of a machine: a syslog line's link when its lockdown has no Slack thread */
+  portalUrl: (machineId: string) => string;
+  /** HOSTLOCK_SYSLOG_SOURCE_ADDR */
+  syslogSourceAddress?: string | undefined;
 }
 
 /**
@@ -46,6 +52,8 @@ export async function startOutbox(
       procId: String(process.pid),
       ...(o.syslogCaFile ? { ca: await readFile(o.syslogCaFile, 'utf8') } : {}),
     },
+    context: slackEventContext({ slack, portalUrl: o.portalUrl, log: o.log.child({ component: 'outbox' }) }),
+    sourceAddress: sourceAddresses({ configured: o.syslogSourceAddress }),
     clock,
     log: o.log.child({ component: 'outbox' }),
     staleAfterMs: o.staleAfterMs,

@@ -15,6 +15,8 @@ export interface SyslogIdentity {
   version: string;
   /** PROCID of RFC 5424 headers */
   procId?: string;
+  /** this instance's address as the target sees it: CEF `dvc`, JSON `headend_addr`, SD `dvc` */
+  dvc?: string;
 }
 
 /** CEF Device Vendor and Product of Vectra's events (syslog.md §2), on which SC4S, Sentinel and Exabeam key. */
@@ -32,6 +34,7 @@ export const VECTRA_PRODUCT = 'X Series';
  */
 export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIdentity): string | null {
   const vectra = VECTRA_EVENTS.has(e.name);
+  const dvc = id.dvc ? { dvc: id.dvc } : {};
   if (!vectra && vectraOnly(t)) {
     return null;
   }
@@ -40,6 +43,7 @@ export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIden
       hostname: id.hostname,
       pen: t.pen ?? DEFAULT_PEN,
       procId: id.procId,
+      ...(id.dvc ? { dvc: id.dvc } : {}),
       ...(vectra ? {} : { sdName: 'hostlock' }),
     });
   }
@@ -53,10 +57,11 @@ export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIden
                 vendor: VECTRA_VENDOR,
                 product: VECTRA_PRODUCT,
                 profile: 'vectra-compat',
+                ...dvc,
               }
-            : { version: id.version, profile: 'standard' },
+            : { version: id.version, profile: 'standard', ...dvc },
         )
-      : formatJson(e, { version: id.version });
+      : formatJson(e, { version: id.version, ...dvc });
   const base = { facility: 'local0' as const, severity: eventSeverity(e), at: e.at, hostname: id.hostname };
   if (t.header === 'rfc5424') {
     const msgId = vectra ? 'LOCKDOWN' : 'HOSTLOCK';

@@ -65,6 +65,9 @@ describe('manifest.yml', () => {
       'views.publish': [],
       'views.update': [],
       'usergroups.users.list': ['usergroups:read'],
+      // syslog's `user`/`suser`: a person's display name (issue #19); its link: the thread's permalink
+      'users.info': ['users:read'],
+      'chat.getPermalink': [],
     };
     const called = new Set<string>();
     for (const file of await sourceFiles(new URL('src/', root))) {

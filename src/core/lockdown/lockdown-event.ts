@@ -73,6 +73,9 @@ export function lockdownEvent(
       releaseReason: l.releaseReason,
       source: l.source,
       requestedBy: l.requestedBy,
+      ...(l.approvalChannel && l.approvalTs
+        ? { thread: { channel: l.approvalChannel, ts: l.approvalTs } }
+        : {}),
     },
     outcome: OUTCOME[name] ?? (audit.outcome === 'ok' ? 'ok' : audit.outcome),
     ...(detail ? { detail } : {}),

@@ -2,11 +2,14 @@
 import type { MethodTable } from './protocol.js';
 import type { PeerState } from './state.js';
 
+/** The workspace's address, as auth.test gives it (and permalinks start with it). */
+export const WORKSPACE_URL = 'https://hostlock-test.slack.com/';
+
 /** auth.test: who the bot token belongs to. */
 export function authMethods(s: PeerState): MethodTable {
   return {
     'auth.test': () => ({
-      url: 'https://hostlock-test.slack.com/',
+      url: WORKSPACE_URL,
       team: 'hostlock-test',
       user: s.users.get(s.botUserId)?.name,
       team_id: s.teamId,

@@ -1,5 +1,7 @@
 // chat.postMessage, chat.update, chat.postEphemeral and posts on response_url sinks (`/respond/<id>`),
 // shared/reference/slack.md §5 and §9.4.
+
+import { WORKSPACE_URL } from './auth.js';
 import { type Args, isRecord, type MethodTable, optStr, Refusal, refuse, reqStr } from './protocol.js';
 import {
   channelFor,
@@ -124,12 +126,24 @@ function postEphemeral(s: PeerState, args: Args): Args {
   return { message_ts: m.ts };
 }
 
-/** chat.postMessage, chat.update and chat.postEphemeral. */
+/**
+ * chat.getPermalink (docs.slack.dev/reference/methods/chat.getPermalink): `channel` and
+ * `message_ts` of an existing message; answers the channel and an
+ * `https://<workspace>.slack.com/archives/<channel>/p<ts without its dot>` link.
+ */
+function getPermalink(s: PeerState, args: Args): Args {
+  const c = channelFor(s, reqStr(args, 'channel'), false);
+  const m = findMessage(s, c.id, reqStr(args, 'message_ts')) ?? refuse('message_not_found');
+  return { channel: c.id, permalink: `${WORKSPACE_URL}archives/${c.id}/p${m.ts.replace('.', '')}` };
+}
+
+/** chat.postMessage, chat.update, chat.postEphemeral and chat.getPermalink. */
 export function chatMethods(s: PeerState): MethodTable {
   return {
     'chat.postMessage': (args) => postMessage(s, args),
     'chat.update': (args) => update(s, args),
     'chat.postEphemeral': (args) => postEphemeral(s, args),
+    'chat.getPermalink': (args) => getPermalink(s, args),
   };
 }
 

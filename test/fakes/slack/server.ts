@@ -47,6 +47,7 @@ function handleApi(
   let status = 200;
   let headers: Record<string, string> = {};
   let response: Args;
+  let delayMs = 0;
   try {
     args = decodeArgs(contentType, raw, query);
     if (token === undefined && typeof args.token === 'string') {
@@ -55,7 +56,13 @@ function handleApi(
     delete args.token;
     const handler = methods[method] ?? refuse('unknown_method');
     const fault = takeFault(s, method);
-    if (fault) {
+    delayMs = fault?.delayMs ?? 0;
+    const slowOnly =
+      fault?.delayMs !== undefined &&
+      fault.error === undefined &&
+      fault.status === undefined &&
+      fault.retryAfterSeconds === undefined;
+    if (fault && !slowOnly) {
       status = fault.status ?? (fault.retryAfterSeconds === undefined ? 200 : 429);
       if (fault.retryAfterSeconds !== undefined) {
         headers = { 'retry-after': String(fault.retryAfterSeconds) };
@@ -76,7 +83,7 @@ function handleApi(
     response = { ok: false, error: err.code };
   }
   s.calls.push({ method, args, token, contentType, rawBody: raw, at: s.now(), status, response });
-  return { status, headers, response };
+  return { status, headers, response, delayMs };
 }
 
 /** Listens on `127.0.0.1:0`; resolves with the server and its base URL `http://127.0.0.1:<port>`. */
@@ -89,6 +96,9 @@ export async function startServer(s: PeerState, routes: Routes): Promise<{ serve
       const respond = /^\/respond\/([^/]+)$/.exec(url.pathname);
       if (api?.[1] && (req.method === 'POST' || req.method === 'GET')) {
         const r = handleApi(s, routes.methods, api[1], req, raw, url.searchParams);
+        if (r.delayMs > 0) {
+          await new Promise((resolve) => setTimeout(resolve, r.delayMs));
+        }
         send(res, r.status, r.response, r.headers);
       } else if (respond?.[1] && req.method === 'POST') {
         const r = routes.respond(respond[1], raw);

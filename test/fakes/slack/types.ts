@@ -88,6 +88,8 @@ export interface SlackFault {
   retryAfterSeconds?: number;
   /** How many calls it applies to; default 1 (`Infinity` for a permanent fault). */
   times?: number;
+  /** The answer comes this late; with no `error`, `status` or `retryAfterSeconds` it is the normal answer (a slow Slack). */
+  delayMs?: number;
 }
 
 /** Handle on a running peer. */
