@@ -71,7 +71,7 @@ export interface Rsyslog {
 }
 
 /** A loopback port free for both TCP and UDP right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => {
@@ -141,7 +141,7 @@ action(type="omfile" file="${path.join(dir, 'internal.log')}")
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: HOST, port });
     s.once('connect', () => {
