@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createTestCertificate } from './tls.js';
 
 const HOST = '127.0.0.1';
 export const RSYSLOGD = process.env.RSYSLOGD ?? '/usr/sbin/rsyslogd';
@@ -37,6 +38,16 @@ export function rsyslogAvailable(): boolean {
   return ok;
 }
 
+/** rsyslog's TLS stream driver is installed too (`apt-get install rsyslog-openssl`). */
+export function rsyslogTlsAvailable(): boolean {
+  const dir = moduleDir();
+  const ok = dir !== undefined && existsSync(path.join(dir, 'lmnsd_ossl.so'));
+  if (!ok) {
+    console.log('rsyslog TLS not installed: apt-get install rsyslog-openssl');
+  }
+  return ok;
+}
+
 /** One output line: the syslog properties rsyslog parsed, and its message tree `$!`. */
 export interface RsyslogLine {
   /** syslogtag, e.g. `vectra_cef` (RFC 3164) or `hostlock[4242]` (RFC 5424) */
@@ -56,6 +67,8 @@ export interface RsyslogLine {
 export interface Rsyslog {
   /** the TCP and UDP port, on 127.0.0.1 */
   port: number;
+  /** a TLS port (imtcp with the `ossl` stream driver, both framings), when rsyslog-openssl is installed */
+  tls?: { port: number; ca: string };
   /** every message received so far, in order, probes left out */
   lines(): Promise<RsyslogLine[]>;
   /** {@link lines} once there are at least `n` (polls the output file; throws after `timeoutMs`) */
@@ -99,7 +112,11 @@ export async function freePort(): Promise<number> {
 const CEF_RULEBASE = 'version=2\nrule=:%-:char-to{"extradata":"C"}%%cef:cef%\nrule=:%cef:cef%\n';
 const JSON_RULEBASE = 'version=2\nrule=:%-:whitespace%-: %j:json%\nrule=:%j:json%\n';
 
-function config(dir: string, port: number): string {
+function config(
+  dir: string,
+  port: number,
+  tls?: { port: number; certPath: string; keyPath: string },
+): string {
   const out = path.join(dir, 'out.jsonl');
   const prop = (key: string, name: string, extra = '') =>
     `  constant(value="\\"${key}\\":\\"") property(name="${name}" format="json"${extra}) constant(value="\\",")`;
@@ -111,6 +128,11 @@ module(load="mmpstrucdata")
 module(load="mmnormalize")
 input(type="imtcp" port="${port}" address="${HOST}" ruleset="r")
 input(type="imudp" port="${port}" address="${HOST}" ruleset="r")
+${
+  tls
+    ? `input(type="imtcp" port="${tls.port}" address="${HOST}" ruleset="r" streamDriver.name="ossl" streamDriver.mode="1" streamDriver.authMode="anon" streamDriver.certFile="${tls.certPath}" streamDriver.keyFile="${tls.keyPath}")`
+    : ''
+}
 template(name="line" type="list") {
   constant(value="{")
 ${prop('tag', 'syslogtag')}
@@ -176,7 +198,10 @@ export async function startRsyslog(): Promise<Rsyslog> {
   const out = path.join(dir, 'out.jsonl');
   await writeFile(path.join(dir, 'cef.rb'), CEF_RULEBASE);
   await writeFile(path.join(dir, 'json.rb'), JSON_RULEBASE);
-  await writeFile(conf, config(dir, port));
+  // TLS (RFC 5425) when Debian's rsyslog-openssl is installed: imtcp's ossl stream driver
+  const cert = existsSync(path.join(modules, 'lmnsd_ossl.so')) ? await createTestCertificate(dir) : undefined;
+  const tls = cert ? { port: await freePort(), ...cert } : undefined;
+  await writeFile(conf, config(dir, port, tls));
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -251,7 +276,7 @@ export async function startRsyslog(): Promise<Rsyslog> {
     child = c;
     // Ready for TCP: a connection is accepted.
     const deadline = Date.now() + 15_000;
-    while (!(await canConnect(port))) {
+    while (!(await canConnect(port)) || (tls && !(await canConnect(tls.port)))) {
       if (gone || Date.now() > deadline) {
         throw new Error(`rsyslogd did not listen on tcp/${port}\n${await diagnostics()}`);
       }
@@ -295,6 +320,7 @@ export async function startRsyslog(): Promise<Rsyslog> {
 
   return {
     port,
+    ...(tls ? { tls: { port: tls.port, ca: tls.cert } } : {}),
     lines,
     waitForLines: (n, timeoutMs) => waitFor((l) => l.length >= n, `${n} lines`, timeoutMs),
     waitFor: (done, what, timeoutMs) => waitFor(done, what, timeoutMs),

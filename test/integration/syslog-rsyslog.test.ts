@@ -4,7 +4,13 @@ import type { SyslogTarget } from '../../src/core/settings/settings.js';
 import { formatSyslogTarget } from '../../src/core/settings/syslog-targets.js';
 import { createSyslogTransport } from '../../src/notify/syslog/transport.js';
 import { syslogLineFor } from '../../src/notify/syslog-sink.js';
-import { type Rsyslog, type RsyslogLine, rsyslogAvailable, startRsyslog } from '../fakes/rsyslog.js';
+import {
+  type Rsyslog,
+  type RsyslogLine,
+  rsyslogAvailable,
+  rsyslogTlsAvailable,
+  startRsyslog,
+} from '../fakes/rsyslog.js';
 
 // Our syslog lines against a real rsyslog + liblognorm (test/fakes/rsyslog.ts): every format over
 // UDP, TCP octet-counted and TCP LF, with hostile text, parsed back by the receiver and compared
@@ -95,7 +101,7 @@ async function roundTrip(
   if (line === null) {
     throw new Error(`${formatSyslogTarget(target)} takes no ${e.name}`);
   }
-  const transport = createSyslogTransport(target);
+  const transport = createSyslogTransport({ ...target, ca: rs.tls?.ca });
   try {
     await transport.send(line);
     await transport.send(`<134>1 - hostlock-test ${SENTINEL_APP} - END - ${e.id}`);
@@ -246,54 +252,62 @@ const TRANSPORTS = [
   { name: 'udp', protocol: 'udp', framing: undefined, text: SHORT },
   { name: 'tcp octet-counted', protocol: 'tcp', framing: undefined, text: LONG },
   { name: 'tcp lf', protocol: 'tcp', framing: 'lf', text: LONG },
+  // RFC 5425 says octet counting; the common receivers' TLS inputs take newlines too (issue #19)
+  { name: 'tls octet-counted', protocol: 'tls', framing: undefined, text: LONG },
+  { name: 'tls lf', protocol: 'tls', framing: 'lf', text: LONG },
 ] as const;
 
+const tlsAvailable = rsyslogAvailable() && rsyslogTlsAvailable();
+
 describe.skipIf(!rsyslogAvailable())('syslog lines parsed back by a real rsyslog', () => {
-  describe.each(TRANSPORTS)('over $name', ({ protocol, framing, text }) => {
-    const target = (format: SyslogTarget['format'], header?: 'rfc5424'): SyslogTarget => ({
-      protocol,
-      host: '127.0.0.1',
-      port: rs.port,
-      format,
-      ...(framing ? { framing } : {}),
-      ...(header ? { header } : {}),
-    });
-    const id = (format: string) => `evt_${format}_${protocol}_${framing ?? 'default'}`;
+  describe.each(TRANSPORTS.filter((t) => t.protocol !== 'tls' || tlsAvailable))(
+    'over $name',
+    ({ protocol, framing, text }) => {
+      const target = (format: SyslogTarget['format'], header?: 'rfc5424'): SyslogTarget => ({
+        protocol,
+        host: '127.0.0.1',
+        port: protocol === 'tls' ? (rs.tls?.port ?? 0) : rs.port,
+        format,
+        ...(framing ? { framing } : {}),
+        ...(header ? { header } : {}),
+      });
+      const id = (format: string) => `evt_${format}_${protocol}_${framing ?? 'default'}`;
 
-    it('CEF (vectra-compat, RFC 3164 header and TAG): header and extension values round-trip', async () => {
-      const e = event(id('cef'), text);
-      const { got, line } = await roundTrip(target('cef'), e);
-      if (protocol === 'udp') {
-        expect(Buffer.byteLength(line)).toBeLessThanOrEqual(1024);
-      }
-      expectRfc3164(got, 'vectra_cef');
-      expectCef(got, e);
-    });
+      it('CEF (vectra-compat, RFC 3164 header and TAG): header and extension values round-trip', async () => {
+        const e = event(id('cef'), text);
+        const { got, line } = await roundTrip(target('cef'), e);
+        if (protocol === 'udp') {
+          expect(Buffer.byteLength(line)).toBeLessThanOrEqual(1024);
+        }
+        expectRfc3164(got, 'vectra_cef');
+        expectCef(got, e);
+      });
 
-    it('CEF inside an RFC 5424 header (header=rfc5424)', async () => {
-      const e = event(id('cef5424'), text);
-      const { got } = await roundTrip(target('cef', 'rfc5424'), e);
-      expectRfc5424Header(got);
-      expect(got.msg.startsWith('CEF:0|')).toBe(true);
-      expectCef(got, e);
-    });
+      it('CEF inside an RFC 5424 header (header=rfc5424)', async () => {
+        const e = event(id('cef5424'), text);
+        const { got } = await roundTrip(target('cef', 'rfc5424'), e);
+        expectRfc5424Header(got);
+        expect(got.msg.startsWith('CEF:0|')).toBe(true);
+        expectCef(got, e);
+      });
 
-    it('RFC 5424: header fields and host_lockdown@32473 params round-trip', async () => {
-      const e = event(id('rfc5424'), text);
-      const { got } = await roundTrip(target('rfc5424'), e);
-      expectRfc5424Header(got);
-      expect(got.msg).toBe('');
-      expectSd(got, e);
-    });
+      it('RFC 5424: header fields and host_lockdown@32473 params round-trip', async () => {
+        const e = event(id('rfc5424'), text);
+        const { got } = await roundTrip(target('rfc5424'), e);
+        expectRfc5424Header(got);
+        expect(got.msg).toBe('');
+        expectSd(got, e);
+      });
 
-    it('JSON after the vectra_json_host_lockdown TAG: every field round-trips', async () => {
-      const e = event(id('json'), text);
-      const { got, line } = await roundTrip(target('json'), e);
-      if (protocol === 'udp') {
-        expect(Buffer.byteLength(line)).toBeLessThanOrEqual(1024);
-      }
-      expectRfc3164(got, 'vectra_json_host_lockdown');
-      expectJson(got, e);
-    });
-  });
+      it('JSON after the vectra_json_host_lockdown TAG: every field round-trips', async () => {
+        const e = event(id('json'), text);
+        const { got, line } = await roundTrip(target('json'), e);
+        if (protocol === 'udp') {
+          expect(Buffer.byteLength(line)).toBeLessThanOrEqual(1024);
+        }
+        expectRfc3164(got, 'vectra_json_host_lockdown');
+        expectJson(got, e);
+      });
+    },
+  );
 });
