@@ -8,6 +8,7 @@ import type { Transcript } from './transcript.js';
 import {
   lockdownRow,
   until,
+  untilAnswer,
   untilCall,
   untilDefender,
   untilDelivered,
@@ -89,14 +90,14 @@ export async function playIncident(env: DemoEnv, t: Transcript): Promise<void> {
 
   t.section('alice tries the domain controller too: it is on the exclusion list');
   from = slack.responses.length;
-  await slash('alice', 'lock dc-01 4h beaconing to 203.0.113.9');
-  await untilResponse(env, from, /exclusion list/, 'the exclusion-list refusal');
+  const excluded = await slash('alice', 'lock dc-01 4h beaconing to 203.0.113.9');
+  await untilAnswer(env, from, excluded, /exclusion list/, 'the exclusion-list refusal');
   await untilDelivered(env);
 
   t.section('alice asks for a 4-hour lockdown of ws-042');
   from = slack.responses.length;
-  await slash('alice', 'lock ws-042 4h beaconing to 203.0.113.9');
-  const answer = await untilResponse(env, from, /Lockdown `lck_/, 'the lockdown request');
+  const requested = await slash('alice', 'lock ws-042 4h beaconing to 203.0.113.9');
+  const answer = await untilAnswer(env, from, requested, /Lockdown `lck_/, 'the lockdown request');
   const id = /`(lck_[a-z0-9]+)`/.exec(JSON.stringify(answer))?.[1] ?? '';
   const approvalTs =
     (await until(async () => (await lockdownRow(env, id)).approval_ts, 'the approval request')) ?? '';

@@ -43,41 +43,23 @@ function submittedState(view: Json, typed: Record<string, unknown>): StateValues
   return values;
 }
 
-export async function setUp(env: DemoEnv, t: Transcript): Promise<void> {
+/** carol opens /hostlock settings, changes `typed` (what `said` says) and saves: nothing refused. */
+async function saveSettings(env: DemoEnv, t: Transcript, said: string[], typed: Record<string, unknown>) {
   const { signer, slack } = env;
   const carol = PEOPLE.carol.id;
-
-  t.section('carol (admin) connects hostlock to Defender, approvals, alerts and the SIEM');
   t.act('carol', '/hostlock settings', CHANNELS.alerts.name);
   const from = slack.calls.length;
   t.ack('carol', await signer.command({ text: 'settings', userId: carol, channelId: CHANNELS.alerts.id }));
   const opened = await untilCall(env, from, 'views.open', () => true, 'the settings modal');
   const view = isRecord(opened.response.view) ? opened.response.view : {};
-
-  const syslogTarget = `tcp://127.0.0.1:${env.syslog.port} json`;
   t.act(
     'carol',
-    [
-      'fills in the modal and clicks “Verify and save”:',
-      `       Defender tenant ${MDE_APP.tenantId}, app ${MDE_APP.clientId}, client secret ••••••••`,
-      `       approvals required · approver channel #${CHANNELS.approvals.name} · alert channel #${CHANNELS.alerts.name}`,
-      `       exclusions dc-* · syslog target ${syslogTarget}`,
-    ].join('\n'),
+    ['fills in the modal and clicks “Verify and save”:', ...said.map((l) => `       ${l}`)].join('\n'),
   );
-  const values = submittedState(view, {
-    mde_tenant_id: MDE_APP.tenantId,
-    mde_client_id: MDE_APP.clientId,
-    mde_client_secret: MDE_APP.secret,
-    approval_required: true,
-    approver_channel: CHANNELS.approvals.id,
-    alert_channels: [CHANNELS.alerts.id],
-    auto_exclusions: 'dc-*',
-    syslog_targets: syslogTarget,
-  });
   const saved = await signer.viewSubmission({
     userId: carol,
     callbackId: 'settings',
-    values,
+    values: submittedState(view, typed),
     privateMetadata: String(view.private_metadata ?? '{"version":0}'),
     ...(typeof view.id === 'string' ? { viewId: view.id } : {}),
   });
@@ -86,13 +68,49 @@ export async function setUp(env: DemoEnv, t: Transcript): Promise<void> {
     throw new Error(`demo: the settings were not saved: ${saved.status} ${saved.text}`);
   }
   t.show('carol sees', ['the modal closes: verified and saved']);
+}
+
+export async function setUp(env: DemoEnv, t: Transcript): Promise<void> {
+  t.section('carol (admin) connects hostlock to Defender, approvals, alerts and the SIEM');
+  const syslogTarget = `tcp://127.0.0.1:${env.syslog.port} json profile=full`;
+  await saveSettings(
+    env,
+    t,
+    [
+      `Defender tenant ${MDE_APP.tenantId}, app ${MDE_APP.clientId}, client secret ••••••••`,
+      `approvals required · approver channel #${CHANNELS.approvals.name} · alert channel #${CHANNELS.alerts.name}`,
+      `syslog target ${syslogTarget}`,
+    ],
+    {
+      mde_tenant_id: MDE_APP.tenantId,
+      mde_client_id: MDE_APP.clientId,
+      mde_client_secret: MDE_APP.secret,
+      approval_required: true,
+      approver_channel: CHANNELS.approvals.id,
+      alert_channels: [CHANNELS.alerts.id],
+      syslog_targets: syslogTarget,
+    },
+  );
   await until(async () => {
-    const [row] = await env.hostlock.database.sql`select count(*)::int as n from secrets`;
+    const [row] = await env.hostlock.database.sql`select count(*)::int as n from secrets
+      where name in ('mde_tenant_id', 'mde_client_id', 'mde_client_secret')`;
     return row?.n === 3;
   }, 'the Defender credentials to be stored');
+  // new credentials start the inventory at once; an exclusion rule exempts the hosts it matches
+  // when it is saved (a device cannot rename itself into the list later), so it comes second
+  await until(async () => {
+    const [row] = await env.hostlock.database.sql`select last_success_at from inventory_sync where id = 1`;
+    return row?.last_success_at ? true : null;
+  }, 'the first inventory sync');
+  await untilDelivered(env);
+
+  t.section('with the inventory in, carol exempts the domain controllers from lockdowns');
+  await saveSettings(env, t, ['exclusions dc-*'], { auto_exclusions: 'dc-*' });
   await untilDelivered(env);
 
   t.section('carol grants the responder role to alice and bob');
+  const { signer } = env;
+  const carol = PEOPLE.carol.id;
   for (const who of ['alice', 'bob'] as const) {
     const p = PEOPLE[who];
     t.act('carol', `/hostlock roles grant responder @${p.name}`, CHANNELS.alerts.name);

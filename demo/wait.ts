@@ -52,6 +52,17 @@ export function untilResponse(env: DemoEnv, from: number, re: RegExp, what: stri
   );
 }
 
+/** The answer matching `re`: in the ack itself when hostlock answered at once, else on response_url. */
+export function untilAnswer(
+  env: DemoEnv,
+  from: number,
+  ack: { text: string },
+  re: RegExp,
+  what: string,
+): Promise<unknown> {
+  return re.test(ack.text) ? Promise.resolve(ack.text) : untilResponse(env, from, re, what);
+}
+
 /** A Defender request after index `from`, e.g. the isolate POST, answered with `status`. */
 export function untilDefender(
   env: DemoEnv,
