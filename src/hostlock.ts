@@ -175,7 +175,12 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
         staleAfterMs: opts.outbox?.staleAfterMs ?? OUTBOX_STALE_MS,
         ...(opts.outbox ? { tuning: opts.outbox } : {}),
         ...faultHookOf(config),
-        threadPoster: (client) => slackThreadPoster(client, log.child({ component: 'slack' })),
+        threadPoster: (client) =>
+          slackThreadPoster(
+            client,
+            log.child({ component: 'slack' }),
+            async () => (await settings()).containmentEnabled,
+          ),
       },
       database,
       clock,

@@ -18,17 +18,23 @@ import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from '.
  * failed reply rejects, so the row is retried (and later notes of the thread wait behind it); a
  * failed root rewrite is only logged, since the reply already went out.
  */
-export function slackThreadPoster(client: webApi.WebClient, log: Logger): ThreadPoster {
+export function slackThreadPoster(
+  client: webApi.WebClient,
+  log: Logger,
+  /** whether containment is on: in lookup-only mode the reminder offers no Extend */
+  containment: () => Promise<boolean> = async () => true,
+): ThreadPoster {
   return async ({ name, detail, lockdown: l }) => {
     if (!l.approvalChannel || !l.approvalTs) {
       return;
     }
     const text = eventText(name, l, detail);
+    const offerExtend = name === 'ending_soon' && l.state === 'active' && (await containment());
     await client.chat.postMessage({
       channel: l.approvalChannel,
       thread_ts: l.approvalTs,
       text,
-      ...(name === 'ending_soon' && l.state === 'active' ? { blocks: extendBlocks(l, text) } : {}),
+      ...(offerExtend ? { blocks: extendBlocks(l, text) } : {}),
       unfurl_links: false,
       unfurl_media: false,
     });

@@ -8,11 +8,16 @@ import { DURATION_VALUES } from './ids.js';
 
 // One mapping table per adapter (STYLE "Errors"): each refusal becomes a sentence saying what to do.
 
+/** Lookup-only mode (issue #18, item 6), in the words every refused verb shares. */
+const LOOKUP_ONLY =
+  "Containment is off in hostlock's settings (lookup-only mode): hosts can be looked up but not locked, approved or extended. An admin can turn it on in `/hostlock settings`.";
+
 const state = (l?: Lockdown) => (l ? ` (lockdown \`${l.id}\` is ${l.state.replace(/_/g, ' ')})` : '');
 
 export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string {
   const map: Record<RequestRefusal, string> = {
     forbidden: 'You need the `lockdown:edit` permission to lock hosts. Ask a hostlock admin for a role.',
+    containment_disabled: LOOKUP_ONLY,
     bad_duration: `Choose one of the preset durations: ${DURATION_VALUES.join(', ')}. Example: \`/hostlock lock web-01 4h suspicious beacon\`.`,
     defender_not_configured:
       'Defender is not configured yet: an admin must enter its credentials first (`/hostlock settings`).',
@@ -49,6 +54,7 @@ export function decisionRefusal(code: DecisionRefusal, current?: Lockdown): stri
     self_approval: 'You cannot approve or deny your own request: another responder must decide it.',
     not_pending: `That request was already decided${state(current)}${current?.approvedBy ? ` by ${who(current.approvedBy)}` : ''}.`,
     expired: 'That request expired before it was decided; nothing was changed.',
+    containment_disabled: `${LOOKUP_ONLY} The request stays open: it can still be denied, withdrawn or left to expire.`,
   };
   return map[code];
 }
@@ -86,6 +92,7 @@ export function extendRefusal(code: ExtendRefusal, current?: Lockdown): string {
     not_active: `Only an active lockdown can be extended${state(current)}.`,
     bad_duration: `Extend by one of: ${DURATION_VALUES.join(', ')}.`,
     too_long: 'Extensions may add at most 24 h beyond the original end; an admin can extend further.',
+    containment_disabled: `${LOOKUP_ONLY} The lockdown still ends on time.`,
   };
   return map[code];
 }

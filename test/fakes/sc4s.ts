@@ -16,7 +16,7 @@
 // The ports are free loopback ports standing for 514, 6514, 601 and 5425.
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,14 +24,38 @@ import { canConnect, freePort } from './rsyslog.js';
 import { createTestCertificate } from './tls.js';
 
 const HOST = '127.0.0.1';
-export const SYSLOG_NG = process.env.SYSLOG_NG ?? '/usr/sbin/syslog-ng';
 const PROBE = 'hostlock-probe';
+/**
+ * Debian's syslog-ng-core conflicts with rsyslog (both are "the system log daemon"), and the syslog
+ * tests need rsyslog installed: .ci/run extracts the syslog-ng-core package here instead.
+ */
+export const SYSLOG_NG_ROOT = process.env.SYSLOG_NG_ROOT ?? '/opt/syslog-ng-core';
 
-/** syslog-ng is installed (`apt-get install syslog-ng-core`); says so when it is not. */
+/** The syslog-ng binary and how to run it: installed, or extracted under {@link SYSLOG_NG_ROOT}. */
+function syslogNg(): { bin: string; args: string[]; env: NodeJS.ProcessEnv } | undefined {
+  if (existsSync('/usr/sbin/syslog-ng')) {
+    return { bin: '/usr/sbin/syslog-ng', args: [], env: process.env };
+  }
+  const bin = path.join(SYSLOG_NG_ROOT, 'usr/sbin/syslog-ng');
+  const lib = path.join(SYSLOG_NG_ROOT, 'usr/lib/syslog-ng');
+  const modules = existsSync(lib) ? readdirSync(lib).find((d) => /^\d+\.\d+$/.test(d)) : undefined;
+  if (!existsSync(bin) || !modules) {
+    return undefined;
+  }
+  return {
+    bin,
+    args: [`--module-path=${path.join(lib, modules)}`],
+    env: { ...process.env, LD_LIBRARY_PATH: [lib, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') },
+  };
+}
+
+/** syslog-ng is there (see {@link SYSLOG_NG_ROOT}); says so when it is not. */
 export function syslogNgAvailable(): boolean {
-  const ok = existsSync(SYSLOG_NG);
+  const ok = syslogNg() !== undefined;
   if (!ok) {
-    console.log('syslog-ng not installed: apt-get install syslog-ng-core');
+    console.log(
+      `syslog-ng not found in /usr/sbin or ${SYSLOG_NG_ROOT}: run .ci/run (it extracts the syslog-ng-core package there)`,
+    );
   }
   return ok;
 }
@@ -119,9 +143,14 @@ export async function startSc4s(): Promise<Sc4s> {
   const conf = path.join(dir, 'syslog-ng.conf');
   await writeFile(conf, config(dir, ports, cert));
   let stderr = '';
+  const sng = syslogNg();
+  if (!sng) {
+    throw new Error(`syslog-ng not found in /usr/sbin or ${SYSLOG_NG_ROOT}`);
+  }
   const child: ChildProcess = spawn(
-    SYSLOG_NG,
+    sng.bin,
     [
+      ...sng.args,
       '-F',
       '-e',
       '-f',
@@ -133,7 +162,7 @@ export async function startSc4s(): Promise<Sc4s> {
       '-p',
       path.join(dir, 'pid'),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: sng.env },
   );
   child.stdout?.on('data', (d: Buffer) => {
     stderr += d.toString();

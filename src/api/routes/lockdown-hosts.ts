@@ -177,6 +177,8 @@ function refusalMessage(r: Extract<RequestResult, { ok: false }>, canView: boole
   const existing = r.existing ? ` (lockdown ${r.existing.id} is ${r.existing.state})` : '';
   const map: Record<typeof r.error, string> = {
     forbidden: 'This token lacks the `lockdown:edit` scope.',
+    containment_disabled:
+      "Containment is off in hostlock's settings (lookup-only mode): nothing can be locked until an admin turns it on.",
     bad_duration: `duration must be one of ${DURATIONS.join(', ')}.`,
     defender_not_configured: 'Defender is not configured yet: an admin must enter its credentials first.',
     defender_paused: 'Defender is paused by an admin, so nothing can be locked right now.',

@@ -6,6 +6,7 @@ import type { RequestRefusal } from '../../core/lockdown/request-lockdown.js';
 
 export const requestRefusalStatus: Record<RequestRefusal, number> = {
   forbidden: 403,
+  containment_disabled: 409,
   break_glass_forbidden: 403,
   selective_unsupported: 409,
   no_approver_channel: 503,

@@ -15,7 +15,7 @@ export interface HostScore {
 }
 
 /** Why automation held back and told people (`auto.suppressed`). */
-export type SuppressReason = 'excluded' | 'dry_run' | 'cap';
+export type SuppressReason = 'excluded' | 'dry_run' | 'cap' | 'lookup_only';
 
 export interface Suppression {
   why: SuppressReason;
@@ -145,6 +145,15 @@ async function lockFor(
       detail: `the cap of ${s.autoHourlyCap} automatic lockdowns an hour is reached; further hits are recorded, not locked (${rule})`,
     });
     return { outcome: 'capped' };
+  }
+  if (result.error === 'containment_disabled') {
+    await deps.suppress({
+      why: 'lookup_only',
+      host,
+      trigger,
+      detail: `containment is off (lookup-only mode): would have locked for ${hours} h (${rule})`,
+    });
+    return { outcome: 'refused', detail: result.error };
   }
   if (result.error === 'already_open') {
     return { outcome: 'already_locked' };

@@ -5,7 +5,13 @@ import { approvalDeadline } from './deadlines.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown } from './types.js';
 
-export type DecisionRefusal = 'not_found' | 'forbidden' | 'self_approval' | 'not_pending' | 'expired';
+export type DecisionRefusal =
+  | 'not_found'
+  | 'forbidden'
+  | 'self_approval'
+  | 'not_pending'
+  | 'expired'
+  | 'containment_disabled';
 
 /**
  * Approve or deny a pending request. Re-reads the row and the approver's permission at the click;
@@ -44,6 +50,10 @@ export async function decideLockdown(
     return { ...err('self_approval'), current: row };
   }
   const settings = await deps.settings();
+  // lookup-only mode: no approval isolates anything; a denial still closes the request
+  if (input.decision === 'approve' && !settings.containmentEnabled) {
+    return { ...err('containment_disabled'), current: row };
+  }
   const now = deps.clock.now();
   if (now.getTime() >= approvalDeadline(row, settings).getTime()) {
     await deps.wake(row.id, now);

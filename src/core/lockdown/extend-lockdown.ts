@@ -6,7 +6,13 @@ import { LOCKDOWN_DURATIONS_HOURS } from './machine.js';
 import type { LockdownDeps } from './ports.js';
 import type { Lockdown } from './types.js';
 
-export type ExtendRefusal = 'forbidden' | 'not_found' | 'not_active' | 'bad_duration' | 'too_long';
+export type ExtendRefusal =
+  | 'forbidden'
+  | 'containment_disabled'
+  | 'not_found'
+  | 'not_active'
+  | 'bad_duration'
+  | 'too_long';
 
 /** Extensions may add at most this much beyond the original end, unless an admin extends. */
 export const MAX_EXTENSION_MS = 24 * 60 * 60_000;
@@ -25,6 +31,9 @@ export async function extendLockdown(
   }
   if (!(LOCKDOWN_DURATIONS_HOURS as readonly number[]).includes(input.hours)) {
     return err('bad_duration');
+  }
+  if (!(await deps.settings()).containmentEnabled) {
+    return err('containment_disabled');
   }
   const outcome = await deps.lockdowns.withLock(
     input.lockdownId,

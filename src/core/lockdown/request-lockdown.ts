@@ -16,6 +16,7 @@ import type { AutoTrigger, Lockdown, LockdownSource } from './types.js';
 
 export type RequestRefusal =
   | 'forbidden'
+  | 'containment_disabled'
   | 'bad_duration'
   | 'defender_not_configured'
   | 'defender_paused'
@@ -83,6 +84,9 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     return err('break_glass_forbidden');
   }
   const settings = await deps.settings();
+  if (!settings.containmentEnabled) {
+    return err('containment_disabled');
+  }
   const resolved = await lockableHost(deps, input, settings);
   if (!resolved.ok) {
     return resolved;

@@ -25,6 +25,11 @@ export interface SyslogTarget {
 /** The settings row (DESIGN §3.9), as core uses it. Stored as JSON keyed by the modal's block ids. */
 export interface Settings {
   mdeState: 'enabled' | 'paused';
+  /**
+   * Containment (lock, approve, extend) allowed; off is lookup-only mode (issue #18, item 6):
+   * lookups and syncs go on, existing lockdowns still release on time.
+   */
+  containmentEnabled: boolean;
   /** inventory poll interval, at least 5 */
   pollMinutes: number;
   isolationType: IsolationType;
@@ -59,6 +64,7 @@ export const MIN_POLL_MINUTES = 5;
 
 export const DEFAULT_SETTINGS: Settings = {
   mdeState: 'enabled',
+  containmentEnabled: true,
   pollMinutes: 15,
   isolationType: 'Full',
   approvalRequired: true,
@@ -85,6 +91,7 @@ export const DEFAULT_SETTINGS: Settings = {
 /** The settings under their stored keys (the modal's block ids). */
 export function storedValues(s: Settings): Record<string, unknown> {
   return {
+    containment_enabled: s.containmentEnabled,
     poll_minutes: s.pollMinutes,
     isolation_type: s.isolationType,
     approval_required: s.approvalRequired,

@@ -18,6 +18,7 @@ const Stored = z.object({
     .catch(d.pollMinutes),
   isolation_type: z.enum(['Full', 'Selective']).catch(d.isolationType),
   approval_required: z.boolean().catch(d.approvalRequired),
+  containment_enabled: z.boolean().catch(d.containmentEnabled),
   approval_timeout_minutes: z
     .number()
     .int()
@@ -85,6 +86,7 @@ export function parseSettings(data: unknown): Settings {
     pollMinutes: s.poll_minutes ?? d.pollMinutes,
     isolationType: s.isolation_type ?? d.isolationType,
     approvalRequired: s.approval_required ?? d.approvalRequired,
+    containmentEnabled: s.containment_enabled ?? d.containmentEnabled,
     approvalTimeoutMinutes: s.approval_timeout_minutes ?? d.approvalTimeoutMinutes,
     approverChannel: s.approver_channel ?? d.approverChannel,
     escalateAfterMinutes: s.escalate_after_minutes ?? d.escalateAfterMinutes,

@@ -53,7 +53,12 @@ const confirm = (title: string, text: string, ok: string): types.ConfirmationDia
   style: 'danger',
 });
 
-function actionsFor(host: Host, lockdown: OpenLockdown | null, permissions: ReadonlySet<Permission>) {
+function actionsFor(
+  host: Host,
+  lockdown: OpenLockdown | null,
+  permissions: ReadonlySet<Permission>,
+  containment: boolean,
+) {
   const name = clip(displayName(host), 120);
   const elements: types.ActionsBlockElement[] = [];
   // Refresh re-reads the machine from Defender (issue #15, item 11), within the viewer's lookup quota
@@ -66,7 +71,7 @@ function actionsFor(host: Host, lockdown: OpenLockdown | null, permissions: Read
   if (!permissions.has(EDIT)) {
     return [refresh];
   }
-  if (canOfferLock(host, lockdown)) {
+  if (containment && canOfferLock(host, lockdown)) {
     elements.push({
       type: 'static_select',
       action_id: ActionId.hostLock,
@@ -128,6 +133,8 @@ export interface HostCardInput {
   lockedByName?: string;
   /** the exclusion list's view of the host: pinned (exempt), or matching a rule by name only */
   exclusion?: Exclusion;
+  /** containment is on (not lookup-only mode): without it no Lock control is offered */
+  containment?: boolean;
 }
 
 /**
@@ -182,7 +189,7 @@ export function hostCard(input: HostCardInput): types.KnownBlock[] {
     type: 'context',
     elements: [mrkdwn(`${portal} · synced ${relativeTime(host.syncedAt, now)}`, 3000)],
   });
-  const elements = actionsFor(host, lockdown, permissions);
+  const elements = actionsFor(host, lockdown, permissions, input.containment ?? true);
   if (elements.length > 0) {
     blocks.push({ type: 'actions', block_id: hostBlockId(host.machineId), elements });
   }

@@ -112,13 +112,15 @@ async function render(
   const [only] = r.hosts;
   if (r.total === 1 && only) {
     const lockdown = r.lockdowns.get(only.machineId) ?? null;
+    const settings = await deps.settings();
     const blocks = hostCard({
       host: only,
       lockdown,
       permissions: actor.permissions,
       now,
       portalUrl: deps.portalUrl(only.machineId),
-      exclusion: exclusionOf(only, await deps.settings()),
+      exclusion: exclusionOf(only, settings),
+      containment: settings.containmentEnabled,
     });
     return ephemeral(`Host ${truncateMrkdwn(codeSafe(only.name || only.machineId), 150)}`, [
       ...blocks,

@@ -120,6 +120,12 @@ function parseChoices(values: Values, { errors, patch }: Parsing): void {
   for (const box of ['approval_required', 'auto_enabled', 'auto_dry_run']) {
     patch[box] = (pick(values, box, checks)?.selected_options ?? []).some((o) => o.value === 'on');
   }
+  // only when the modal has the box: a form without it must not turn containment off
+  if (values.containment_enabled !== undefined) {
+    patch.containment_enabled = (pick(values, 'containment_enabled', checks)?.selected_options ?? []).some(
+      (o) => o.value === 'on',
+    );
+  }
   patch.approver_channel = pick(values, 'approver_channel', conv)?.selected_conversation ?? null;
   if (values.escalation_channel !== undefined) {
     patch.escalation_channel = pick(values, 'escalation_channel', conv)?.selected_conversation ?? null;

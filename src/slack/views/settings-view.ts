@@ -117,6 +117,7 @@ function endpointLine(i: SettingsViewInput): string {
 function summary(i: SettingsViewInput): types.KnownBlock {
   const s = i.settings;
   const lines = [
+    `*Containment*: ${s.containmentEnabled ? 'on (lock and extend)' : 'off: lookup-only mode'}`,
     `*Defender*: ${s.mdeState}; tenant \`${codeSafe(i.tenantId ?? 'not set')}\`; app \`${codeSafe(i.clientId ?? 'not set')}\`; secret ${secretLine(i)}`,
     `${endpointLine(i)} · poll every ${s.pollMinutes} min · isolation ${s.isolationType}`,
     `*Approvals*: ${s.approvalRequired ? 'required' : 'off'}, timeout ${s.approvalTimeoutMinutes} min, channel ${s.approverChannel ? `<#${s.approverChannel}>` : 'where requested'}`,
@@ -148,6 +149,11 @@ function defenderSection(i: SettingsViewInput): types.KnownBlock[] {
     text('mde_client_secret', 'Client secret value', null, {
       hint: `Write-only: ${i.secretSetAt ? `${secretLine(i)}; leave empty to keep it.` : 'not set yet.'}`,
     }),
+    checkbox(
+      'containment_enabled',
+      'Containment enabled: lock and extend hosts (off: lookups only; running lockdowns still end on time)',
+      s.containmentEnabled,
+    ),
     number('poll_minutes', 'Inventory poll interval (minutes, at least 5)', s.pollMinutes, 5, 1440),
     select('isolation_type', 'Isolation type', ['Full', 'Selective'], s.isolationType),
   ];
