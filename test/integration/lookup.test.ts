@@ -194,6 +194,48 @@ describe('/hostlock lookup refusals', () => {
   });
 });
 
+describe('/hostlock lookup <ip> at <time>: which device had that IP then (issue #18, item 4)', () => {
+  it('asks Defender’s find-by-IP for the ±15 min window and lists what it saw', async () => {
+    const at = new Date(Date.now() - 3_600_000);
+    const stamp = `${at.toISOString().slice(0, 16)}Z`;
+    const ack = allText((await h.slash(`lookup 10.20.30.40 at ${stamp}`, { as: ANALYST })).json());
+    expect(ack).toMatch(/Asking Defender which device had `10\.20\.30\.40` around/);
+    const answer = await h.slack.waitForResponse((p) => /Defender saw/.test(allText(p.body)));
+    expect(allText(answer.body)).toMatch(/Defender saw 1 device with `10\.20\.30\.40`/);
+    expect(allText(answer.body)).toContain(web.id);
+    const call = h.mde.requests.find((r) => r.path.includes('findbyip('));
+    expect(call?.path).toContain(`findbyip(ip='10.20.30.40',timestamp=${stamp.slice(0, 16)}`);
+  });
+
+  it.each([
+    ['a name instead of an IP', 'lookup web-01 at 2026-12-01T10:00Z', /give an IP/],
+    ['a time without its zone', 'lookup 10.1.2.3 at 2026-12-01T10:00', /with its zone/],
+    ['words', 'lookup 10.1.2.3 at yesterday', /with its zone/],
+    [
+      'a time to come',
+      `lookup 10.1.2.3 at ${new Date(Date.now() + 3_600_000).toISOString()}`,
+      /still to come/,
+    ],
+    [
+      'a time Defender no longer knows',
+      `lookup 10.1.2.3 at ${new Date(Date.now() - 40 * 86_400_000).toISOString()}`,
+      /30 days/,
+    ],
+  ])('answers %s with a hint and no Defender call', async (_, text, hint) => {
+    const before = defenderCalls();
+    expect(allText((await h.slash(text, { as: ANALYST })).json())).toMatch(hint);
+    expect(defenderCalls()).toBe(before);
+  });
+
+  it('is refused to a user without lockdown:view, with no Defender call', async () => {
+    const before = defenderCalls();
+    expect(
+      allText((await h.slash('lookup 10.20.30.40 at 2026-12-01T10:00Z', { as: STRANGER })).json()),
+    ).toMatch(/lockdown:view/);
+    expect(defenderCalls()).toBe(before);
+  });
+});
+
 describe('inventory sync', () => {
   it('marks machines gone from Defender, and revives them when they return', async () => {
     const leaving = h.mde.machine({ computerDnsName: 'leaving-1' });

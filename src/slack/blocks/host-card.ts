@@ -207,6 +207,8 @@ export interface HostListInput {
   total: number;
   query: string;
   now: Date;
+  /** mrkdwn in place of "N hosts match …" (e.g. the devices Defender saw with an IP then) */
+  heading?: string;
 }
 
 /**
@@ -221,8 +223,9 @@ export function hostList(input: HostListInput): types.KnownBlock[] {
     {
       type: 'section',
       text: mrkdwn(
-        `*${total} hosts match* ${codeLiteral(query, 100)}. To pick one, use its machine id: ` +
-          `\`${COMMAND} lookup &lt;machine id&gt;\``,
+        input.heading ??
+          `*${total} hosts match* ${codeLiteral(query, 100)}. To pick one, use its machine id: ` +
+            `\`${COMMAND} lookup &lt;machine id&gt;\``,
         3000,
       ),
     },

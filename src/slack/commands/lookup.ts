@@ -1,8 +1,9 @@
 import type { RespondArguments, types } from '@slack/bolt';
+import { hostsWithIpAt, IP_HISTORY_DAYS, type IpAtProblem, parseIpAt } from '../../core/hosts/ip-history.js';
 import { LOOKUP_LIMIT, type LookupResult, lookupHost, needsDefender } from '../../core/hosts/lookup-host.js';
 import { type HostQuery, parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-query.js';
 import { exclusionOf } from '../../core/lockdown/exclusions.js';
-import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
+import { codeSafe, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { actorId, can } from '../../core/permissions.js';
 import type { SlackActor } from '../actor.js';
 import { hostCard, hostList } from '../blocks/host-card.js';
@@ -32,6 +33,46 @@ const ephemeral = (text: string, blocks?: types.KnownBlock[]): RespondArguments 
   text,
   ...(blocks ? { blocks } : {}),
 });
+
+const AT_EXAMPLE = '`/hostlock lookup 10.1.2.3 at 2026-12-01T10:00Z`';
+const AT_PROBLEMS: Record<IpAtProblem, string> = {
+  not_an_ip: `\`at\` asks which device had an IP address at a time: give an IP, e.g. ${AT_EXAMPLE}.`,
+  bad_time: `Write the time with its zone, e.g. ${AT_EXAMPLE} or \`2026-12-01T11:00+01:00\`.`,
+  future: `That time is still to come: ask about a past one, e.g. ${AT_EXAMPLE}.`,
+  too_old: `Defender keeps who-had-which-IP for ${IP_HISTORY_DAYS} days: ask about a time within them.`,
+};
+/** `<ip> at <time>` (issue #18, item 4) */
+const AT = /^(\S+)\s+at\s+(\S+)$/i;
+
+/** Which devices Defender saw with the IP around that time, as a list (the inventory knows only current IPs). */
+async function lookupIpAt(
+  deps: SlackDeps,
+  actor: SlackActor,
+  ip: string,
+  at: Date,
+): Promise<RespondArguments> {
+  const r = await hostsWithIpAt(
+    { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
+    { ip, at, who: actorId(actor), guard: deps.lookupGuard },
+  );
+  if (r.error) {
+    deps.log.error({ err: r.error, ip }, 'lookup.defender_failed');
+  }
+  const when = `between ${slackDate(r.from)} and ${slackDate(r.to)}`;
+  const shown = `\`${codeSafe(ip)}\``;
+  if (r.defenderProblem) {
+    return ephemeral(
+      `Could not ask Defender which device had ${shown} ${when}. ${DEFENDER_PROBLEM[r.defenderProblem].split(',')[0]}.`,
+    );
+  }
+  if (r.hosts.length === 0) {
+    return ephemeral(`Defender saw no device with ${shown} ${when}.`);
+  }
+  const heading = `*Defender saw ${r.hosts.length === 1 ? '1 device' : `${r.hosts.length} devices`} with ${shown}* ${when} (their facts as of now). To see one, use its machine id: \`/hostlock lookup &lt;machine id&gt;\``;
+  return ephemeral(`${r.hosts.length} devices had ${ip} ${when}`, [
+    ...hostList({ hosts: r.hosts, total: r.hosts.length, query: ip, now: deps.clock.now(), heading }),
+  ]);
+}
 
 /** `--refresh` as its own word, anywhere in the text (no `g` flag: a global regex keeps state) */
 const REFRESH = /(?<=^|\s)--refresh(?=\s|$)/i;
@@ -71,7 +112,21 @@ export function lookupSubcommand(deps: SlackDeps): Subcommand {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:view', 'lookup')) };
       }
       const refresh = REFRESH.test(ctx.rest);
-      const parsed = parseHostQuery(ctx.rest.replace(new RegExp(REFRESH, 'gi'), ' ').trim());
+      const rest = ctx.rest.replace(new RegExp(REFRESH, 'gi'), ' ').trim();
+      const asked = AT.exec(rest);
+      if (asked) {
+        const when = parseIpAt(asked[1] ?? '', asked[2] ?? '', deps.clock.now());
+        if (typeof when === 'string') {
+          return { reply: ephemeral(AT_PROBLEMS[when]) };
+        }
+        return {
+          reply: ephemeral(
+            `Asking Defender which device had \`${codeSafe(when.ip)}\` around ${slackDate(when.at)}…`,
+          ),
+          followUp: () => lookupIpAt(deps, actor, when.ip, when.at),
+        };
+      }
+      const parsed = parseHostQuery(rest);
       if (!parsed.ok) {
         return { reply: ephemeral(PROBLEMS[parsed.problem]) };
       }

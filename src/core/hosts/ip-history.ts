@@ -1,0 +1,78 @@
+import { ipVersion } from './ip.js';
+import type { LookupDeps, LookupGuard } from './lookup-host.js';
+import type { DefenderUnavailable } from './ports.js';
+import type { Host } from './types.js';
+
+/** Defender answers for a timestamp within the past 30 days, and 400 otherwise (mde-api.md §5.3). */
+export const IP_HISTORY_DAYS = 30;
+/** The window Defender searches around the timestamp, each way (mde-api.md §5.3). */
+export const IP_WINDOW_MS = 15 * 60_000;
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** `2026-12-01T10:00Z`, `2026-12-01T10:00:00+01:00`: a date and time with its zone, never a local time. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+export type IpAtProblem = 'not_an_ip' | 'bad_time' | 'future' | 'too_old';
+
+/** The time of an "at" question, checked as Defender would (past 30 days) and read with its zone. */
+export function parseIpAt(ip: string, at: string, now: Date): { ip: string; at: Date } | IpAtProblem {
+  if (ipVersion(ip) === 0) {
+    return 'not_an_ip';
+  }
+  if (!TIMESTAMP.test(at) || Number.isNaN(Date.parse(at))) {
+    return 'bad_time';
+  }
+  const when = new Date(at);
+  if (when.getTime() > now.getTime()) {
+    return 'future';
+  }
+  if (now.getTime() - when.getTime() > IP_HISTORY_DAYS * DAY_MS) {
+    return 'too_old';
+  }
+  return { ip: ipVersion(ip) === 6 ? ip.toLowerCase() : ip, at: when };
+}
+
+export interface IpAtResult {
+  /** the machines Defender saw with the IP in the window, as the inventory now stores them */
+  hosts: Host[];
+  from: Date;
+  to: Date;
+  defenderProblem?: DefenderUnavailable | 'failed' | 'busy';
+  error?: unknown;
+}
+
+/**
+ * Which machines had this internal IP at that time (issue #18, item 4): Defender's find-by-IP for
+ * the ±15 min window around `at` (the local inventory knows only current addresses). Spends the
+ * person's lookup quota; the machines found are stored (their current facts) and returned.
+ */
+export async function hostsWithIpAt(
+  deps: LookupDeps,
+  input: { ip: string; at: Date; who: string; guard?: LookupGuard },
+): Promise<IpAtResult> {
+  const window = {
+    from: new Date(input.at.getTime() - IP_WINDOW_MS),
+    to: new Date(input.at.getTime() + IP_WINDOW_MS),
+  };
+  if (input.guard && input.guard.take(input.who) > 0) {
+    return { hosts: [], ...window, defenderProblem: 'busy' };
+  }
+  const defender = await deps.defender({ purpose: 'lookup' });
+  if (typeof defender === 'string') {
+    return { hosts: [], ...window, defenderProblem: defender };
+  }
+  try {
+    const machines = await defender.findMachinesByIp(input.ip, input.at);
+    if (machines.length) {
+      await deps.hosts.upsertMachines(machines, deps.clock.now());
+    }
+    const hosts = (await Promise.all(machines.map((m) => deps.hosts.get(m.machineId)))).filter(
+      (h): h is Host => h !== null,
+    );
+    return { hosts, ...window };
+  } catch (error) {
+    const busy = (error as { code?: unknown }).code === 'mde_busy';
+    return { hosts: [], ...window, defenderProblem: busy ? 'busy' : 'failed', error };
+  }
+}
