@@ -1,3 +1,4 @@
+import { storable } from './storable-text.js';
 /**
  * The shared vocabulary for outcomes and failures (STYLE "Errors"):
  * expected outcomes are `Result` values with a short code; failures are thrown `HostlockError`s.
@@ -44,7 +45,8 @@ export class HostlockError extends Error {
   readonly context: Record<string, unknown>;
 
   constructor(message: string, options: HostlockErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // messages quote outside text (Defender's error bodies) and end up in rows and outbox payloads
+    super(storable(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code;
     this.retryable = options.retryable ?? false;
     this.context = options.context ?? {};

@@ -42,6 +42,11 @@ export interface NotificationEvent {
   actor: string | null;
   /** Display name of the actor (a Slack user name, a token name), when known. */
   actorName?: string;
+  /**
+   * The person a SIEM line names as Vectra's `user` when it is not the actor: who approved (else
+   * asked for) a lock that hostlock's engine carried out. Absent: the actor.
+   */
+  userId?: string;
   /** The lockdown this event is about, as it stood after the change. */
   lockdown?: NotificationLockdown;
   /** `ok`: the change happened; `denied`: refused by a rule or a person; `failed`: an error. */

@@ -1,4 +1,4 @@
-import type { EventName } from './events.js';
+import type { EventName, NotificationEvent } from './events.js';
 import { THREAD_SINK_PREFIX } from './lockdown/thread-note.js';
 import type { Settings, SyslogTarget } from './settings/settings.js';
 import { formatSyslogTarget, parseSyslogTarget } from './settings/syslog-targets.js';
@@ -20,14 +20,23 @@ export const VECTRA_EVENTS: ReadonlySet<EventName> = new Set<EventName>([
   'lockdown.failed',
 ]);
 
+/**
+ * Whether an event is one Vectra would send: a hostlock lockdown's lock or unlock, including the
+ * end of one that someone released outside hostlock (so a SIEM never sees a lock without its
+ * unlock). Isolations by others alone are not.
+ */
+export function isVectraEvent(e: Pick<NotificationEvent, 'name' | 'lockdown'>): boolean {
+  return VECTRA_EVENTS.has(e.name) || (e.name === 'host.released_externally' && e.lockdown !== undefined);
+}
+
 /** Whether a target sends only Vectra's events: CEF and JSON unless `profile=full`. */
 export function vectraOnly(t: SyslogTarget): boolean {
   return t.format !== 'rfc5424' && t.profile !== 'full';
 }
 
 /** Whether an event goes to a sink at all: a Vectra-only syslog target takes Vectra's events only. */
-export function sinkTakes(sink: Sink | null, event: EventName): boolean {
-  return !(sink?.kind === 'syslog' && vectraOnly(sink.target) && !VECTRA_EVENTS.has(event));
+export function sinkTakes(sink: Sink | null, e: Pick<NotificationEvent, 'name' | 'lockdown'>): boolean {
+  return !(sink?.kind === 'syslog' && vectraOnly(sink.target) && !isVectraEvent(e));
 }
 
 /** The sinks the settings configure: each alert channel, each syslog target. */

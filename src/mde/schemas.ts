@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DefenderAction, DefenderActionStatus, DefenderMachine } from '../core/defender.js';
+import { storable } from '../core/storable-text.js';
 
 // Shapes of Defender's answers (mde-api.md §4, §6.4). Unknown fields are tolerated; fields the docs
 // mark as drifting (osVersion null, lastUpdateTimeUtc vs lastUpdateDateTimeUtc) are optional.
@@ -37,14 +38,10 @@ const date = (v: unknown) => {
   return Number.isNaN(d.getTime()) ? null : d;
 };
 
-/**
- * What PostgreSQL's text cannot hold — NUL, and a UTF-16 surrogate without its pair (legal in
- * JSON as `\u0000` / `\ud800`) — made U+FFFD. A device reports its own name, so a host could
- * otherwise send one that fails the write of every machine listed with it.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what is looked for
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-export const storable = (s: string): string => s.replace(UNSTORABLE, '\uFFFD');
+// A device reports its own name: text PostgreSQL cannot hold would fail the write of every
+// machine listed with it, so every string read here goes through `storable`.
+export { storable };
+
 const storableOrNull = (s: string | null | undefined): string | null =>
   nullish(s) ? null : storable(s as string);
 

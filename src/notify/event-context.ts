@@ -73,9 +73,9 @@ function cache(now: () => number) {
 }
 
 /**
- * The context from Slack: `users.info` (scope `users:read`) for a person's display name, else
- * their real name or handle; `chat.getPermalink` (no scope) for the lockdown's thread, else
- * Defender's page of the machine (`portalUrl`).
+ * The context from Slack: `users.info` (scopes `users:read`, `users:read.email`) for the person's
+ * e-mail, else their display name with their Slack id; `chat.getPermalink` (no scope) for the
+ * lockdown's thread, else Defender's page of the machine (`portalUrl`).
  */
 export function slackEventContext(o: {
   slack: webApi.WebClient;
@@ -92,12 +92,18 @@ export function slackEventContext(o: {
     throw err;
   };
 
+  // Vectra's `user` is a name people recognise; a display name alone can be chosen to look like
+  // someone else (or like `hostlock`), so it carries the Slack id; the e-mail (set by the
+  // workspace, unique) is used when Slack gives it (scope users:read.email).
   const userName = (userId: string) =>
     remembered(`user:${userId}`, NAME_TTL_MS, async () => {
       const r = await o.slack.users.info({ user: userId }).catch(warn('syslog.user_name_unavailable'));
       const u = r.user;
+      if (u?.profile?.email) {
+        return u.profile.email;
+      }
       const name = u?.profile?.display_name || u?.profile?.real_name || u?.real_name || u?.name;
-      return name ? name : null;
+      return name ? `${name.replace(/@/g, ' at ')} (${userId})` : null;
     });
 
   const permalink = (channel: string, ts: string) =>
@@ -108,15 +114,21 @@ export function slackEventContext(o: {
       return typeof r.permalink === 'string' && r.permalink.startsWith('https://') ? r.permalink : null;
     });
 
-  async function actorName(e: NotificationEvent): Promise<string | undefined> {
-    if (e.actorName !== undefined || e.actor === null) {
-      return e.actorName;
+  /** Who the line names (the person behind a lock, else the actor) and their name, when known. */
+  async function person(e: NotificationEvent): Promise<{ id: string | null; name?: string }> {
+    const id = e.userId ?? e.actor;
+    if (id === null) {
+      return { id };
     }
-    if (e.actor.startsWith('system:')) {
-      return SYSTEM_NAME;
+    if (e.userId === undefined && e.actorName !== undefined) {
+      return { id, name: e.actorName };
     }
-    const slackUser = /^slack:([UW][A-Z0-9]{2,30})$/.exec(e.actor)?.[1];
-    return slackUser ? ((await within(userName(slackUser), waitMs)) ?? undefined) : undefined;
+    if (id.startsWith('system:')) {
+      return { id, name: SYSTEM_NAME };
+    }
+    const slackUser = /^slack:([UW][A-Z0-9]{2,30})$/.exec(id)?.[1];
+    const name = slackUser ? await within(userName(slackUser), waitMs) : null;
+    return name ? { id, name } : { id };
   }
 
   async function url(e: NotificationEvent): Promise<string | undefined> {
@@ -130,10 +142,13 @@ export function slackEventContext(o: {
 
   return {
     async enrich(e) {
-      const [name, link] = await Promise.all([actorName(e), url(e)]);
+      const [who, link] = await Promise.all([person(e), url(e)]);
+      // the line's actor is the person it names; alerts and audit keep the event's own actor
+      const { actorName: _, ...rest } = e;
       return {
-        ...e,
-        ...(name !== undefined ? { actorName: name } : {}),
+        ...rest,
+        actor: who.id,
+        ...(who.name !== undefined ? { actorName: who.name } : {}),
         ...(link !== undefined ? { url: link } : {}),
       };
     },

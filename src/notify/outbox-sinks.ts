@@ -3,6 +3,7 @@ import { type NotificationEvent, parseEventPayload } from '../core/events.js';
 import { parseThreadPayload, type ThreadPoster } from '../core/lockdown/thread-note.js';
 import type { SyslogTarget } from '../core/settings/settings.js';
 import { parseSink, sinkTakes } from '../core/sinks.js';
+import type { Logger } from '../log.js';
 import type { EventContext } from './event-context.js';
 import type { SyslogPool } from './outbox-syslog-pool.js';
 import { alertText } from './slack-alert.js';
@@ -30,6 +31,7 @@ export interface Sinks {
   context?: EventContext;
   /** this instance's address as a syslog target sees it (CEF `dvc`, JSON `headend_addr`) */
   sourceAddress?: (target: SyslogTarget) => Promise<string | null>;
+  log?: Logger;
 }
 
 /**
@@ -58,8 +60,10 @@ export async function deliver(sinks: Sinks, sink: string, payload: Record<string
     await postAlert(sinks.slack, s.channel, e);
     return 0;
   }
-  if (!sinkTakes(s, e.name)) {
-    return 0; // queued before this target took Vectra's events only: nothing to send
+  if (!sinkTakes(s, e)) {
+    // queued before this target took Vectra's events only (profile=vectra, the default since #19)
+    sinks.log?.info({ sink, event: e.name, eventId: e.id }, 'syslog.not_sent_vectra_profile');
+    return 0;
   }
   const [full, dvc] = await Promise.all([
     sinks.context ? sinks.context.enrich(e) : e,

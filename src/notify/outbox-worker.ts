@@ -143,6 +143,7 @@ function headContext(o: OutboxWorkerOptions, syslog: SyslogPool): HeadContext {
     ...(o.thread ? { thread: o.thread } : {}),
     ...(o.context ? { context: o.context } : {}),
     ...(o.sourceAddress ? { sourceAddress: o.sourceAddress } : {}),
+    log: o.log,
   };
   return {
     db: o.database.db,

@@ -1,7 +1,7 @@
 import type { NotificationEvent } from '../core/events.js';
 import type { SyslogTarget } from '../core/settings/settings.js';
-import { DEFAULT_PEN } from '../core/settings/syslog-targets.js';
-import { VECTRA_EVENTS, vectraOnly } from '../core/sinks.js';
+import { DEFAULT_PEN, VECTRA_PEN } from '../core/settings/syslog-targets.js';
+import { isVectraEvent, vectraOnly } from '../core/sinks.js';
 import { formatCef } from './syslog/cef.js';
 import { eventSeverity, rfc3164Line, rfc5424Line, TAG } from './syslog/framing.js';
 import { formatJson } from './syslog/json.js';
@@ -33,7 +33,7 @@ export const VECTRA_PRODUCT = 'X Series';
  * `hostlock_json -:`, SD-ID `hostlock@<pen>`. `header=rfc5424` puts CEF or JSON in an RFC 5424 header.
  */
 export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIdentity): string | null {
-  const vectra = VECTRA_EVENTS.has(e.name);
+  const vectra = isVectraEvent(e);
   const dvc = id.dvc ? { dvc: id.dvc } : {};
   if (!vectra && vectraOnly(t)) {
     return null;
@@ -44,7 +44,10 @@ export function syslogLine(e: NotificationEvent, t: SyslogTarget, id: SyslogIden
       pen: t.pen ?? DEFAULT_PEN,
       procId: id.procId,
       ...(id.dvc ? { dvc: id.dvc } : {}),
-      ...(vectra ? {} : { sdName: 'hostlock' }),
+      // hostlock's own events under its own SD-ID, never in Vectra's PEN namespace
+      ...(vectra
+        ? {}
+        : { sdName: 'hostlock', pen: t.pen === VECTRA_PEN ? DEFAULT_PEN : (t.pen ?? DEFAULT_PEN) }),
     });
   }
   const msg =
@@ -82,8 +85,12 @@ const FREE_TEXT_CAPS = [256, 64, 0];
 
 function shrink(e: NotificationEvent, cap: number): NotificationEvent {
   const cut = (s: string) => (s.length > cap ? `${s.slice(0, Math.max(0, cap - 1))}…` : s);
+  // a link cut short leads nowhere: it goes whole or not at all
+  const { url, ...rest } = e;
   return {
-    ...e,
+    ...rest,
+    ...(url !== undefined && url.length <= cap ? { url } : {}),
+    ...(e.actorName !== undefined ? { actorName: cut(e.actorName) } : {}),
     ...(e.detail !== undefined ? { detail: cut(e.detail) } : {}),
     ...(e.host ? { host: { ...e.host, name: cut(e.host.name), ips: (e.host.ips ?? []).slice(0, 2) } } : {}),
     ...(e.lockdown ? { lockdown: { ...e.lockdown, reason: cut(e.lockdown.reason) } } : {}),

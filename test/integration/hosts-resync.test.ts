@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DefenderMachine } from '../../src/core/defender.js';
-import { hostStore } from '../../src/db/repos/hosts.js';
+import { hostStore, ListingLost } from '../../src/db/repos/hosts.js';
 import { storable } from '../../src/mde/schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { defenderMachine } from '../helpers/memory/lockdowns.js';
@@ -29,11 +29,11 @@ async function run(
   batches: DefenderMachine[][] = [[...machines]],
 ) {
   const hosts = hostStore(db.db);
-  await hosts.startListing();
+  const mark = await hosts.startListing();
   for (const b of batches) {
     await hosts.recordListed(b, at);
   }
-  const counts = await hosts.markGone(at);
+  const counts = await hosts.markGone(at, mark);
   await db.sql`insert into inventory_sync (id, last_success_at) values (1, ${at.toISOString()})
     on conflict (id) do update set last_success_at = excluded.last_success_at`;
   return counts;
@@ -107,7 +107,7 @@ describe('recordListed', () => {
     expect(await run([web, db1], T(10), [twice, [db1, web]])).toEqual({ gone: 0, listed: 2 });
   });
 
-  it('during a run, hosts not yet listed keep the previous run as their freshness; a failed run marks nothing gone', async () => {
+  it('during a run, hosts not yet listed keep the previous run as their freshness, and are not gone', async () => {
     await run([web, db1], T(0));
     const hosts = hostStore(db.db);
     await hosts.startListing();
@@ -119,10 +119,25 @@ describe('recordListed', () => {
   it('a lookup refreshing a host during a run keeps it from being marked gone', async () => {
     await run([web, db1], T(0));
     const hosts = hostStore(db.db);
-    await hosts.startListing();
+    const mark = await hosts.startListing();
     await hosts.recordListed([web], T(10));
     await hosts.upsertMachines([db1], T(11)); // a lookup read it from Defender meanwhile
-    expect(await hosts.markGone(T(10))).toEqual({ gone: 0, listed: 2 });
+    expect(await hosts.markGone(T(10), mark)).toEqual({ gone: 0, listed: 2 });
+  });
+
+  it.each([
+    ['PostgreSQL restarted mid-run (the unlogged listing emptied)', () => db.sql`truncate inventory_seen`],
+    ['another run started meanwhile', () => hostStore(db.db).startListing()],
+  ])('marks nothing gone when the listing is not whole: %s', async (_, lose) => {
+    await run([web, db1], T(0));
+    const hosts = hostStore(db.db);
+    const mark = await hosts.startListing();
+    await hosts.recordListed([web], T(10));
+    await lose();
+    await hosts.recordListed([db1], T(10));
+    await expect(hosts.markGone(T(10), mark)).rejects.toThrow(ListingLost);
+    const gone = await db.sql`select machine_id from hosts where gone_at is not null`;
+    expect(gone).toHaveLength(0);
   });
 
   it('keeps every fact as Defender sent it, hostile text included, across any sequence of runs', async () => {

@@ -25,6 +25,8 @@ beforeAll(async () => {
   slack.addChannel({ id: CHANNEL, name: 'approvals', isMember: true });
   slack.addUser({ id: 'U0ALICE001', name: 'alice', realName: 'Alice Analyst' });
   slack.addUser({ id: 'U0MALLORY1', name: 'x suser=root cs1=unlock\n"}{', realName: 'Mallory' });
+  slack.addUser({ id: 'U0BOB00001', name: 'bob', realName: 'Bob', email: 'bob@contoso.com' });
+  slack.addUser({ id: 'U0SPOOF001', name: 'bob@contoso.com', realName: 'hostlock' });
   threadTs = slack.addMessage({ channel: CHANNEL, text: 'approval', user: slack.botUserId }).ts;
 });
 afterAll(() => slack?.close());
@@ -62,10 +64,10 @@ function lock(o: Partial<NotificationEvent> = {}, thread = true): NotificationEv
 }
 
 describe('the context of a syslog line', () => {
-  it('names the person as Slack shows them and links the lockdown’s thread; each asked of Slack once', async () => {
+  it('names the person (display name with their Slack id) and links the lockdown’s thread; each asked of Slack once', async () => {
     const ctx = context();
     const e = await ctx.enrich(lock());
-    expect(e.actorName).toBe('alice');
+    expect(e.actorName).toBe('alice (U0ALICE001)');
     expect(e.url).toBe(`https://hostlock-test.slack.com/archives/${CHANNEL}/p${threadTs.replace('.', '')}`);
     await ctx.enrich(lock({ id: 'evt_ctx00002', name: 'lockdown.released' }));
     expect(slack.callsTo('users.info')).toHaveLength(1);
@@ -77,7 +79,20 @@ describe('the context of a syslog line', () => {
         '',
       ),
     );
-    expect(cef.ext).toMatchObject({ suser: 'alice', suid: 'slack:U0ALICE001', cs4: e.url });
+    expect(cef.ext).toMatchObject({ suser: 'alice (U0ALICE001)', suid: 'slack:U0ALICE001', cs4: e.url });
+  });
+
+  it('uses the e-mail when the workspace gives it; a display name cannot pass for someone else or for hostlock', async () => {
+    const ctx = context();
+    expect((await ctx.enrich(lock({ actor: 'slack:U0BOB00001' }))).actorName).toBe('bob@contoso.com');
+    const spoof = await ctx.enrich(lock({ actor: 'slack:U0SPOOF001' }));
+    expect(spoof.actorName).toBe('bob at contoso.com (U0SPOOF001)');
+    expect(spoof.actorName).not.toBe('hostlock');
+  });
+
+  it('names who approved a lock that hostlock’s engine carried out, not the engine', async () => {
+    const e = await context().enrich(lock({ actor: 'system:hostlock', userId: 'slack:U0BOB00001' }));
+    expect(e).toMatchObject({ actor: 'slack:U0BOB00001', actorName: 'bob@contoso.com' });
   });
 
   it('calls hostlock’s own actions hostlock, and links Defender’s page when there is no thread', async () => {
@@ -120,7 +135,7 @@ describe('the context of a syslog line', () => {
     });
     expect((await ctx.enrich(lock())).actorName).toBeUndefined();
     await until(
-      async () => ((await ctx.enrich(lock())).actorName === 'alice' ? true : null),
+      async () => ((await ctx.enrich(lock())).actorName === 'alice (U0ALICE001)' ? true : null),
       'the late answer, cached',
     );
     expect(slack.callsTo('users.info')).toHaveLength(1);
@@ -132,7 +147,7 @@ describe('the context of a syslog line', () => {
     expect(line).not.toContain('\n');
     const cef = parseCef(line.replace(/^.* -: /, ''));
     expect(cef.keys.filter((k) => k === 'suser')).toHaveLength(1);
-    expect(cef.ext.suser).toBe('x suser=root cs1=unlock\n"}{');
+    expect(cef.ext.suser).toBe('x suser=root cs1=unlock\n"}{ (U0MALLORY1)');
     expect(cef.ext.cs1).toBe('lock');
     expect(cef.ext.suid).toBe('slack:U0MALLORY1');
     const json = parseJsonLine(
@@ -142,7 +157,7 @@ describe('the context of a syslog line', () => {
       ),
     );
     expect(json).toMatchObject({
-      user: 'x suser=root cs1=unlock\n"}{',
+      user: 'x suser=root cs1=unlock\n"}{ (U0MALLORY1)',
       action: 'lock',
       actor_id: 'slack:U0MALLORY1',
     });

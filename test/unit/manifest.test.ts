@@ -66,7 +66,7 @@ describe('manifest.yml', () => {
       'views.update': [],
       'usergroups.users.list': ['usergroups:read'],
       // syslog's `user`/`suser`: a person's display name (issue #19); its link: the thread's permalink
-      'users.info': ['users:read'],
+      'users.info': ['users:read', 'users:read.email'],
       'chat.getPermalink': [],
     };
     const called = new Set<string>();

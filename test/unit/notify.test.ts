@@ -141,7 +141,7 @@ describe('syslog lines per target', () => {
       expect(syslogLineFor(event({ name }), tcp('cef'), id)).toContain(
         'vectra_cef -: CEF:0|Vectra Networks|X Series|',
       );
-      expect(sinkTakes({ kind: 'syslog', target: tcp('json') }, name)).toBe(true);
+      expect(sinkTakes({ kind: 'syslog', target: tcp('json') }, { name })).toBe(true);
     }
     const own = [
       'lockdown.requested',
@@ -153,18 +153,28 @@ describe('syslog lines per target', () => {
       'host.released_externally',
     ] as const;
     for (const name of own) {
+      // an isolation or release by others alone: no hostlock lockdown of its own
+      const e = name.startsWith('host.') ? event({ name, lockdown: undefined }) : event({ name });
       for (const format of ['cef', 'json'] as const) {
-        expect(syslogLineFor(event({ name }), tcp(format), id), `${name} ${format}`).toBeNull();
-        expect(sinkTakes({ kind: 'syslog', target: tcp(format) }, name)).toBe(false);
+        expect(syslogLineFor(e, tcp(format), id), `${name} ${format}`).toBeNull();
+        expect(sinkTakes({ kind: 'syslog', target: tcp(format) }, e)).toBe(false);
       }
-      const cef = lineOf(event({ name }), tcp('cef', { profile: 'full' }));
+      const cef = lineOf(e, tcp('cef', { profile: 'full' }));
       expect(cef).toMatch(/ hostlock_cef -: CEF:0\|hostlock\|hostlock\|/);
       expect(cef).not.toMatch(/Vectra|vectra_/);
-      const json = lineOf(event({ name }), tcp('json', { profile: 'full' }));
+      const json = lineOf(e, tcp('json', { profile: 'full' }));
       expect(json).toMatch(/ hostlock_json -: \{/);
       expect(json).not.toContain('vectra_json');
-      expect(lineOf(event({ name }), tcp('rfc5424', { pen: 41261 }))).toContain('[hostlock@41261 ');
+      expect(json).not.toContain('HOST_LOCKDOWN');
+      // RFC 5424: hostlock's SD-ID and MSGID, never in Vectra's PEN namespace
+      const sd = lineOf(e, tcp('rfc5424', { pen: 41261 }));
+      expect(sd).toContain(' HOSTLOCK [hostlock@32473 ');
+      expect(sd).not.toMatch(/41261|LOCKDOWN|HOST_LOCKDOWN/);
     }
+    // the end of a hostlock lockdown someone released outside hostlock: Vectra's unlock, so a
+    // SIEM never sees a lock without its unlock
+    const outside = event({ name: 'host.released_externally' });
+    expect(lineOf(outside, tcp('json'))).toMatch(/vectra_json_host_lockdown -: .*"action": "unlock"/);
     const settings = settingsChangedEvent(
       'evt_set00001',
       'slack:U0ADMIN001',
@@ -176,7 +186,20 @@ describe('syslog lines per target', () => {
       / hostlock_json -: .*"category": "AUDIT"/,
     );
     // alert channels take everything
-    expect(sinkTakes({ kind: 'slack', channel: 'C0ALERTS01' }, 'settings.changed')).toBe(true);
+    expect(sinkTakes({ kind: 'slack', channel: 'C0ALERTS01' }, { name: 'settings.changed' })).toBe(true);
+  });
+
+  it('fits a person’s long name and a long link into one UDP datagram too (they are free text)', () => {
+    const named = event({
+      name: 'lockdown.released',
+      actorName: '名'.repeat(200),
+      url: `https://contoso.slack.com/archives/C0APPROVE1/p1764921600000100?${'x'.repeat(600)}`,
+    });
+    for (const format of ['cef', 'json'] as const) {
+      const line = lineOf(named, { protocol: 'udp', host: 'x', port: 1, format });
+      expect(Buffer.byteLength(line)).toBeLessThanOrEqual(1024);
+      expect(line).toContain('evt_unit0001');
+    }
   });
 
   it('cuts free text until the line fits one UDP datagram, keeping the ids', () => {

@@ -12,6 +12,7 @@ import type { LockdownDeps } from '../../core/lockdown/ports.js';
 import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
+import { storable } from '../../core/storable-text.js';
 import type { ApiCaller } from '../auth.js';
 import { apiError, readJsonBody } from '../http.js';
 import { sendJson } from '../server.js';
@@ -28,7 +29,8 @@ const durationHours = (v: string): number => Number(v.slice(0, -1));
 export const LockHostBody = z.object({
   host: z.string().trim().min(1).max(MAX_HOST_LENGTH),
   duration: z.enum(DURATIONS as [string, ...string[]], { error: `must be one of ${DURATIONS.join(', ')}` }),
-  reason: z.string().trim().max(MAX_REASON_LENGTH).default(''),
+  // stored as given but for what PostgreSQL cannot hold (NUL, unpaired surrogates)
+  reason: z.string().trim().max(MAX_REASON_LENGTH).default('').transform(storable),
   isolation_type: z
     .enum(['Full', 'Selective'], { error: 'must be Full or Selective' })
     .optional()

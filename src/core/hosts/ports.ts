@@ -22,8 +22,8 @@ export interface HostStore {
   get(machineId: string): Promise<Host | null>;
   /** Upserts Defender's facts in one statement (every row written: a lookup's fresh read); isolation columns are left alone. */
   upsertMachines(machines: readonly DefenderMachine[], syncedAt: Date): Promise<void>;
-  /** Starts an inventory run's listing: forgets what the previous run listed. */
-  startListing(): Promise<void>;
+  /** Starts an inventory run's listing (forgets the previous run's); returns the run's mark for markGone. */
+  startListing(): Promise<string>;
   /**
    * One batch of the run's listing: notes each machine as listed, writes those whose facts changed
    * (or that were gone) and inserts new ones, in one statement; isolation columns are left alone.
@@ -32,9 +32,10 @@ export interface HostStore {
   recordListed(machines: readonly DefenderMachine[], runStartedAt: Date): Promise<void>;
   /**
    * Marks gone the hosts this run did not list (and no lookup refreshed since `runStartedAt`);
-   * returns how many, and how many distinct hosts the run listed.
+   * returns how many, and how many distinct hosts the run listed. Throws, marking nothing, when the
+   * run's listing is not whole (`run` is startListing's mark).
    */
-  markGone(runStartedAt: Date): Promise<{ gone: number; listed: number }>;
+  markGone(runStartedAt: Date, run: string): Promise<{ gone: number; listed: number }>;
   /** Writes derived isolation where it changed; returns how many rows changed. */
   setIsolation(updates: ReadonlyArray<{ machineId: string } & Isolation>): Promise<number>;
   /**

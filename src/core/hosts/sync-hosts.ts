@@ -35,7 +35,7 @@ export async function syncHosts(
   // one written while the next is read: waiting for the previous write before taking a batch
   // keeps at most two in memory and lets a write failure stop the listing.
   let writing: Promise<void> = Promise.resolve();
-  await deps.hosts.startListing();
+  const run = await deps.hosts.startListing();
   try {
     await deps.defender.listMachines(async (batch) => {
       await writing;
@@ -45,7 +45,7 @@ export async function syncHosts(
   } finally {
     await writing;
   }
-  const { gone, listed: machines } = await deps.hosts.markGone(startedAt);
+  const { gone, listed: machines } = await deps.hosts.markGone(startedAt, run);
 
   const since = input.previousRunAt
     ? new Date(input.previousRunAt.getTime() - OVERLAP_MS)

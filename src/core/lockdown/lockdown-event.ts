@@ -63,6 +63,9 @@ export function lockdownEvent(
     at,
     host: { name: l.hostName, machineId: l.machineId, ...(ips?.length ? { ips } : {}) },
     actor: actorOf(name, l, audit),
+    ...(name === 'lockdown.locked' || name === 'lockdown.failed'
+      ? { userId: l.approvedBy ?? l.requestedBy }
+      : {}),
     lockdown: {
       id: l.id,
       state: l.state,

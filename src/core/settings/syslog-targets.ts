@@ -2,6 +2,8 @@ import type { SyslogTarget } from './settings.js';
 
 /** Documentation PEN (RFC 5612): the SD-ID `host_lockdown@32473` unless a target names its own. */
 export const DEFAULT_PEN = 32473;
+/** Vectra's PEN (`host_lockdown@41261` in its samples): only ever on Vectra's events. */
+export const VECTRA_PEN = 41261;
 
 const LINE =
   /^(udp|tcp|tls):\/\/([A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|\[[0-9a-fA-F:.]+\]):(\d{1,5})\s+(cef|rfc5424|json)((?:\s+[a-z]+=\S+)*)$/;

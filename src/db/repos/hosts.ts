@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, eq, getTableColumns, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { DefenderMachine } from '../../core/defender.js';
 import { externalIsolationEvent } from '../../core/events.js';
@@ -93,7 +94,7 @@ const OPEN_LOCKDOWN_JSON = sql<OpenLockdownJson | string | null>`(
   select json_build_object('id', l.id, 'state', l.state, 'requestedBy', l.requested_by,
     'approvedBy', l.approved_by, 'lockedAt', l.locked_at, 'expiresAt', l.expires_at,
     'durationMinutes', l.duration_minutes, 'trigger', l.trigger)
-  from lockdowns l where l.machine_id = hosts.machine_id and l.state in ${OPEN_STATES})`;
+  from lockdowns l where l.machine_id = hosts.machine_id and l.state in ${OPEN_STATES} limit 1)`;
 
 function openLockdownFromJson(value: OpenLockdownJson | string): OpenLockdown {
   const j: OpenLockdownJson = typeof value === 'string' ? JSON.parse(value) : value;
@@ -103,6 +104,22 @@ function openLockdownFromJson(value: OpenLockdownJson | string): OpenLockdown {
     lockedAt: j.lockedAt === null ? null : new Date(j.lockedAt),
     expiresAt: j.expiresAt === null ? null : new Date(j.expiresAt),
   };
+}
+
+/** The mark of a run in inventory_seen (a Defender machine id is hex: never this). */
+const RUN_MARK = 'run:';
+
+/**
+ * The running sync's listing is not whole: PostgreSQL restarted or failed over (inventory_seen is
+ * unlogged), or another run started and emptied it. Nothing was marked gone; the next run starts over.
+ */
+export class ListingLost extends Error {
+  constructor() {
+    super(
+      'the inventory listing of this run was lost (PostgreSQL restarted or another run started): nothing was marked gone',
+    );
+    this.name = 'ListingLost';
+  }
 }
 
 /** The columns Defender's listing fills, in table order. */
@@ -275,7 +292,14 @@ export function hostStore(db: Database): HostStore {
     },
 
     async startListing() {
-      await db.execute(sql`truncate inventory_seen`);
+      // The run's mark: gone with the table's rows if PostgreSQL crashes or fails over (the table
+      // is unlogged), or if another run starts, so markGone can tell its listing is whole.
+      const run = `${RUN_MARK}${randomUUID()}`;
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`truncate inventory_seen`);
+        await tx.execute(sql`insert into inventory_seen (machine_id) values (${run})`);
+      });
+      return run;
     },
 
     async recordListed(machines: readonly DefenderMachine[], runStartedAt: Date) {
@@ -308,18 +332,23 @@ export function hostStore(db: Database): HostStore {
           synced_at = excluded.synced_at`);
     },
 
-    async markGone(runStartedAt) {
+    async markGone(runStartedAt, run) {
       const at = runStartedAt.toISOString();
-      const [row] = await db.execute<{ gone: number; listed: number }>(sql`
-        with gone as (
+      // One statement: the run's mark is checked in the snapshot the update sees.
+      const [row] = await db.execute<{ whole: boolean; gone: number; listed: number }>(sql`
+        with run as (select exists (select 1 from inventory_seen where machine_id = ${run}) as whole),
+        gone as (
           update hosts h set gone_at = ${at}::timestamptz
-          where h.gone_at is null and h.synced_at < ${at}::timestamptz
+          where (select whole from run) and h.gone_at is null and h.synced_at < ${at}::timestamptz
             and not exists (select 1 from inventory_seen s where s.machine_id = h.machine_id)
           returning 1)
-        select (select count(*) from gone)::int as gone,
+        select (select whole from run) as whole, (select count(*) from gone)::int as gone,
           (select count(*) from hosts h where h.synced_at >= ${at}::timestamptz
              or exists (select 1 from inventory_seen s where s.machine_id = h.machine_id))::int as listed`);
-      return { gone: row?.gone ?? 0, listed: row?.listed ?? 0 };
+      if (!row?.whole) {
+        throw new ListingLost();
+      }
+      return { gone: row.gone, listed: row.listed };
     },
 
     async setIsolation(updates) {

@@ -38,7 +38,7 @@ export async function enqueueEvents(tx: Database, events: readonly NotificationE
   const rows = events.flatMap((e) => {
     const payload = scrubSecrets(eventPayload(e)); // Defender error texts may quote credentials
     return sinks
-      .filter((sink) => sinkTakes(parseSink(sink), e.name))
+      .filter((sink) => sinkTakes(parseSink(sink), e))
       .map((sink) => ({ eventId: e.id, event: e.name, sink, payload }));
   });
   if (rows.length === 0) {

@@ -29,9 +29,9 @@ export type CefProfile = 'vectra-compat' | 'standard';
 export interface CefOptions {
   /** Default `vectra-compat`. */
   profile?: CefProfile;
-  /** Device Vendor, ≤ 63 bytes. Default `hostlock`; `Vectra Networks` only when the operator opts in. */
+  /** Device Vendor, ≤ 63 bytes. Default `hostlock`; the sink passes `Vectra Networks` for Vectra's events. */
   vendor?: string;
-  /** Device Product, ≤ 63 bytes. Default `hostlock`; `X Series` only on opt-in. */
+  /** Device Product, ≤ 63 bytes. Default `hostlock`; the sink passes `X Series` for Vectra's events. */
   product?: string;
   /** Device Version (hostlock's version), ≤ 31 bytes. */
   version: string;

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { EventName, NotificationEvent } from '../../core/events.js';
+import { isVectraEvent } from '../../core/sinks.js';
 
 /**
  * Per-event facts shared by the CEF, RFC 5424 and JSON formatters. Vectra sends only `lock` and
@@ -14,6 +15,7 @@ interface Facts {
 }
 
 const LOCKDOWN = 'HOST_LOCKDOWN';
+const HOSTLOCK = 'HOSTLOCK';
 
 const FACTS: Record<EventName, Facts> = {
   'lockdown.requested': { action: 'request', title: 'Lockdown requested', category: LOCKDOWN },
@@ -57,8 +59,16 @@ export function eventTitle(e: NotificationEvent): string {
   return FACTS[e.name].title;
 }
 
+/**
+ * `category`: Vectra's `HOST_LOCKDOWN` for the events Vectra sends (a lock, an unlock), `AUDIT`
+ * for settings changes, `HOSTLOCK` for hostlock's own events, so no content-keyed SIEM rule takes
+ * a request or an outside isolation for a Vectra host lockdown.
+ */
 export function eventCategory(e: NotificationEvent): string {
-  return FACTS[e.name].category;
+  if (isVectraEvent(e)) {
+    return LOCKDOWN;
+  }
+  return FACTS[e.name].category === LOCKDOWN ? HOSTLOCK : FACTS[e.name].category;
 }
 
 /** Vectra's `success`: only an `ok` outcome counts. */

@@ -28,8 +28,21 @@ export function sourceAddresses(o: { configured?: string | undefined; now?: () =
   };
 }
 
+/** A name the resolver has not answered in this long is taken as unknown (the line goes without it). */
+export const LOOKUP_TIMEOUT_MS = 2_000;
+
 async function localAddressTowards(host: string, port: number): Promise<string | null> {
-  const to = await lookup(host.replace(/^\[|\]$/g, ''));
+  let timer: NodeJS.Timeout | undefined;
+  const to = await Promise.race([
+    lookup(host.replace(/^\[|\]$/g, '')),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no address for ${host} within ${LOOKUP_TIMEOUT_MS} ms`)),
+        LOOKUP_TIMEOUT_MS,
+      );
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
   const socket = createSocket(to.family === 6 ? 'udp6' : 'udp4');
   return new Promise<string | null>((resolve, reject) => {
     socket.once('error', reject);
