@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { API_SCOPES } from '../core/api-tokens/tokens.js';
 import { HOSTLOCK_VERSION } from '../version.js';
+import { HostsAtIpAnswer } from './routes/host-at-ip.js';
 import { HostScoreItem, HostScoresAnswer, MAX_SCORES } from './routes/host-scores.js';
 import { LockdownView, LockHostBody, OutsideView } from './routes/lockdown-hosts.js';
 
@@ -63,6 +64,7 @@ export function openApiDocument(): Record<string, unknown> {
         LockRequest: schema(LockHostBody, 'input'),
         HostScore: schema(HostScoreItem, 'input'),
         HostScoresAnswer: schema(HostScoresAnswer),
+        HostsAtIpAnswer: schema(HostsAtIpAnswer),
       },
     },
     paths: {
@@ -143,6 +145,35 @@ export function openApiDocument(): Record<string, unknown> {
             ...refusals,
             '404': error('no such lockdown'),
             '409': error('already ended (`not_open`) or already being stopped (`already_releasing`)'),
+          },
+        },
+      },
+      '/api/v2.1/host': {
+        get: {
+          operationId: 'hostsAtIp',
+          summary:
+            "Which devices Defender saw with an internal IP at a time: its find-by-IP, ±15 min (scope lockdown:view; spends the token's lookup quota)",
+          parameters: [
+            {
+              name: 'ip',
+              in: 'query',
+              required: true,
+              schema: { type: 'string' },
+              description: 'IPv4 or IPv6',
+            },
+            {
+              name: 'at',
+              in: 'query',
+              required: true,
+              schema: { type: 'string' },
+              description: 'RFC 3339 with its zone, within the past 30 days, e.g. 2026-12-01T10:00Z',
+            },
+          ],
+          responses: {
+            '200': { description: 'the devices seen (possibly none)', content: json('HostsAtIpAnswer') },
+            '400': error('ip or at missing or malformed, at in the future or older than 30 days'),
+            ...refusals,
+            '503': error('Defender not configured, paused or unreachable'),
           },
         },
       },

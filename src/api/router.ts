@@ -10,7 +10,8 @@ import type { Logger } from '../log.js';
 import { type ApiCaller, authenticate, requireScope } from './auth.js';
 import { apiError } from './http.js';
 import { openApiDocument } from './openapi.js';
-import { HOST_SCORES, LOCKDOWN_HOST, LOCKDOWN_HOST_ID, OPENAPI_PATH } from './paths.js';
+import { HOST, HOST_SCORES, LOCKDOWN_HOST, LOCKDOWN_HOST_ID, OPENAPI_PATH } from './paths.js';
+import { hostsAtIp } from './routes/host-at-ip.js';
 import { postScores } from './routes/host-scores.js';
 import { listLockdowns, lockHost, unlockHost } from './routes/lockdown-hosts.js';
 
@@ -97,6 +98,11 @@ function routeOf(deps: ApiDeps, guarded: Guard, openapi: string): (req: Incoming
               res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(openapi);
             },
           }
+        : { allow: 'GET' };
+    }
+    if (url.pathname === HOST) {
+      return req.method === 'GET'
+        ? { allow: 'GET', handler: guarded('lockdown:view', (c, _r, res) => hostsAtIp(deps, c, url, res)) }
         : { allow: 'GET' };
     }
     if (url.pathname === HOST_SCORES) {

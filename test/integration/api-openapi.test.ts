@@ -17,6 +17,7 @@ const LIST = '/api/v2.1/lockdown/host';
 const ONE = '/api/v2.1/lockdown/host/{id}';
 const SCORES = '/api/v2.1/host/scores';
 const DOC = '/api/v2.1/openapi.json';
+const AT_IP = '/api/v2.1/host';
 /** a low per-token rate so 429 is reached in a few dozen requests */
 const RATE_PER_MINUTE = 60;
 
@@ -138,7 +139,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('lists exactly the API paths', () => {
-    expect(Object.keys(doc.paths).sort()).toEqual([DOC, SCORES, LIST, ONE].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual([DOC, SCORES, LIST, ONE, AT_IP].sort());
   });
 });
 
@@ -148,6 +149,7 @@ describe('every answer matches the document', () => {
     ['POST', LIST, { host: 'x-01', duration: '1h' }],
     ['DELETE', ONE, undefined],
     ['POST', SCORES, score('x-01')],
+    ['GET', AT_IP, undefined],
   ] as const;
 
   it('401 without a valid token and 403 without the scope, on every route', async () => {
@@ -162,6 +164,47 @@ describe('every answer matches the document', () => {
       );
       const lacking = path === SCORES ? tok.view : method === 'GET' ? tok.scores : tok.view;
       await refused(method, path, { body, token: lacking }, 403, 'forbidden');
+    }
+  });
+
+  it('GET /host?ip&at answers the devices Defender saw then; bad input is 400; without the scope 403 (issue #18, item 4)', async () => {
+    const m = machine('oas-ip-01.contoso.com');
+    const ip = m.lastIpAddress ?? '';
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    const r = await call<{
+      ip: string;
+      from: string;
+      to: string;
+      hosts: Array<{ machine_id: string; name: string }>;
+    }>('GET', AT_IP, { token: tok.view, query: `ip=${encodeURIComponent(ip)}&at=${encodeURIComponent(at)}` });
+    expect(r.status).toBe(200);
+    expect(r.body.hosts.map((x) => x.machine_id)).toContain(m.id);
+    expect(new Date(r.body.to).getTime() - new Date(r.body.from).getTime()).toBe(30 * 60_000);
+    for (const [query, code] of [
+      ['ip=10.1.2.3', 'bad_query'],
+      ['ip=web-01&at=2026-12-01T10:00Z', 'not_an_ip'],
+      ['ip=10.1.2.3&at=2026-12-01T10:00', 'bad_time'],
+      [`ip=10.1.2.3&at=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, 'future'],
+      [
+        `ip=10.1.2.3&at=${encodeURIComponent(new Date(Date.now() - 40 * 86_400_000).toISOString())}`,
+        'too_old',
+      ],
+    ] as const) {
+      await refused('GET', AT_IP, { token: tok.view, query }, 400, code);
+    }
+    await refused(
+      'GET',
+      AT_IP,
+      { token: tok.scores, query: `ip=${ip}&at=${encodeURIComponent(at)}` },
+      403,
+      'forbidden',
+    );
+    await h.settings({ mde_state: 'paused' });
+    try {
+      const q = { token: tok.view, query: `ip=${ip}&at=${encodeURIComponent(at)}` };
+      await refused('GET', AT_IP, q, 503, 'defender_paused');
+    } finally {
+      await h.settings({ mde_state: 'enabled' });
     }
   });
 
