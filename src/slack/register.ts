@@ -21,6 +21,7 @@ import { rolesSubcommand } from './commands/roles.js';
 import { tokenSubcommand } from './commands/token.js';
 import type { SlackDeps } from './deps.js';
 import { registerAppHomeOpened } from './events/app-home-opened.js';
+import { registerLinkShared } from './events/link-shared.js';
 import { ActionId } from './ids.js';
 import type { ClaimDelivery } from './middleware.js';
 import {
@@ -114,6 +115,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
     },
     register: (app) => {
       registerAppHomeOpened(app, deps);
+      registerLinkShared(app, deps);
       registerLockdownActions(app, deps);
       registerSettingsView(app, settings);
       registerSettingsActions(app, settings);

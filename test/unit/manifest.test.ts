@@ -51,7 +51,8 @@ describe('manifest.yml', () => {
     ]) {
       expect(new URL(url ?? '').pathname).toBe('/slack/events');
     }
-    expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'link_shared']);
+    expect((m.features as { unfurl_domains?: string[] }).unfurl_domains).toEqual(['security.microsoft.com']);
     expect(m.features.app_home.home_tab_enabled).toBe(true);
   });
 
@@ -68,7 +69,10 @@ describe('manifest.yml', () => {
       // syslog's `user`/`suser`: a person's display name (issue #19); its link: the thread's permalink
       'users.info': ['users:read', 'users:read.email'],
       'chat.getPermalink': [],
+      'chat.unfurl': ['links:write'],
     };
+    // and each event subscribed to
+    const EVENT_NEEDS: Record<string, string[]> = { app_home_opened: [], link_shared: ['links:read'] };
     const called = new Set<string>();
     for (const file of await sourceFiles(new URL('src/', root))) {
       const text = await readFile(file, 'utf8');
@@ -82,7 +86,13 @@ describe('manifest.yml', () => {
     for (const method of called) {
       expect(NEEDS, `${method} is called but its scope is not accounted for`).toHaveProperty([method]);
     }
-    const needed = new Set(['commands', ...[...called].flatMap((m) => NEEDS[m] ?? [])]);
+    const http = parse(await load('manifest.yml')) as Manifest;
+    const events = http.settings.event_subscriptions.bot_events;
+    const needed = new Set([
+      'commands',
+      ...[...called].flatMap((m) => NEEDS[m] ?? []),
+      ...events.flatMap((e) => EVENT_NEEDS[e] ?? [`unknown event ${e}`]),
+    ]);
     for (const file of ['manifest.yml', 'manifest.socket.yml']) {
       const m = parse(await load(file)) as Manifest;
       expect([...m.oauth_config.scopes.bot].sort(), file).toEqual([...needed].sort());

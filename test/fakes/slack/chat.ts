@@ -137,13 +137,48 @@ function getPermalink(s: PeerState, args: Args): Args {
   return { channel: c.id, permalink: `${WORKSPACE_URL}archives/${c.id}/p${m.ts.replace('.', '')}` };
 }
 
-/** chat.postMessage, chat.update, chat.postEphemeral and chat.getPermalink. */
+/**
+ * chat.unfurl (docs.slack.dev/reference/methods/chat.unfurl, scope links:write): `channel` + `ts` of
+ * the message that holds the links (or `unfurl_id` + `source`, not emulated), and `unfurls`, a JSON
+ * map from each URL to its `blocks` or `attachments`. A URL not in the message is refused.
+ */
+function unfurl(s: PeerState, args: Args): Args {
+  const c = channelFor(s, reqStr(args, 'channel'), false);
+  const m = findMessage(s, c.id, reqStr(args, 'ts')) ?? refuse('cannot_unfurl_message');
+  let unfurls: unknown = args.unfurls;
+  if (typeof unfurls === 'string') {
+    try {
+      unfurls = JSON.parse(unfurls);
+    } catch {
+      refuse('invalid_unfurls_format');
+    }
+  }
+  if (!isRecord(unfurls) || Object.keys(unfurls).length === 0) {
+    return refuse(unfurls === undefined ? 'missing_unfurls' : 'invalid_unfurls_format');
+  }
+  for (const [url, body] of Object.entries(unfurls as Record<string, unknown>)) {
+    if (!m.text.includes(url)) {
+      refuse('cannot_unfurl_url');
+    }
+    if (!isRecord(body) || !(Array.isArray(body.blocks) || Array.isArray(body.attachments))) {
+      refuse('invalid_unfurls_format');
+    }
+    if (Array.isArray((body as Args).blocks) && ((body as Args).blocks as unknown[]).length > MAX_MESSAGE_BLOCKS) {
+      refuse('invalid_blocks');
+    }
+  }
+  m.unfurls = { ...m.unfurls, ...unfurls };
+  return {};
+}
+
+/** chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink and chat.unfurl. */
 export function chatMethods(s: PeerState): MethodTable {
   return {
     'chat.postMessage': (args) => postMessage(s, args),
     'chat.update': (args) => update(s, args),
     'chat.postEphemeral': (args) => postEphemeral(s, args),
     'chat.getPermalink': (args) => getPermalink(s, args),
+    'chat.unfurl': (args) => unfurl(s, args),
   };
 }
 

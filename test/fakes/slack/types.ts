@@ -66,6 +66,8 @@ export interface StoredMessage {
   edits: number;
   /** Set by `delete_original`. */
   deleted: boolean;
+  /** What chat.unfurl attached, by URL (each call with the same message replaces its URLs' entries). */
+  unfurls?: Record<string, unknown>;
   via: 'api' | 'response_url' | 'seed';
 }
 

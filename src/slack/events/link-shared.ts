@@ -1,0 +1,86 @@
+import type { App, types } from '@slack/bolt';
+import { exclusionOf } from '../../core/lockdown/exclusions.js';
+import { can } from '../../core/permissions.js';
+import { hostCard } from '../blocks/host-card.js';
+import type { SlackDeps } from '../deps.js';
+
+/** Links unfurled in one message at most: a message pasting a whole list gets the first few. */
+export const UNFURLS_PER_MESSAGE = 5;
+
+/** A machine's page in the configured cloud's Defender portal: `…/machines/<id>` or `…/machines/v2/<id>/…`. */
+const MACHINE_PATH = /^\/machines\/(?:v2\/)?([0-9a-f]{40})(?:\/[A-Za-z0-9_-]*)?\/?$/i;
+
+/** The machine id a link names, when it is the portal's own host (no look-alike domain) and a machine page. */
+export function machineIdOfLink(url: string, portal: string): string | null {
+  let u: URL;
+  let p: URL;
+  try {
+    u = new URL(url);
+    p = new URL(portal);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'https:' || u.host.toLowerCase() !== p.host.toLowerCase() || u.username || u.password) {
+    return null;
+  }
+  return MACHINE_PATH.exec(u.pathname)?.[1]?.toLowerCase() ?? null;
+}
+
+/**
+ * Defender machine links posted where hostlock is (issue #18, item 8) unfurl into the compact
+ * host card, from the inventory (a link never makes hostlock call Defender). Only for a poster who
+ * may view lockdowns: the card is then seen by the whole channel, as the link is. No controls in
+ * it: anyone in the channel could click them.
+ */
+export function registerLinkShared(app: App, deps: SlackDeps): void {
+  app.event('link_shared', async ({ event, client }) => {
+    const e = event as unknown as {
+      user?: string;
+      channel?: string;
+      message_ts?: string;
+      links?: Array<{ url?: string }>;
+    };
+    if (!e.user || !e.channel || !e.message_ts || !Array.isArray(e.links)) {
+      return;
+    }
+    const actor = await deps.actors.resolve(e.user);
+    if (!can(actor, 'lockdown:view')) {
+      deps.log.info({ user: e.user }, 'unfurl.not_permitted');
+      return;
+    }
+    // the configured cloud's portal, as the cards link it
+    const portal = new URL(deps.portalUrl('0'.repeat(40))).origin;
+    const settings = await deps.settings();
+    const now = deps.clock.now();
+    const unfurls: Record<string, { blocks: types.KnownBlock[] }> = {};
+    const seen = new Set<string>();
+    for (const link of e.links.slice(0, UNFURLS_PER_MESSAGE * 4)) {
+      const machineId = typeof link.url === 'string' ? machineIdOfLink(link.url, portal) : null;
+      if (!machineId || seen.has(machineId) || Object.keys(unfurls).length >= UNFURLS_PER_MESSAGE) {
+        continue;
+      }
+      seen.add(machineId);
+      const found = await deps.hosts.search({ kind: 'machine_id', value: machineId }, 1);
+      const host = found.hosts[0];
+      if (!host || !link.url) {
+        continue;
+      }
+      const blocks = hostCard({
+        host,
+        lockdown: found.lockdowns.get(host.machineId) ?? null,
+        permissions: new Set(),
+        now,
+        portalUrl: deps.portalUrl(host.machineId),
+        exclusion: exclusionOf(host, settings),
+      }).filter((b) => b.type !== 'actions');
+      unfurls[link.url] = { blocks };
+    }
+    if (Object.keys(unfurls).length === 0) {
+      deps.log.info({ links: e.links.length }, 'unfurl.no_known_machine');
+      return;
+    }
+    await client.chat
+      .unfurl({ channel: e.channel, ts: e.message_ts, unfurls })
+      .catch((err: unknown) => deps.log.warn({ err }, 'unfurl.failed'));
+  });
+}
