@@ -74,6 +74,9 @@ export interface NotificationLockdown {
   requestedBy?: string;
   /** the lockdown's Slack thread (its approval message), once posted: what syslog's link points at */
   thread?: { channel: string; ts: string };
+  /** the ticket it was asked under, and its link (issue #18, item 5) */
+  ticket?: string;
+  ticketUrl?: string;
 }
 
 /** The outbox payload of an event: JSON with dates as ISO strings ({@link parseEventPayload} reverses it). */

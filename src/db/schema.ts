@@ -95,6 +95,10 @@ export const lockdowns = pgTable(
     breakGlass: boolean('break_glass').notNull().default(false),
     /** for `source = auto`: the scores and thresholds that triggered it */
     trigger: jsonb('trigger').$type<AutoTrigger>(),
+    /** the ticket it was asked under (`INC-123`), when one was given */
+    ticket: text('ticket'),
+    /** its link, made by the settings' template when the request was made */
+    ticketUrl: text('ticket_url'),
     requestChannel: text('request_channel'),
     approvalChannel: text('approval_channel'),
     approvalTs: text('approval_ts'),

@@ -48,6 +48,13 @@ export function alertText(e: NotificationEvent): string {
   if (l?.reason) {
     lines.push(`Reason: ${truncateMrkdwn(flat(l.reason), 500)}`);
   }
+  if (l?.ticket) {
+    const key = codeSafe(flatten(l.ticket));
+    const url = l.ticketUrl?.startsWith('https://')
+      ? l.ticketUrl.replace(/[<>|\s]/g, encodeURIComponent)
+      : null;
+    lines.push(`Ticket: ${url ? `<${url}|${key}>` : `\`${key}\``}`);
+  }
   if (e.detail) {
     lines.push(`${e.outcome === 'ok' ? 'Note' : 'Why'}: ${truncateMrkdwn(flat(e.detail), 500)}`);
   }

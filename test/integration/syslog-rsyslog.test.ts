@@ -239,6 +239,8 @@ function expectJson(got: RsyslogLine, e: NotificationEvent): void {
     locked_at: l?.lockedAt?.toISOString(),
     expires_at: l?.expiresAt?.toISOString(),
     release_reason: null,
+    ticket: null,
+    ticket_url: null,
     timestamp: e.at.toISOString(),
   };
   // The message as rsyslog received it: the TAG remainder, then the whole object, exact.

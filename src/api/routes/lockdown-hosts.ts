@@ -11,6 +11,7 @@ import {
 import type { LockdownDeps } from '../../core/lockdown/ports.js';
 import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { parseTicket, TICKET_EXAMPLE } from '../../core/lockdown/ticket.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { storable } from '../../core/storable-text.js';
 import type { ApiCaller } from '../auth.js';
@@ -35,6 +36,14 @@ export const LockHostBody = z.object({
     .enum(['Full', 'Selective'], { error: 'must be Full or Selective' })
     .optional()
     .meta({ description: "Defender's isolation type; default: the settings' choice" }),
+  ticket: z
+    .string()
+    .trim()
+    .refine((t) => parseTicket(t) !== null, {
+      error: `must be a tracker key such as ${TICKET_EXAMPLE} (letters, digits, . _ : / # -; at most 64)`,
+    })
+    .optional()
+    .meta({ description: "a ticket reference; the settings' ticket link template makes it a link" }),
 });
 
 const date = z.iso.datetime().nullable();
@@ -76,6 +85,11 @@ export const LockdownView = z.object({
     })
     .nullable()
     .meta({ description: 'for automatic lockdowns: the scores that triggered it' }),
+  ticket: z.string().nullable(),
+  ticket_url: z
+    .string()
+    .nullable()
+    .meta({ description: "the ticket's link, made when the request was made" }),
 });
 
 /** RFC 3339 in UTC to the second (`2024-05-01T12:00:00Z`), as the Vectra API writes dates. */
@@ -104,6 +118,8 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
     duration_hours: l.durationMinutes / 60,
     approved_by: l.approvedBy,
     requested_date: rfc3339(l.createdAt) ?? '',
+    ticket: l.ticket,
+    ticket_url: l.ticketUrl,
     trigger: l.trigger
       ? {
           threat: l.trigger.threat,
@@ -255,6 +271,7 @@ export async function lockHost(
     source: 'api',
     channel: null,
     ...(parsed.data.isolation_type ? { isolationType: parsed.data.isolation_type } : {}),
+    ...(parsed.data.ticket ? { ticket: parsed.data.ticket } : {}),
   });
   if (!result.ok) {
     apiError(

@@ -79,6 +79,8 @@ export function lockdownEvent(
       ...(l.approvalChannel && l.approvalTs
         ? { thread: { channel: l.approvalChannel, ts: l.approvalTs } }
         : {}),
+      ...(l.ticket ? { ticket: l.ticket } : {}),
+      ...(l.ticketUrl ? { ticketUrl: l.ticketUrl } : {}),
     },
     outcome: OUTCOME[name] ?? (audit.outcome === 'ok' ? 'ok' : audit.outcome),
     ...(detail ? { detail } : {}),

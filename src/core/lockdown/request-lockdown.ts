@@ -12,6 +12,7 @@ import { exclusionOf, isExcluded } from './exclusions.js';
 import { LOCKDOWN_DURATIONS_HOURS, REQUEST_EVENTS } from './machine.js';
 import { pickOne } from './pick-host.js';
 import type { LockdownDeps } from './ports.js';
+import { ticketUrl } from './ticket.js';
 import type { AutoTrigger, Lockdown, LockdownSource } from './types.js';
 
 export type RequestRefusal =
@@ -46,6 +47,8 @@ export interface RequestInput {
   isolationType?: IsolationType;
   /** automatic lockdowns: the scores that triggered it, and the hourly cap to respect */
   auto?: { trigger: AutoTrigger; capPerHour: number };
+  /** a ticket reference, already checked (ticket.ts parseTicket) */
+  ticket?: string;
 }
 
 export interface RequestOk {
@@ -125,6 +128,9 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
       breakGlass: !!input.breakGlass,
       isolationType: isolation.value.type,
       ...(input.auto ? { trigger: input.auto.trigger } : {}),
+      ...(input.ticket
+        ? { ticket: input.ticket, ticketUrl: ticketUrl(settings.ticketUrlTemplate, input.ticket) }
+        : {}),
       nextCheckAt: approval ? approvalDeadline({ createdAt: now }, settings) : now,
     },
     {
@@ -139,6 +145,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
         isolationType: isolation.value.type,
         approvalRequired: approval,
         ...(input.breakGlass ? { breakGlass: true } : {}),
+        ...(input.ticket ? { ticket: input.ticket } : {}),
         ...(viaOf(input.actor) ? { via: viaOf(input.actor) } : {}),
         ...(mismatch ? { exclusionMismatch: mismatch } : {}),
         ...(input.auto ? { rule: input.auto.trigger } : {}),

@@ -55,6 +55,10 @@ export interface Lockdown {
   /** what Defender is asked for: chosen with the request, else the settings' default then */
   isolationType: IsolationType;
   trigger: AutoTrigger | null;
+  /** the ticket it was asked under (`INC-123`), when one was given */
+  ticket: string | null;
+  /** its link, made by the settings' template when the request was made */
+  ticketUrl: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -75,6 +79,8 @@ export interface NewLockdown {
   breakGlass: boolean;
   isolationType: IsolationType;
   trigger?: AutoTrigger;
+  ticket?: string | null;
+  ticketUrl?: string | null;
   nextCheckAt: Date;
 }
 

@@ -43,6 +43,8 @@ export interface Settings {
   /** the Slack user group mentioned (`<!subteam^S…>`) when a request is escalated */
   escalationUsergroup: string | null;
   alertChannels: string[];
+  /** turns a lockdown's ticket into a link: `https://tracker.example/browse/{ticket}` (issue #18, item 5) */
+  ticketUrlTemplate: string | null;
   autoEnabled: boolean;
   autoDryRun: boolean;
   autoMinutes: number;
@@ -74,6 +76,7 @@ export const DEFAULT_SETTINGS: Settings = {
   escalationChannel: null,
   escalationUsergroup: null,
   alertChannels: [],
+  ticketUrlTemplate: null,
   autoEnabled: false,
   autoDryRun: true,
   autoMinutes: 240,
@@ -101,6 +104,7 @@ export function storedValues(s: Settings): Record<string, unknown> {
     escalation_channel: s.escalationChannel,
     escalation_usergroup: s.escalationUsergroup,
     alert_channels: s.alertChannels,
+    ticket_url_template: s.ticketUrlTemplate,
     auto_enabled: s.autoEnabled,
     auto_dry_run: s.autoDryRun,
     auto_minutes: s.autoMinutes,

@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { templateProblem } from '../../core/lockdown/ticket.js';
 import type { SettingsRepo } from '../../core/settings/ports.js';
 import { DEFAULT_SETTINGS, MIN_POLL_MINUTES, type Settings } from '../../core/settings/settings.js';
 import type { Database } from '../client.js';
@@ -47,6 +48,11 @@ const Stored = z.object({
     .nullable()
     .catch(d.escalationUsergroup),
   alert_channels: z.array(z.string().regex(/^[CG][A-Z0-9]+$/)).catch(d.alertChannels),
+  ticket_url_template: z
+    .string()
+    .refine((t) => templateProblem(t) === null)
+    .nullable()
+    .catch(d.ticketUrlTemplate),
   auto_enabled: z.boolean().catch(d.autoEnabled),
   auto_dry_run: z.boolean().catch(d.autoDryRun),
   auto_minutes: z.number().int().catch(d.autoMinutes),
@@ -92,6 +98,7 @@ export function parseSettings(data: unknown): Settings {
     escalateAfterMinutes: s.escalate_after_minutes ?? d.escalateAfterMinutes,
     escalationChannel: s.escalation_channel ?? d.escalationChannel,
     escalationUsergroup: s.escalation_usergroup ?? d.escalationUsergroup,
+    ticketUrlTemplate: s.ticket_url_template ?? d.ticketUrlTemplate,
     alertChannels: s.alert_channels ?? d.alertChannels,
     autoEnabled: s.auto_enabled ?? d.autoEnabled,
     autoDryRun: s.auto_dry_run ?? d.autoDryRun,

@@ -131,7 +131,21 @@ function vectraPairs(e: NotificationEvent, o: CefOptions): Pair[] {
     ['cs6', e.name, CEF_LIMITS.custom],
     ['reason', l?.reason ?? null],
     ['msg', e.detail ?? null],
+    // the ticket and its link (issue #18, item 5): cs1–cs6 are taken; flexString1/2 are the
+    // dictionary's next free-text slots
+    ...ticketPairs(l?.ticket, l?.ticketUrl),
   ];
+}
+
+function ticketPairs(ticket: string | undefined, url: string | undefined): Pair[] {
+  const pairs: Pair[] = [];
+  if (ticket) {
+    pairs.push(['flexString1Label', 'ticket'], ['flexString1', ticket]);
+    if (url) {
+      pairs.push(['flexString2Label', 'ticketUrl'], ['flexString2', url]);
+    }
+  }
+  return pairs;
 }
 
 function standardPairs(e: NotificationEvent, o: CefOptions): Pair[] {
@@ -165,6 +179,7 @@ function standardPairs(e: NotificationEvent, o: CefOptions): Pair[] {
     ...custom('cs1', 'lockdownId', l?.id),
     ...custom('cs2', 'lockdownState', l?.state),
     ...custom('cs3', 'releaseReason', l?.releaseReason),
+    ...custom('cs4', 'ticket', l?.ticket),
     ['reason', l?.reason ?? null],
     ['msg', e.detail ?? null],
     ['request', e.url ?? null],

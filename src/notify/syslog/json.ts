@@ -118,6 +118,8 @@ export function formatJson(e: NotificationEvent, o: JsonOptions = {}): string {
     ['locked_at', rfc3339(l?.lockedAt)],
     ['expires_at', rfc3339(l?.expiresAt)],
     ['release_reason', l?.releaseReason ?? null],
+    ['ticket', l?.ticket ?? null],
+    ['ticket_url', l?.ticketUrl ?? null],
     ['timestamp', rfc3339(e.at)],
   ];
   return `{${fields.map(([k, v]) => `"${k}": ${literal(v)}`).join(', ')}}`;

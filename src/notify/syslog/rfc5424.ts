@@ -103,6 +103,8 @@ function params(e: NotificationEvent, o: Rfc5424Options): Param[] {
     ['lockedAt', rfc3339(l?.lockedAt)],
     ['expiresAt', rfc3339(l?.expiresAt)],
     ['releaseReason', l?.releaseReason],
+    ['ticket', l?.ticket],
+    ['ticketUrl', l?.ticketUrl],
     ['detail', e.detail],
   ];
 }

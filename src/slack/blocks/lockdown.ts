@@ -4,6 +4,7 @@ import type { EventName, ThreadNote } from '../../core/events.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
+import { mrkdwnLink } from './format.js';
 
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
 const hours = (minutes: number) => `${minutes / 60} h`;
@@ -44,6 +45,9 @@ export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
     `Requested by ${who(l.requestedBy)}${l.requestedVia ? ` through API token \`${codeSafe(l.requestedVia)}\`` : ''}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
     `Reason: ${reason(l)}`,
   ];
+  if (l.ticket) {
+    lines.push(`Ticket: ${ticketText(l.ticket, l.ticketUrl)}`);
+  }
   if (l.state === 'active' && l.expiresAt) {
     lines.push(`Locked ${time(l.lockedAt)} · ends ${time(l.expiresAt)}`);
   }
@@ -85,6 +89,11 @@ export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
 }
 
 /** Fallback / notification text of the root message. */
+/** A ticket in mrkdwn: its link when the settings' template made one, else the key as code. */
+export function ticketText(ticket: string, url: string | null): string {
+  return url ? mrkdwnLink(url, escapeMrkdwn(ticket)) : `\`${codeSafe(ticket)}\``;
+}
+
 export function lockdownRootText(l: Lockdown): string {
   return `${(STATE_WORDS[l.state] ?? l.state).replace(/^:[a-z_]+: /, '')}: ${host(l)} for ${hours(l.durationMinutes)}`;
 }

@@ -7,6 +7,7 @@ import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { autoTriggerText, relativeTime, timeLeft } from '../blocks/format.js';
+import { ticketText } from '../blocks/lockdown.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import type { Subcommand } from './registry.js';
 
@@ -97,6 +98,9 @@ function openEntry(l: Lockdown, now: Date): string {
   const facts = [`for ${hours(l.durationMinutes)}`, `requested by ${by(l.requestedBy)}`];
   if (l.approvedBy) {
     facts.push(`approved by ${by(l.approvedBy)}`);
+  }
+  if (l.ticket) {
+    facts.push(`ticket ${ticketText(l.ticket, l.ticketUrl)}`);
   }
   facts.push(`lockdown ${code(l.id, 60)}`);
   return [head.join(' · '), facts.join(' · '), ...(l.trigger ? [autoTriggerText(l.trigger)] : [])].join('\n');
@@ -190,6 +194,7 @@ function historyEntry(l: Lockdown, now: Date): string {
     head.join(' · '),
     `${people.join(' · ')} · lockdown ${code(l.id, 60)}`,
     `Reason: ${reason}`,
+    ...(l.ticket ? [`Ticket: ${ticketText(l.ticket, l.ticketUrl)}`] : []),
     ...(l.trigger ? [autoTriggerText(l.trigger)] : []),
     `Outcome: ${ending(l, now)}`,
   ].join('\n');

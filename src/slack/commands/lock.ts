@@ -3,6 +3,7 @@ import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
 import { findOpenLockdown } from '../../core/lockdown/find-open-lockdown.js';
 import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { parseTicket, TICKET_EXAMPLE } from '../../core/lockdown/ticket.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { refuse, type SlackDeps } from '../deps.js';
@@ -11,7 +12,7 @@ import { releaseRefusal, requestRefusal, unlockAnswer } from '../lockdown-replie
 import type { Subcommand } from './registry.js';
 
 const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
-const USAGE = `\`/hostlock lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [reason]\`, e.g. \`/hostlock lock web-01 4h suspicious beacon\``;
+const USAGE = `\`/hostlock lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [--ticket ${TICKET_EXAMPLE}] [reason]\`, e.g. \`/hostlock lock web-01 4h suspicious beacon\``;
 const FLAGS = new Set(['--break-glass', '--selective', '--full']);
 const MAX_REASON = 500;
 
@@ -24,14 +25,31 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
     name: 'lock',
     needs: 'lockdown:edit',
     example: 'lock web-01 4h beaconing to a known C2',
-    usage: `lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [reason]`,
+    usage: `lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [--ticket ${TICKET_EXAMPLE}] [reason]`,
     summary: 'lock a host down for a preset time (needs approval unless turned off)',
     async run(ctx) {
       const actor = await deps.actors.resolve(ctx.userId);
       if (!can(actor, 'lockdown:edit')) {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock')) };
       }
-      const [target = '', duration = '', ...words] = ctx.args;
+      const [target = '', duration = '', ...rest] = ctx.args;
+      // `--ticket INC-123` (or `--ticket=INC-123`) anywhere after the duration
+      const at = rest.findIndex((w) => /^--ticket(=|$)/i.test(w));
+      let words = rest;
+      let ticket: string | undefined;
+      if (at >= 0) {
+        const given = rest[at]?.includes('=') ? rest[at]?.slice(rest[at].indexOf('=') + 1) : rest[at + 1];
+        const parsedTicket = parseTicket(given ?? '');
+        if (!parsedTicket) {
+          return {
+            reply: ephemeral(
+              `A ticket is a tracker key such as \`${TICKET_EXAMPLE}\` (letters, digits, \`.\`, \`-\`, \`_\`, \`:\`, \`/\`, \`#\`; at most 64): ${USAGE}.`,
+            ),
+          };
+        }
+        ticket = parsedTicket;
+        words = rest.filter((_, i) => i !== at && (rest[at]?.includes('=') || i !== at + 1));
+      }
       const flags = words.map((w) => w.toLowerCase());
       const breakGlass = flags.includes('--break-glass');
       if (flags.includes('--selective') && flags.includes('--full')) {
@@ -79,6 +97,7 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
             channel: ctx.channelId,
             breakGlass,
             ...(isolationType ? { isolationType } : {}),
+            ...(ticket ? { ticket } : {}),
           });
           if (!r.ok) {
             return ephemeral(requestRefusal(r));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { templateProblem } from '../../core/lockdown/ticket.js';
 import { MIN_POLL_MINUTES, type SyslogTarget } from '../../core/settings/settings.js';
 import { parseSyslogTarget, refusedTarget } from '../../core/settings/syslog-targets.js';
 
@@ -132,6 +133,15 @@ function parseChoices(values: Values, { errors, patch }: Parsing): void {
   }
   parseUsergroup(values, { errors, patch });
   patch.alert_channels = pick(values, 'alert_channels', convs)?.selected_conversations ?? [];
+  if (values.ticket_url_template !== undefined) {
+    const template = pick(values, 'ticket_url_template', str)?.value?.trim() ?? '';
+    const problem = template ? templateProblem(template) : null;
+    if (problem) {
+      errors.ticket_url_template = problem;
+    } else {
+      patch.ticket_url_template = template || null;
+    }
+  }
 }
 
 /**

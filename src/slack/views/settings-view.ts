@@ -226,6 +226,15 @@ function automationSection(s: Settings): types.KnownBlock[] {
 function notificationsSection(s: Settings): types.KnownBlock[] {
   return [
     header('Notifications'),
+    text(
+      'ticket_url_template',
+      'Ticket link (a lockdown’s --ticket becomes this link)',
+      s.ticketUrlTemplate,
+      {
+        placeholder: 'https://tracker.example/browse/{ticket}',
+        hint: 'An https URL with {ticket} where the ticket key goes; empty: tickets are shown without a link.',
+      },
+    ),
     {
       type: 'input',
       block_id: 'alert_channels',

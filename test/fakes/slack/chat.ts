@@ -163,7 +163,10 @@ function unfurl(s: PeerState, args: Args): Args {
     if (!isRecord(body) || !(Array.isArray(body.blocks) || Array.isArray(body.attachments))) {
       refuse('invalid_unfurls_format');
     }
-    if (Array.isArray((body as Args).blocks) && ((body as Args).blocks as unknown[]).length > MAX_MESSAGE_BLOCKS) {
+    if (
+      Array.isArray((body as Args).blocks) &&
+      ((body as Args).blocks as unknown[]).length > MAX_MESSAGE_BLOCKS
+    ) {
       refuse('invalid_blocks');
     }
   }

@@ -78,6 +78,8 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
         remindedAt: null,
         trigger: null,
         ...l,
+        ticket: l.ticket ?? null,
+        ticketUrl: l.ticketUrl ?? null,
         createdAt: at,
         updatedAt: at,
       };
