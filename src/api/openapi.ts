@@ -152,7 +152,7 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'hostsAtIp',
           summary:
-            "Which devices Defender saw with an internal IP at a time: its find-by-IP, ±15 min (scope lockdown:view; spends the token's lookup quota)",
+            "Which devices Defender saw with an internal IP at a time: its find-by-IP, ±15 min (scope lockdown:view; spends the lookup quota of the token's creator)",
           parameters: [
             {
               name: 'ip',

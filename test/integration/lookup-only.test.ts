@@ -101,6 +101,7 @@ describe('lookup-only mode (containment off)', () => {
   it('refuses a forged Lock pick from an old card, and a REST lock with 409', async () => {
     await containment(false);
     const lockdowns = await lockdownCount();
+    const from = h.slack.responses.length;
     await h.signer.blockAction({
       userId: ALICE,
       actionId: ActionId.hostLock,
@@ -109,7 +110,10 @@ describe('lookup-only mode (containment off)', () => {
       channelId: 'C0INCIDENT',
       messageTs: '1700000000.000100',
     });
-    await h.slack.waitForResponse((p) => /lookup-only mode/.test(allText(p.body)));
+    await until(
+      async () => h.slack.responses.slice(from).find((p) => /lookup-only mode/.test(allText(p.body))) ?? null,
+      'the refusal of the forged pick',
+    );
     const res = await fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
       method: 'POST',
       headers: { authorization: `Bearer ${editToken}`, 'content-type': 'application/json' },
@@ -144,6 +148,41 @@ describe('lookup-only mode (containment off)', () => {
     await until(async () => ((await row(l.id)).state === 'denied' ? true : null), 'the denial');
   });
 
+  it('sends no isolation for a lockdown approved before it was turned off (waiting out a paused Defender)', async () => {
+    await containment(true);
+    const m = machine('lo-late-01.contoso.com');
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const l = await requested('lo-late-01'); // pending approval
+    await h.settings({ mde_state: 'paused' });
+    try {
+      await h.signer.blockAction({
+        userId: BOB,
+        actionId: ActionId.lockdownApprove,
+        blockId: lockdownBlockId(l.id),
+        value: l.id,
+        channelId: APPROVER_CHANNEL,
+        messageTs: l.approvalTs ?? '',
+      });
+      await until(
+        async () => ((await row(l.id)).state === 'approved' ? true : null),
+        'approved, waiting for Defender',
+      );
+      await containment(false);
+    } finally {
+      await h.settings({ mde_state: 'enabled' });
+    }
+    // the engine's next look (whichever process sees Defender enabled first)
+    const failed = await until(async () => {
+      await h.db.sql`update lockdowns set next_check_at = now() where id = ${l.id} and state = 'approved'`;
+      await h.app.lockdownJobs.sweep();
+      const now = await row(l.id);
+      return now.state === 'failed' ? now : null;
+    }, 'failed');
+    expect(failed.lastError).toMatch(/containment is off \(lookup-only mode\): nothing was sent to Defender/);
+    expect(h.mde.requests.filter((r) => r.path.endsWith(`/machines/${m.id}/isolate`))).toHaveLength(0);
+    await containment(true);
+  });
+
   it('holds back an automatic lockdown, saying why', async () => {
     await h.settings({
       containment_enabled: false,
@@ -160,7 +199,7 @@ describe('lookup-only mode (containment off)', () => {
     expect(audit?.details.why).toBe('lookup_only');
     const alert = await h.slack.waitForCall(
       'chat.postMessage',
-      (c) => c.args.channel === 'C0LOOKALRT' && /lookup-only mode/.test(String(c.args.text)),
+      (c) => c.args.channel === 'C0LOOKALRT' && /would have locked/.test(String(c.args.text)),
       10_000,
     );
     expect(String(alert.args.text)).toMatch(

@@ -59,6 +59,25 @@ describe('Defender links unfurl into the host card', () => {
     expect(text).toContain('unfurl-web-01.contoso.com');
     expect(text).toContain(web.id);
     expect(text).not.toContain('"actions"');
+    expect(text).not.toMatch(/exclusion|Requested by|Lock for/);
+  });
+
+  it('not in a channel hostlock is not in, nor in one shared with another organisation', async () => {
+    const url = `${PORTAL}/machines/${web.id}`;
+    const before = h.slack.callsTo('chat.unfurl').length;
+    const m = h.slack.addMessage({ channel: CHANNEL, text: `see <${url}>`, user: ANALYST });
+    await h.signer.event({
+      event: {
+        type: 'link_shared',
+        channel: CHANNEL,
+        is_bot_user_member: false,
+        user: ANALYST,
+        message_ts: m.ts,
+        links: [{ domain: 'security.microsoft.com', url }],
+      },
+    });
+    await until(async () => (h.logs.some((l) => l.includes('unfurl.not_here')) ? true : null), 'the refusal');
+    expect(h.slack.callsTo('chat.unfurl')).toHaveLength(before);
   });
 
   it('not for a poster without lockdown:view, and never by asking Defender', async () => {

@@ -33,7 +33,7 @@ const PROBLEMS: Record<IpAtProblem, string> = {
 
 /**
  * `GET /api/v2.1/host?ip=…&at=…` (scope lockdown:view, issue #18 item 4): the devices Defender saw
- * with that internal IP in the ±15 min around `at`, spending the token's lookup quota.
+ * with that internal IP in the ±15 min around `at`, spending the lookup quota of the token's creator.
  */
 export async function hostsAtIp(
   deps: { lockdown: LockdownDeps },

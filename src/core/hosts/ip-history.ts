@@ -5,6 +5,8 @@ import type { Host } from './types.js';
 
 /** Defender answers for a timestamp within the past 30 days, and 400 otherwise (mde-api.md §5.3). */
 export const IP_HISTORY_DAYS = 30;
+/** Devices an answer lists at most (a NAT or VPN pool address can have had many). */
+export const IP_HOSTS_MAX = 50;
 /** The window Defender searches around the timestamp, each way (mde-api.md §5.3). */
 export const IP_WINDOW_MS = 15 * 60_000;
 
@@ -15,12 +17,19 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{
 
 export type IpAtProblem = 'not_an_ip' | 'bad_time' | 'future' | 'too_old';
 
+/** The written date and time exist (no 30 February, no 24:00, no :60), rather than rolling over. */
+function onTheCalendar(at: string): boolean {
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0] = (at.match(/\d+/g) ?? []).map(Number);
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate(); // day 0 of the next month: this one's last
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23 && mi <= 59 && s <= 59;
+}
+
 /** The time of an "at" question, checked as Defender would (past 30 days) and read with its zone. */
 export function parseIpAt(ip: string, at: string, now: Date): { ip: string; at: Date } | IpAtProblem {
   if (ipVersion(ip) === 0) {
     return 'not_an_ip';
   }
-  if (!TIMESTAMP.test(at) || Number.isNaN(Date.parse(at))) {
+  if (!TIMESTAMP.test(at) || Number.isNaN(Date.parse(at)) || !onTheCalendar(at)) {
     return 'bad_time';
   }
   const when = new Date(at);
@@ -63,7 +72,7 @@ export async function hostsWithIpAt(
     return { hosts: [], ...window, defenderProblem: defender };
   }
   try {
-    const machines = await defender.findMachinesByIp(input.ip, input.at);
+    const machines = (await defender.findMachinesByIp(input.ip, input.at)).slice(0, IP_HOSTS_MAX);
     if (machines.length) {
       await deps.hosts.upsertMachines(machines, deps.clock.now());
     }

@@ -59,6 +59,12 @@ export async function lookupHost(
     guard?: LookupGuard;
     /** ask Defender whatever the inventory holds (a Refresh), still within the person's quota */
     refresh?: boolean;
+    /**
+     * re-derive the isolation of the machines found from their actions (one call each, default
+     * on); a score feed's lookups leave it to the next sync (the isolate step checks Defender's
+     * actions before it acts anyway)
+     */
+    withIsolation?: boolean;
   },
 ): Promise<LookupResult> {
   const local = await deps.hosts.search(input.query, LOOKUP_LIMIT);
@@ -84,13 +90,20 @@ export async function lookupHost(
     }
     if (machines.length) {
       await deps.hosts.upsertMachines(machines, now);
-      await refreshIsolation(
-        deps.hosts,
-        defender,
-        machines.slice(0, LOOKUP_LIMIT).map((m) => m.machineId),
-      );
+      if (input.withIsolation ?? true) {
+        await refreshIsolation(
+          deps.hosts,
+          defender,
+          machines.slice(0, LOOKUP_LIMIT).map((m) => m.machineId),
+        );
+      }
     }
-    return { ...(await deps.hosts.search(input.query, LOOKUP_LIMIT)), askedDefender: true };
+    const found = await deps.hosts.search(input.query, LOOKUP_LIMIT);
+    if (found.total === 0 && machines.length > 0) {
+      // Defender knows the address or prefix, but as no current fact of a machine: not asked again for a minute
+      input.guard?.missed(key);
+    }
+    return { ...found, askedDefender: true };
   } catch (error) {
     const busy = (error as { code?: unknown }).code === 'mde_busy';
     return { ...local, askedDefender: true, defenderProblem: busy ? 'busy' : 'failed', error };

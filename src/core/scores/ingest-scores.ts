@@ -11,14 +11,14 @@ import type { Store } from '../store.js';
 export const FUTURE_SKEW_MS = 5 * 60_000;
 /**
  * Hosts the inventory does not know that one request may have looked up in Defender (issue #18,
- * item 7); each lookup also spends the token's lookup quota, shared with /hostlock lookup.
+ * item 7); each lookup also spends the lookup quota of the token's creator, shared with their /hostlock lookup.
  */
 export const DEFENDER_LOOKUPS_PER_REQUEST = 10;
 
 const UNKNOWN = 'no host in the inventory matches (name, IP or machine id), nor in Defender';
 const NOT_ASKED = {
   quota:
-    'no host in the inventory matches, and Defender was not asked: this token’s lookup quota is spent for now',
+    'no host in the inventory matches, and Defender was not asked: the lookup quota of this token’s creator is spent for now',
   cap: `no host in the inventory matches, and Defender is asked about at most ${DEFENDER_LOOKUPS_PER_REQUEST} unknown hosts a request`,
   unavailable: 'no host in the inventory matches, and Defender could not be asked just now',
 };
@@ -120,7 +120,7 @@ export async function ingestScores(
 
 /**
  * The hosts of a batch the inventory does not know are asked of Defender (issue #18, item 7), each
- * distinct one once, at most DEFENDER_LOOKUPS_PER_REQUEST, within the token's lookup quota: what
+ * distinct one once, at most DEFENDER_LOOKUPS_PER_REQUEST, within the lookup quota of the token's creator: what
  * Defender knows is stored and answers the query (`answers` is updated in place). Returns why a
  * query is still unanswered, by its index, when Defender was not asked for it.
  */
@@ -154,6 +154,7 @@ async function askDefender(
       {
         query,
         maxAgeMs: o.maxAgeMs,
+        withIsolation: false,
         who: actorId(caller.actor),
         ...(deps.lookupGuard ? { guard: deps.lookupGuard } : {}),
       },

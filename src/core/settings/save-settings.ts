@@ -121,7 +121,12 @@ export async function saveSettings(deps: SettingsDeps, input: SaveInput): Promis
   const now = deps.clock.now();
   const by = actorId(input.actor);
   const patch = { ...form.patch };
-  if (changedKeys(before, patch).some((f) => /^threshold_|^auto_enabled$|^auto_dry_run$/.test(f))) {
+  // containment turned back on counts too: a feed's backlog from lookup-only mode locks nothing
+  if (
+    changedKeys(before, patch).some((f) =>
+      /^threshold_|^auto_enabled$|^auto_dry_run$|^containment_enabled$/.test(f),
+    )
+  ) {
     patch.thresholds_saved_at = now.toISOString();
   }
   const unknown = Object.keys(form.patch).filter((k) => !EDITABLE.has(k));

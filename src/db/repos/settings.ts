@@ -19,7 +19,8 @@ const Stored = z.object({
     .catch(d.pollMinutes),
   isolation_type: z.enum(['Full', 'Selective']).catch(d.isolationType),
   approval_required: z.boolean().catch(d.approvalRequired),
-  containment_enabled: z.boolean().catch(d.containmentEnabled),
+  // a stored value that is not a boolean reads as off: lookup-only is the safe side (absent: on)
+  containment_enabled: z.boolean().catch(false),
   approval_timeout_minutes: z
     .number()
     .int()

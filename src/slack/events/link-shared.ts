@@ -1,5 +1,4 @@
 import type { App, types } from '@slack/bolt';
-import { exclusionOf } from '../../core/lockdown/exclusions.js';
 import { can } from '../../core/permissions.js';
 import { hostCard } from '../blocks/host-card.js';
 import type { SlackDeps } from '../deps.js';
@@ -33,14 +32,23 @@ export function machineIdOfLink(url: string, portal: string): string | null {
  * it: anyone in the channel could click them.
  */
 export function registerLinkShared(app: App, deps: SlackDeps): void {
-  app.event('link_shared', async ({ event, client }) => {
+  app.event('link_shared', async ({ event, body, client }) => {
     const e = event as unknown as {
       user?: string;
       channel?: string;
       message_ts?: string;
+      is_bot_user_member?: boolean;
       links?: Array<{ url?: string }>;
     };
     if (!e.user || !e.channel || !e.message_ts || !Array.isArray(e.links)) {
+      return;
+    }
+    // only where hostlock is a member, and never where people of another organisation read along
+    if (
+      e.is_bot_user_member !== true ||
+      (body as { is_ext_shared_channel?: boolean }).is_ext_shared_channel
+    ) {
+      deps.log.info({ channel: e.channel }, 'unfurl.not_here');
       return;
     }
     const actor = await deps.actors.resolve(e.user);
@@ -50,7 +58,6 @@ export function registerLinkShared(app: App, deps: SlackDeps): void {
     }
     // the configured cloud's portal, as the cards link it
     const portal = new URL(deps.portalUrl('0'.repeat(40))).origin;
-    const settings = await deps.settings();
     const now = deps.clock.now();
     const unfurls: Record<string, { blocks: types.KnownBlock[] }> = {};
     const seen = new Set<string>();
@@ -65,13 +72,14 @@ export function registerLinkShared(app: App, deps: SlackDeps): void {
       if (!host || !link.url) {
         continue;
       }
+      // compact: what the machine is and whether it is isolated; not who locked it, nor its
+      // exclusion (the whole channel reads it), nor any control
       const blocks = hostCard({
         host,
-        lockdown: found.lockdowns.get(host.machineId) ?? null,
+        lockdown: null,
         permissions: new Set(),
         now,
         portalUrl: deps.portalUrl(host.machineId),
-        exclusion: exclusionOf(host, settings),
       }).filter((b) => b.type !== 'actions');
       unfurls[link.url] = { blocks };
     }

@@ -87,6 +87,10 @@ export const stepIsolate: Step = async (c, l) => {
   if (newest?.type === 'Isolate' && newest.status === 'Succeeded') {
     return fail(c, row, 'the host was isolated outside hostlock meanwhile; hostlock will not take it over');
   }
+  // lookup-only mode (issue #18, item 6): no new isolation is sent, whenever it was approved
+  if (!c.settings.containmentEnabled) {
+    return fail(c, row, 'containment is off (lookup-only mode): nothing was sent to Defender');
+  }
   // committed so far: `approved` (or `isolating` with no action); this step's writes are not
   c.deps.faults?.('after_approve_commit');
   return submit(c, row, 'isolate', () => d.isolate(row.machineId, isolationComment(row), row.isolationType));
