@@ -14,6 +14,11 @@ export const ActionId = {
 } as const;
 export type ActionId = (typeof ActionId)[keyof typeof ActionId];
 
+/** callback_ids of hostlock's shortcuts (the manifest's `features.shortcuts`, issue #18 item 1). */
+export const ShortcutId = {
+  lookupMessage: 'hostlock.lookup_message',
+} as const;
+
 /** One of the preset lockdown durations, in hours. */
 export type DurationHours = (typeof LOCKDOWN_DURATIONS_HOURS)[number];
 /** A preset duration as it travels in select option values and command text: `1h` … `24h`. */

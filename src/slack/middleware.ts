@@ -6,6 +6,8 @@ import { COMMAND } from './commands/hostlock.js';
 export interface SlackRoutes {
   views: Record<string, string | null>;
   actions: readonly string[];
+  /** callback_ids of the message shortcuts listened to */
+  shortcuts?: readonly string[];
 }
 
 /** Takes a delivery key once across replicas; false when it was already taken. */
@@ -57,6 +59,12 @@ function envelopeProblem(body: Payload, routes: SlackRoutes | undefined): string
       (a) => isRecord(a) && typeof a.action_id === 'string' && routes?.actions.includes(a.action_id),
     );
     return actions.length > 0 && known ? null : 'unknown_action';
+  }
+  if (body.type === 'message_action') {
+    if (typeof body.callback_id !== 'string' || !routes?.shortcuts?.includes(body.callback_id)) {
+      return 'unknown_shortcut';
+    }
+    return isRecord(body.message) && typeof body.response_url === 'string' ? null : 'bad_message';
   }
   return 'unknown_type';
 }

@@ -22,8 +22,9 @@ import { tokenSubcommand } from './commands/token.js';
 import type { SlackDeps } from './deps.js';
 import { registerAppHomeOpened } from './events/app-home-opened.js';
 import { registerLinkShared } from './events/link-shared.js';
-import { ActionId } from './ids.js';
+import { ActionId, ShortcutId } from './ids.js';
 import type { ClaimDelivery } from './middleware.js';
+import { registerLookupMessage } from './shortcuts/lookup-message.js';
 import {
   registerSettingsActions,
   registerSettingsView,
@@ -112,10 +113,12 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
     routes: {
       views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id' },
       actions: [...Object.values(ActionId), ...Object.values(SettingsAction)],
+      shortcuts: Object.values(ShortcutId),
     },
     register: (app) => {
       registerAppHomeOpened(app, deps);
       registerLinkShared(app, deps);
+      registerLookupMessage(app, deps);
       registerLockdownActions(app, deps);
       registerSettingsView(app, settings);
       registerSettingsActions(app, settings);

@@ -212,6 +212,41 @@ export class SlackSigner {
     return this.sendPayload(payload, tamper, { responseUrl, triggerId });
   }
 
+  /**
+   * A message shortcut (`message_action`, docs.slack.dev interactivity "Message shortcuts"): the
+   * shortcut's `callback_id`, the message it was used on (from the peer), a trigger_id and a
+   * response_url for the channel.
+   */
+  messageShortcut(
+    o: { userId: string; callbackId: string; channelId: string; messageTs: string },
+    tamper?: Tamper,
+  ): Promise<SignedResponse> {
+    const triggerId = this.triggerId(o.userId);
+    const peer = this.o.peer;
+    const stored = peer?.messages.find((m) => m.channel === o.channelId && m.ts === o.messageTs);
+    const responseUrl = this.responseUrl({
+      channelId: o.channelId,
+      userId: o.userId,
+      messageTs: o.messageTs,
+    });
+    const payload = {
+      type: 'message_action',
+      token: VERIFICATION_TOKEN,
+      action_ts: this.slackTs(),
+      team: { id: this.teamId, domain: this.teamDomain() },
+      user: this.user(o.userId),
+      channel: { id: o.channelId, name: peer?.channelName(o.channelId) ?? DEFAULT_CHANNEL.name },
+      is_enterprise_install: false,
+      enterprise: null,
+      callback_id: o.callbackId,
+      trigger_id: triggerId,
+      response_url: responseUrl,
+      message_ts: o.messageTs,
+      message: stored ? messagePayload(stored) : { type: 'message', ts: o.messageTs, text: '' },
+    };
+    return this.sendPayload(payload, tamper, { responseUrl, triggerId });
+  }
+
   /** A modal submission (§4.3); the view starts from the peer's stored view when `viewId` is known to it. */
   viewSubmission(
     o: {

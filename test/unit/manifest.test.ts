@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ShortcutId } from '../../src/slack/ids.js';
 
 const root = new URL('../../', import.meta.url);
 const load = async (p: string) => readFile(new URL(p, root), 'utf8');
@@ -52,6 +53,10 @@ describe('manifest.yml', () => {
       expect(new URL(url ?? '').pathname).toBe('/slack/events');
     }
     expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'link_shared']);
+    // each shortcut's callback_id is one the app listens for
+    expect(
+      (m.features as { shortcuts?: Array<{ callback_id: string }> }).shortcuts?.map((x) => x.callback_id),
+    ).toEqual(Object.values(ShortcutId));
     expect((m.features as { unfurl_domains?: string[] }).unfurl_domains).toEqual(['security.microsoft.com']);
     expect(m.features.app_home.home_tab_enabled).toBe(true);
   });

@@ -82,6 +82,8 @@ function seeders(s: PeerState): Seeders {
         ts: m.ts ?? nextTs(s),
         text: m.text,
         ...(m.blocks === undefined ? {} : { blocks: m.blocks }),
+        ...(m.attachments === undefined ? {} : { attachments: m.attachments }),
+        ...(m.botId === undefined ? {} : { botId: m.botId }),
         user: m.user,
         via: 'seed',
       }),

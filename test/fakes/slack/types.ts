@@ -138,6 +138,10 @@ export interface SlackPeer {
     user: string;
     ts?: string;
     blocks?: unknown[];
+    /** legacy attachments, as alert bots still post them */
+    attachments?: unknown[];
+    /** set for a message another app's bot posted */
+    botId?: string;
   }): StoredMessage;
   setUsergroup(id: string, userIds: string[]): void;
   /** `true` → every usergroups.* call answers `plan_upgrade_required` (free plan). */
