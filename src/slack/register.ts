@@ -22,8 +22,9 @@ import { tokenSubcommand } from './commands/token.js';
 import type { SlackDeps } from './deps.js';
 import { registerAppHomeOpened } from './events/app-home-opened.js';
 import { registerLinkShared } from './events/link-shared.js';
-import { ActionId, ShortcutId } from './ids.js';
+import { ActionId, LOCK_MESSAGE_VIEW, ShortcutId } from './ids.js';
 import type { ClaimDelivery } from './middleware.js';
+import { registerLockMessage } from './shortcuts/lock-message.js';
 import { registerLookupMessage } from './shortcuts/lookup-message.js';
 import {
   registerSettingsActions,
@@ -111,7 +112,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
     ...(o.onCommand ? { onCommand: o.onCommand } : {}),
     claimDelivery: o.claimDelivery,
     routes: {
-      views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id' },
+      views: { [SETTINGS_CALLBACK_ID]: 'mde_tenant_id', [LOCK_MESSAGE_VIEW]: 'hosts' },
       actions: [...Object.values(ActionId), ...Object.values(SettingsAction)],
       shortcuts: Object.values(ShortcutId),
     },
@@ -119,6 +120,7 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
       registerAppHomeOpened(app, deps);
       registerLinkShared(app, deps);
       registerLookupMessage(app, deps);
+      registerLockMessage(app, deps);
       registerLockdownActions(app, deps);
       registerSettingsView(app, settings);
       registerSettingsActions(app, settings);

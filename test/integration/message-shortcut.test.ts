@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANDIDATES_MAX, hostCandidates } from '../../src/core/hosts/message-hosts.js';
-import { ShortcutId } from '../../src/slack/ids.js';
+import { LOCK_MESSAGE_VIEW, ShortcutId } from '../../src/slack/ids.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
 import { allText, bootHarness, type Harness } from '../helpers/harness.js';
 
@@ -84,5 +84,82 @@ describe('Look up hosts in message', () => {
     expect(text).toMatch(/lockdown:view/);
     expect(text).not.toContain(web.id);
     expect(h.mde.requests.length).toBe(before);
+  });
+});
+
+describe('Lock hosts in message', () => {
+  async function openFrom(user: string, text: string) {
+    const m = h.slack.addMessage({ channel: CHANNEL, user: 'U0NDRBOT01', botId: 'B0NDRBOT01', text });
+    const from = h.slack.calls.length;
+    await h.signer.messageShortcut({
+      userId: user,
+      callbackId: ShortcutId.lockMessage,
+      channelId: CHANNEL,
+      messageTs: m.ts,
+    });
+    return { m, from };
+  }
+
+  it('opens a modal with the hosts pre-selected and the message’s link as the reason; submitting requests one lockdown each', async () => {
+    await h.grant('responder', 'U0SHORTRS1');
+    await h.settings({ approver_channel: 'C0SHORTAPP' });
+    h.slack.addChannel({ id: 'C0SHORTAPP', name: 'approvals', isMember: true });
+    const { m, from } = await openFrom('U0SHORTRS1', `beacon from sc-web-01 and ${db1.id}, peer ghost-9`);
+    const opened = await h.slack.waitForCall('views.open', (c) => h.slack.calls.indexOf(c) >= from);
+    const view = opened.args.view as {
+      blocks: Array<Record<string, any>>;
+      private_metadata: string;
+      id?: string;
+    };
+    const hostBlock = view.blocks.find((b) => b.block_id === 'hosts');
+    const values = hostBlock?.element.initial_options.map((o: { value: string }) => o.value).sort();
+    expect(values).toEqual([web.id, db1.id].sort());
+    const reason = view.blocks.find((b) => b.block_id === 'reason')?.element.initial_value as string;
+    expect(reason).toContain(`/archives/${CHANNEL}/p${m.ts.replace('.', '')}`);
+    const sub = await h.signer.viewSubmission({
+      userId: 'U0SHORTRS1',
+      callbackId: LOCK_MESSAGE_VIEW,
+      privateMetadata: view.private_metadata,
+      ...(typeof opened.response.view === 'object' && opened.response.view && 'id' in opened.response.view
+        ? { viewId: String((opened.response.view as { id: string }).id) }
+        : {}),
+      values: {
+        hosts: { value: { type: 'checkboxes', selected_options: [{ value: web.id }] } },
+        duration: { value: { type: 'static_select', selected_option: { value: '2h' } } },
+        reason: { value: { type: 'plain_text_input', value: reason } },
+      },
+    });
+    expect(sub.status).toBe(200);
+    const told = await h.slack.waitForCall('chat.postEphemeral', (c) => c.args.user === 'U0SHORTRS1');
+    expect(String(told.args.text)).toMatch(
+      /Lockdown requests from the message \(2 h\):\n• `sc-web-01\.contoso\.com`: lockdown `lck_\w+` is waiting for approval/,
+    );
+    const rows = await h.db.sql<{ machine_id: string; reason: string; duration_minutes: number }[]>`
+      select machine_id, reason, duration_minutes from lockdowns where requested_by = 'slack:U0SHORTRS1'`;
+    expect(rows).toEqual([{ machine_id: web.id, reason, duration_minutes: 120 }]);
+  });
+
+  it('is refused to a user without lockdown:edit: no modal', async () => {
+    const { from } = await openFrom(ANALYST, 'sc-web-01');
+    const refusal = await h.slack.waitForResponse((r) => /lockdown:edit/.test(allText(r.body)));
+    expect(allText(refusal.body)).toMatch(/lockdown:edit/);
+    expect(h.slack.calls.slice(from).filter((c) => c.method === 'views.open')).toHaveLength(0);
+  });
+
+  it('re-checks the permission at submission: a forged submission by an analyst locks nothing', async () => {
+    const before = (await h.db.sql`select count(*)::int as n from lockdowns`)[0]?.n;
+    await h.signer.viewSubmission({
+      userId: ANALYST,
+      callbackId: LOCK_MESSAGE_VIEW,
+      privateMetadata: JSON.stringify({ channel: CHANNEL }),
+      values: {
+        hosts: { value: { type: 'checkboxes', selected_options: [{ value: db1.id }] } },
+        duration: { value: { type: 'static_select', selected_option: { value: '1h' } } },
+        reason: { value: { type: 'plain_text_input', value: 'x' } },
+      },
+    });
+    const told = await h.slack.waitForCall('chat.postEphemeral', (c) => c.args.user === ANALYST);
+    expect(String(told.args.text)).toMatch(/lockdown:edit/);
+    expect((await h.db.sql`select count(*)::int as n from lockdowns`)[0]?.n).toBe(before);
   });
 });

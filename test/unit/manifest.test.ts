@@ -55,8 +55,10 @@ describe('manifest.yml', () => {
     expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'link_shared']);
     // each shortcut's callback_id is one the app listens for
     expect(
-      (m.features as { shortcuts?: Array<{ callback_id: string }> }).shortcuts?.map((x) => x.callback_id),
-    ).toEqual(Object.values(ShortcutId));
+      ((m.features as { shortcuts?: Array<{ callback_id: string }> }).shortcuts ?? [])
+        .map((x) => x.callback_id)
+        .sort(),
+    ).toEqual(Object.values(ShortcutId).sort());
     expect((m.features as { unfurl_domains?: string[] }).unfurl_domains).toEqual(['security.microsoft.com']);
     expect(m.features.app_home.home_tab_enabled).toBe(true);
   });
@@ -75,6 +77,7 @@ describe('manifest.yml', () => {
       'users.info': ['users:read', 'users:read.email'],
       'chat.getPermalink': [],
       'chat.unfurl': ['links:write'],
+      'chat.postEphemeral': ['chat:write'],
     };
     // and each event subscribed to
     const EVENT_NEEDS: Record<string, string[]> = { app_home_opened: [], link_shared: ['links:read'] };

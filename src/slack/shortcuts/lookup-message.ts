@@ -16,6 +16,30 @@ const ephemeral = (text: string, blocks?: types.KnownBlock[]): RespondArguments 
   ...(blocks ? { blocks } : {}),
 });
 
+/** The hosts a message names that the inventory knows, by machine id, and the candidates it does not know. */
+export async function hostsInMessage(
+  deps: SlackDeps,
+  message: unknown,
+): Promise<{ known: Map<string, Host>; unknown: string[]; more: number; none: boolean }> {
+  const { queries, more } = hostCandidates(messageText(message));
+  const known = new Map<string, Host>();
+  const unknown: string[] = [];
+  if (queries.length === 0) {
+    return { known, unknown, more, none: true };
+  }
+  const answers = await deps.hosts.searchMany(queries, 10);
+  for (const [i, q] of queries.entries()) {
+    const named = (answers[i]?.hosts ?? []).filter((h) => namedBy(h, q));
+    for (const h of named) {
+      known.set(h.machineId, h);
+    }
+    if (named.length === 0) {
+      unknown.push(q.value);
+    }
+  }
+  return { known, unknown, more, none: false };
+}
+
 /**
  * "Look up hosts in this message" (issue #18, item 1), on any message, a bot's alert with
  * attachments included: the hosts its text names that the inventory knows, as a list only the
@@ -32,22 +56,10 @@ export function registerLookupMessage(app: App, deps: SlackDeps): void {
         await respond(ephemeral(await refuse(deps, actor, 'lockdown:view', 'lookup_message')));
         return;
       }
-      const { queries, more } = hostCandidates(messageText(shortcut.message));
-      if (queries.length === 0) {
+      const { known, unknown, more, none } = await hostsInMessage(deps, shortcut.message);
+      if (none) {
         await respond(ephemeral('That message names no host, IP address or Defender machine id.'));
         return;
-      }
-      const answers = await deps.hosts.searchMany(queries, 10);
-      const known = new Map<string, Host>();
-      const unknown: string[] = [];
-      for (const [i, q] of queries.entries()) {
-        const named = (answers[i]?.hosts ?? []).filter((h) => namedBy(h, q));
-        for (const h of named) {
-          known.set(h.machineId, h);
-        }
-        if (named.length === 0) {
-          unknown.push(q.value);
-        }
       }
       const notes: string[] = [];
       if (unknown.length) {

@@ -1,0 +1,169 @@
+import type { App, RespondArguments, types } from '@slack/bolt';
+import type { Host } from '../../core/hosts/types.js';
+import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
+import { can } from '../../core/permissions.js';
+import { refuse, type SlackDeps } from '../deps.js';
+import { DURATION_VALUES, LOCK_MESSAGE_VIEW, parseDuration, ShortcutId } from '../ids.js';
+import { requestRefusal } from '../lockdown-replies.js';
+import { hostsInMessage } from './lookup-message.js';
+
+/** Hosts one "Lock hosts in message" offers and requests at most (each is a request of its own). */
+export const LOCK_FROM_MESSAGE_MAX = 20;
+const MAX_REASON = 500;
+const CHANNEL_ID = /^[CGD][A-Z0-9]{2,30}$/;
+
+const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
+const pt = (text: string) => ({ type: 'plain_text' as const, text: text.slice(0, 75), emoji: false });
+
+function lockModal(hosts: Host[], reason: string, channel: string): types.ModalView {
+  const options = hosts.map((h) => ({
+    text: pt(h.name || h.machineId),
+    description: pt(h.machineId),
+    value: h.machineId,
+  }));
+  return {
+    type: 'modal',
+    callback_id: LOCK_MESSAGE_VIEW,
+    title: pt('Lock hosts'),
+    submit: pt('Request lockdown'),
+    close: pt('Cancel'),
+    private_metadata: JSON.stringify({ channel }),
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'hosts',
+        label: pt('Hosts named in the message'),
+        element: { type: 'checkboxes', action_id: 'value', options, initial_options: options },
+      },
+      {
+        type: 'input',
+        block_id: 'duration',
+        label: pt('For'),
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          options: DURATION_VALUES.map((v) => ({ text: pt(v), value: v })),
+          initial_option: { text: pt('4h'), value: '4h' },
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'reason',
+        label: pt('Reason'),
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          multiline: true,
+          max_length: MAX_REASON,
+          initial_value: reason.slice(0, MAX_REASON),
+        },
+      },
+    ],
+  };
+}
+
+type Values = Record<
+  string,
+  Record<
+    string,
+    { selected_options?: Array<{ value?: unknown }>; selected_option?: { value?: unknown }; value?: unknown }
+  >
+>;
+
+/**
+ * "Lock hosts in this message" (issue #18, item 1): the hosts the message names that the inventory
+ * knows, pre-selected in a modal with a duration and the message's link as the reason. Each host
+ * chosen is a lockdown request of its own, through the same verb as `/hostlock lock` (permission
+ * re-checked at submission, approvals, exclusions, the Defender budget). Until several hosts make
+ * one request (item 2), at most LOCK_FROM_MESSAGE_MAX are offered.
+ */
+export function registerLockMessage(app: App, deps: SlackDeps): void {
+  app.shortcut(
+    { callback_id: ShortcutId.lockMessage, type: 'message_action' },
+    async ({ shortcut, ack, respond, client }) => {
+      await ack();
+      const actor = await deps.actors.resolve(shortcut.user.id);
+      if (!can(actor, 'lockdown:edit')) {
+        await respond(ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock_message')));
+        return;
+      }
+      const { known, unknown } = await hostsInMessage(deps, shortcut.message);
+      if (known.size === 0) {
+        const named = unknown.length ? ` (it names ${unknown.length} that hostlock does not know)` : '';
+        await respond(ephemeral(`No host named in that message is in the inventory${named}.`));
+        return;
+      }
+      const channel = shortcut.channel.id;
+      const link = await client.chat
+        .getPermalink({ channel, message_ts: shortcut.message_ts })
+        .then((r) => (typeof r.permalink === 'string' ? r.permalink : null))
+        .catch(() => null);
+      const hosts = [...known.values()].slice(0, LOCK_FROM_MESSAGE_MAX);
+      await client.views.open({
+        trigger_id: shortcut.trigger_id,
+        view: lockModal(hosts, link ? `From the alert ${link}` : 'From an alert in Slack', channel),
+      });
+    },
+  );
+
+  app.view(LOCK_MESSAGE_VIEW, async ({ ack, body, view, client }) => {
+    const values = view.state.values as unknown as Values;
+    const chosen = (values.hosts?.value?.selected_options ?? [])
+      .map((o) => o.value)
+      .filter((v): v is string => typeof v === 'string' && /^[0-9a-f]{40}$/.test(v));
+    const hours = parseDuration(String(values.duration?.value?.selected_option?.value ?? ''));
+    const reason = String(values.reason?.value?.value ?? '').trim();
+    const errors: Record<string, string> = {};
+    if (chosen.length === 0) {
+      errors.hosts = 'Choose at least one host.';
+    } else if (chosen.length > LOCK_FROM_MESSAGE_MAX) {
+      errors.hosts = `At most ${LOCK_FROM_MESSAGE_MAX} hosts at once.`;
+    }
+    if (!hours) {
+      errors.duration = `Choose one of ${DURATION_VALUES.join(', ')}.`;
+    }
+    if (reason.length > MAX_REASON) {
+      errors.reason = `Keep the reason under ${MAX_REASON} characters.`;
+    }
+    if (Object.keys(errors).length || !hours) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    await ack();
+    const actor = await deps.actors.resolve(body.user.id); // the permission at this moment
+    const meta = (() => {
+      try {
+        return JSON.parse(view.private_metadata || '{}') as { channel?: unknown };
+      } catch {
+        return {};
+      }
+    })();
+    const channel = typeof meta.channel === 'string' && CHANNEL_ID.test(meta.channel) ? meta.channel : null;
+    const lines: string[] = [];
+    for (const machineId of [...new Set(chosen)]) {
+      const r = await requestLockdown(deps.lockdown, {
+        actor,
+        query: { kind: 'machine_id', value: machineId },
+        durationHours: hours,
+        reason,
+        source: 'manual',
+        channel,
+      });
+      const host = `\`${truncateMrkdwn(codeSafe(r.ok ? r.value.host.name : machineId), 100)}\``;
+      lines.push(
+        r.ok
+          ? `• ${host}: lockdown \`${r.value.lockdown.id}\` ${r.value.lockdown.state === 'pending_approval' ? 'is waiting for approval' : 'is approved; isolating'}`
+          : `• ${host}: ${requestRefusal(r)}`,
+      );
+      if (!r.ok && r.error === 'forbidden') {
+        break; // the role was taken away meanwhile: the rest would be refused alike
+      }
+    }
+    const text = `Lockdown requests from the message (${hours} h):\n${lines.join('\n')}`;
+    const to = channel ?? body.user.id;
+    await client.chat
+      .postEphemeral({ channel: to, user: body.user.id, text })
+      .catch((err: unknown) => deps.log.warn({ err }, 'lock_message.answer_failed'));
+  });
+}
