@@ -2,7 +2,7 @@
 // extension, the REST API, release. People act through signed Slack requests exactly as Slack would
 // send them; the demo itself only plays Defender's device (advanceActions) and the clock (it moves
 // `expires_at` in the database, as the integration tests do).
-import { ActionId, lockdownBlockId } from '../src/slack/ids.js';
+import { ActionId, lockdownBlockId, ShortcutId } from '../src/slack/ids.js';
 import { CHANNELS, type DemoEnv, PEOPLE, type Person } from './env.js';
 import type { Transcript } from './transcript.js';
 import {
@@ -80,8 +80,44 @@ export async function playIncident(env: DemoEnv, t: Transcript): Promise<void> {
     }
   };
 
-  t.section('alice, on the incident channel, looks the workstation up');
+  t.section('the NDR’s bot posts an alert; alice looks up the hosts it names, from the message itself');
+  const alert = slack.addMessage({
+    channel: CHANNELS.incident.id,
+    user: 'U0NDRBOT01',
+    botId: 'B0NDRBOT01',
+    text: ':rotating_light: NDR detection: C2 beaconing',
+    attachments: [
+      {
+        fallback: 'C2 beaconing',
+        fields: [
+          { title: 'Source', value: 'ws-042.contoso.com (10.10.0.11)' },
+          { title: 'Destination', value: '203.0.113.9' },
+        ],
+      },
+    ],
+  });
+  t.note(
+    'NDR bot › posts “NDR detection: C2 beaconing · Source ws-042.contoso.com (10.10.0.11) · Destination 203.0.113.9”',
+  );
+  t.act(
+    'alice',
+    'uses the message shortcut “Look up hosts in message” on that alert',
+    CHANNELS.incident.name,
+  );
   let from = slack.responses.length;
+  t.ack(
+    'alice',
+    await signer.messageShortcut({
+      userId: PEOPLE.alice.id,
+      callbackId: ShortcutId.lookupMessage,
+      channelId: CHANNELS.incident.id,
+      messageTs: alert.ts,
+    }),
+  );
+  await untilResponse(env, from, /named in that message/, 'the hosts the alert names');
+
+  t.section('alice, on the incident channel, looks the workstation up');
+  from = slack.responses.length;
   const lookup = await slash('alice', 'lookup ws-042');
   if (/Looking up/.test(lookup.text)) {
     await untilResponse(env, from, /"Host ws-042/, 'the host card');

@@ -16,6 +16,9 @@ describe('npm run demo', () => {
     });
     expect(stdout).toContain('alice tries the domain controller too: it is on the exclusion list');
     expect(stdout).toContain('That host is on the exclusion list'); // the refusal alice sees
+    // the message-shortcut path on another bot's alert (issue #18, item 1)
+    expect(stdout).toMatch(/uses the message shortcut “Look up hosts in message” on that alert/);
+    expect(stdout).toMatch(/1 host named in that message/);
     expect(stdout).toMatch(/what the SIEM received, read back/);
     expect(stdout).toMatch(/lockdown\.released/);
     expect(stdout).toMatch(/done in \d+\.\d s/);

@@ -63,12 +63,15 @@ export function messageText(message: unknown): string {
 export function hostCandidates(text: string): { queries: HostQuery[]; more: number } {
   const words = text
     .replace(/<[@#!][^>]*>/g, ' ')
+    .replace(/:[a-z0-9_+-]+:/gi, ' ') // emoji shortcodes
     .replace(/<([^|>]+)(?:\|([^>]*))?>/g, ' $1 $2 ')
     .replace(/\b[a-z][a-z0-9+.-]*:\/\/([^/\s:?#]+)\S*/gi, ' $1 ')
     .split(/[\s,;()[\]{}"'`*_~|<>]+/);
   const seen = new Set<string>();
-  const queries: HostQuery[] = [];
-  let more = 0;
+  // host-like first (ids, addresses, names with a dot, digit or hyphen), plain words after: a long
+  // alert's prose must not use up the candidates before its hosts
+  const strong: HostQuery[] = [];
+  const plain: HostQuery[] = [];
   for (const raw of words) {
     const w = raw.replace(/^[.:]+|[.:]+$/g, '');
     if (!w || w.length > 255) {
@@ -91,13 +94,15 @@ export function hostCandidates(text: string): { queries: HostQuery[]; more: numb
       continue;
     }
     seen.add(key);
-    if (queries.length >= CANDIDATES_MAX) {
-      more += 1;
-      continue;
-    }
-    queries.push(q);
+    (isHostLike(q) ? strong : plain).push(q);
   }
-  return { queries, more };
+  const all = [...strong, ...plain];
+  return { queries: all.slice(0, CANDIDATES_MAX), more: Math.max(0, all.length - CANDIDATES_MAX) };
+}
+
+/** An id, an address, or a name with a dot, digit or hyphen: what an alert names a host by. */
+export function isHostLike(q: HostQuery): boolean {
+  return q.kind !== 'name' || /[.\d-]/.test(q.value);
 }
 
 /**

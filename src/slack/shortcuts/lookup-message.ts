@@ -1,5 +1,11 @@
 import type { App, RespondArguments, types } from '@slack/bolt';
-import { CANDIDATES_MAX, hostCandidates, messageText, namedBy } from '../../core/hosts/message-hosts.js';
+import {
+  CANDIDATES_MAX,
+  hostCandidates,
+  isHostLike,
+  messageText,
+  namedBy,
+} from '../../core/hosts/message-hosts.js';
 import type { Host } from '../../core/hosts/types.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
@@ -33,8 +39,8 @@ export async function hostsInMessage(
     for (const h of named) {
       known.set(h.machineId, h);
     }
-    if (named.length === 0) {
-      unknown.push(q.value);
+    if (named.length === 0 && isHostLike(q)) {
+      unknown.push(q.value); // plain words that name no host are not worth a mention
     }
   }
   return { known, unknown, more, none: false };
