@@ -106,15 +106,15 @@ describe('Lock hosts in message', () => {
     h.slack.addChannel({ id: 'C0SHORTAPP', name: 'approvals', isMember: true });
     const { m, from } = await openFrom('U0SHORTRS1', `beacon from sc-web-01 and ${db1.id}, peer ghost-9`);
     const opened = await h.slack.waitForCall('views.open', (c) => h.slack.calls.indexOf(c) >= from);
-    const view = opened.args.view as {
-      blocks: Array<Record<string, any>>;
-      private_metadata: string;
-      id?: string;
+    type Block = {
+      block_id?: string;
+      element: { initial_options?: Array<{ value: string }>; initial_value?: string };
     };
+    const view = opened.args.view as { blocks: Block[]; private_metadata: string; id?: string };
     const hostBlock = view.blocks.find((b) => b.block_id === 'hosts');
-    const values = hostBlock?.element.initial_options.map((o: { value: string }) => o.value).sort();
+    const values = (hostBlock?.element.initial_options ?? []).map((o) => o.value).sort();
     expect(values).toEqual([web.id, db1.id].sort());
-    const reason = view.blocks.find((b) => b.block_id === 'reason')?.element.initial_value as string;
+    const reason = view.blocks.find((b) => b.block_id === 'reason')?.element.initial_value ?? '';
     expect(reason).toContain(`/archives/${CHANNEL}/p${m.ts.replace('.', '')}`);
     const sub = await h.signer.viewSubmission({
       userId: 'U0SHORTRS1',
