@@ -65,7 +65,7 @@ describe('Look up hosts in message', () => {
       text: 'sc <!here> <@U0ADMIN001> <https://sc-web-01.contoso.com.evil.example/|sc-db-01>',
     });
     expect(text).not.toContain(web.id);
-    expect(text).toContain(db1.id); // the label names it; the evil host does not match
+    expect(text).toContain(db1.id); // the label people see names it; the link's hidden host does not count
     expect(text).not.toMatch(/U0ADMIN001|here/);
   });
 
@@ -151,7 +151,7 @@ describe('Lock hosts in message', () => {
     await h.signer.viewSubmission({
       userId: ANALYST,
       callbackId: LOCK_MESSAGE_VIEW,
-      privateMetadata: JSON.stringify({ channel: CHANNEL }),
+      privateMetadata: JSON.stringify({ channel: CHANNEL, offered: [db1.id] }),
       values: {
         hosts: { value: { type: 'checkboxes', selected_options: [{ value: db1.id }] } },
         duration: { value: { type: 'static_select', selected_option: { value: '1h' } } },
@@ -161,5 +161,58 @@ describe('Lock hosts in message', () => {
     const told = await h.slack.waitForCall('chat.postEphemeral', (c) => c.args.user === ANALYST);
     expect(String(told.args.text)).toMatch(/lockdown:edit/);
     expect((await h.db.sql`select count(*)::int as n from lockdowns`)[0]?.n).toBe(before);
+  });
+
+  it('ticks in advance only what the message names alone and visibly; offers at most 10; a choice not offered is refused', async () => {
+    await h.grant('responder', 'U0SHORTRS2');
+    const plain = h.mde.machine({ computerDnsName: 'scbackup.contoso.com' });
+    const many = Array.from({ length: 12 }, (_, i) =>
+      h.mde.machine({ computerDnsName: `sc-many-${i}.contoso.com` }),
+    );
+    h.mde.addMachines([plain, ...many]);
+    expect((await h.app.hostsSync.run()).status).toBe('ok');
+    const text = `scbackup is slow; <https://sc-db-01.contoso.com/|sc-web-01>; ${many.map((m) => m.computerDnsName).join(' ')}`;
+    const { from } = await openFrom('U0SHORTRS2', text);
+    const opened = await h.slack.waitForCall('views.open', (c) => h.slack.calls.indexOf(c) >= from);
+    expect(opened.response.ok).toBe(true);
+    type Block = {
+      block_id?: string;
+      element: { options?: Array<{ value: string }>; initial_options?: Array<{ value: string }> };
+    };
+    const view = opened.args.view as { blocks: Block[]; private_metadata: string };
+    const hosts = view.blocks.find((b) => b.block_id === 'hosts')?.element;
+    const offered = (hosts?.options ?? []).map((o) => o.value);
+    const ticked = (hosts?.initial_options ?? []).map((o) => o.value);
+    expect(offered).toHaveLength(10);
+    expect(offered).not.toContain(db1.id); // only behind a link's label
+    expect(ticked).toContain(web.id);
+    if (offered.includes(plain.id)) {
+      expect(ticked).not.toContain(plain.id); // a plain word never ticks
+    }
+    const before = (await h.db.sql`select count(*)::int as n from lockdowns`)[0]?.n;
+    const sub = await h.signer.viewSubmission({
+      userId: 'U0SHORTRS2',
+      callbackId: LOCK_MESSAGE_VIEW,
+      privateMetadata: view.private_metadata,
+      values: {
+        hosts: { value: { type: 'checkboxes', selected_options: [{ value: db1.id }] } },
+        duration: { value: { type: 'static_select', selected_option: { value: '1h' } } },
+        reason: { value: { type: 'plain_text_input', value: 'x' } },
+      },
+    });
+    expect(JSON.parse(sub.text).errors.hosts).toMatch(/among the hosts the message names/);
+    expect((await h.db.sql`select count(*)::int as n from lockdowns`)[0]?.n).toBe(before);
+  });
+
+  it('does not open in lookup-only mode', async () => {
+    await h.settings({ containment_enabled: false });
+    try {
+      const { from } = await openFrom('U0SHORTRS2', 'sc-web-01');
+      const refusal = await h.slack.waitForResponse((r) => /lookup-only mode/.test(allText(r.body)));
+      expect(allText(refusal.body)).toMatch(/lookup-only mode/);
+      expect(h.slack.calls.slice(from).filter((c) => c.method === 'views.open')).toHaveLength(0);
+    } finally {
+      await h.settings({ containment_enabled: true });
+    }
   });
 });

@@ -95,6 +95,8 @@ describe('tickets on lockdowns', () => {
     expect(templateProblem('https://user:pw@tracker.example/{ticket}')).toMatch(/password/);
     expect(templateProblem('https://tracker.example/browse/')).toMatch(/\{ticket\}/);
     expect(templateProblem('javascript:{ticket}')).not.toBeNull();
+    expect(templateProblem('https://{ticket}.tracker.example/')).toMatch(/not in the host/);
+    expect(parseTicket('https://evil.example/login')).toBeNull();
     expect(parseTicket(' INC-9 ')).toBe('INC-9');
     expect(parseTicket('INC 9')).toBeNull();
     expect(ticketUrl('https://t.example/{ticket}', 'A#1')).toBe('https://t.example/A%231');

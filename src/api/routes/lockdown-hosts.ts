@@ -40,7 +40,7 @@ export const LockHostBody = z.object({
     .string()
     .trim()
     .refine((t) => parseTicket(t) !== null, {
-      error: `must be a tracker key such as ${TICKET_EXAMPLE} (letters, digits, . _ : / # -; at most 64)`,
+      error: `must be a tracker key such as ${TICKET_EXAMPLE} (letters, digits, . _ / # -; at most 64)`,
     })
     .optional()
     .meta({ description: "a ticket reference; the settings' ticket link template makes it a link" }),

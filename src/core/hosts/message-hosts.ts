@@ -19,7 +19,9 @@ const HOST_NAME = /^(?=.*[a-z])[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-
 export function messageText(message: unknown): string {
   const out: string[] = [];
   let size = 0;
-  const walk = (v: unknown, depth: number) => {
+  // what people see: text, pretext, titles, and the values of attachment fields; never button
+  // values, ids or `fallback` (not shown where attachments render), which could name a host unseen
+  const walk = (v: unknown, depth: number, inFields: boolean) => {
     if (size >= MESSAGE_TEXT_MAX || depth > 8) {
       return;
     }
@@ -28,31 +30,44 @@ export function messageText(message: unknown): string {
       size += v.length + 1;
     } else if (Array.isArray(v)) {
       for (const x of v) {
-        walk(x, depth + 1);
+        walk(x, depth + 1, inFields);
       }
     } else if (typeof v === 'object' && v !== null) {
+      const isButton = (v as { type?: unknown }).type === 'button';
       for (const [k, x] of Object.entries(v)) {
-        // the words people read; not ids, colours, image URLs or the block kit's plumbing
         if (
-          [
-            'text',
-            'fallback',
-            'pretext',
-            'title',
-            'value',
-            'fields',
-            'attachments',
-            'blocks',
-            'elements',
-          ].includes(k)
+          ['text', 'pretext', 'title', 'fields', 'attachments', 'blocks', 'elements'].includes(k) ||
+          (k === 'value' && inFields && !isButton)
         ) {
-          walk(x, depth + 1);
+          walk(x, depth + 1, inFields || k === 'fields');
         }
       }
     }
   };
-  walk(message, 0);
+  walk(message, 0, false);
   return out.join('\n').slice(0, MESSAGE_TEXT_MAX);
+}
+
+/**
+ * Slack's markup read as people see it, in one pass: `<@U…>`, `<#C…>`, `<!here>` are no
+ * candidates; a link with a label shows only the label (its URL's host, unseen, is no candidate);
+ * a bare link shows its URL.
+ */
+function withoutMarkup(text: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf('<', at);
+    const close = open < 0 ? -1 : text.indexOf('>', open);
+    if (open < 0 || close < 0) {
+      return out + text.slice(at);
+    }
+    const inside = text.slice(open + 1, close);
+    const bar = inside.indexOf('|');
+    const shown = /^[@#!]/.test(inside) ? '' : bar >= 0 ? inside.slice(bar + 1) : inside;
+    out += `${text.slice(at, open)} ${shown} `;
+    at = close + 1;
+  }
 }
 
 /**
@@ -61,19 +76,19 @@ export function messageText(message: unknown): string {
  * taken apart first, so a mention is never a candidate.
  */
 export function hostCandidates(text: string): { queries: HostQuery[]; more: number } {
-  const words = text
-    .replace(/<[@#!][^>]*>/g, ' ')
-    .replace(/:[a-z0-9_+-]+:/gi, ' ') // emoji shortcodes
-    .replace(/<([^|>]+)(?:\|([^>]*))?>/g, ' $1 $2 ')
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/([^/\s:?#]+)\S*/gi, ' $1 ')
-    .split(/[\s,;()[\]{}"'`*_~|<>]+/);
+  // every pattern bounded: a 20 000-character message must not make a regex scan it again and again
+  const words = withoutMarkup(text)
+    .replace(/(?<![\w:]):[a-z][a-z0-9_+-]{0,60}:(?![\w:])/gi, ' ') // emoji shortcodes, not IPv6 groups
+    .replace(/\b[a-z][a-z0-9+.-]{0,30}:\/\/([^/\s:?#]{1,255})[^\s]{0,2000}/gi, ' $1 ')
+    .split(/[\s,;()[\]{}"'`*_~|<>=]+/);
   const seen = new Set<string>();
   // host-like first (ids, addresses, names with a dot, digit or hyphen), plain words after: a long
   // alert's prose must not use up the candidates before its hosts
   const strong: HostQuery[] = [];
   const plain: HostQuery[] = [];
   for (const raw of words) {
-    const w = raw.replace(/^[.:]+|[.:]+$/g, '');
+    // trailing punctuation, and a port after an IPv4 address or a name (`10.0.0.5:443`, `web-01:22`)
+    const w = raw.replace(/^[.:]+|[.:]+$/g, '').replace(/^([^:]+):\d{1,5}$/, '$1');
     if (!w || w.length > 255) {
       continue;
     }

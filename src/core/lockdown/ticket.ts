@@ -1,8 +1,8 @@
 // Ticket references on lockdowns (issue #18, item 5): `--ticket INC-123` in Slack, `ticket` in REST,
 // turned into a link by the settings' template (`https://tracker.example/browse/{ticket}`).
 
-/** A tracker's key: letters, digits and `. _ : / # -`, up to 64, starting with a letter or digit. */
-const TICKET = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$/;
+/** A tracker's key: letters, digits and `. _ / # -`, up to 64, starting with a letter or digit (no `:`: never a URL). */
+const TICKET = /^[A-Za-z0-9][A-Za-z0-9._/#-]{0,63}$/;
 
 export const TICKET_EXAMPLE = 'INC-123';
 
@@ -16,7 +16,7 @@ export function parseTicket(text: string): string | null {
 export function templateProblem(template: string): string | null {
   let url: URL;
   try {
-    url = new URL(template.replace('{ticket}', 'TICKET'));
+    url = new URL(template.replace('{ticket}', 'hostlockticket'));
   } catch {
     return 'The ticket link must be a full https URL with {ticket} in it, e.g. https://tracker.example/browse/{ticket}.';
   }
@@ -25,6 +25,9 @@ export function templateProblem(template: string): string | null {
   }
   if (url.username || url.password) {
     return 'The ticket link must not carry a user name or password.';
+  }
+  if (url.host.includes('hostlockticket')) {
+    return 'The ticket link must put {ticket} in the path or query, not in the host.';
   }
   if (template.split('{ticket}').length !== 2) {
     return 'The ticket link needs {ticket} exactly once, e.g. https://tracker.example/browse/{ticket}.';

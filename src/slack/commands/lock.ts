@@ -43,7 +43,7 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
         if (!parsedTicket) {
           return {
             reply: ephemeral(
-              `A ticket is a tracker key such as \`${TICKET_EXAMPLE}\` (letters, digits, \`.\`, \`-\`, \`_\`, \`:\`, \`/\`, \`#\`; at most 64): ${USAGE}.`,
+              `A ticket is a tracker key such as \`${TICKET_EXAMPLE}\` (letters, digits, \`.\`, \`-\`, \`_\`, \`/\`, \`#\`; at most 64): ${USAGE}.`,
             ),
           };
         }

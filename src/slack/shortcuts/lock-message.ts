@@ -1,5 +1,6 @@
 import type { App, RespondArguments, types } from '@slack/bolt';
 import type { Host } from '../../core/hosts/types.js';
+import { isExcluded } from '../../core/lockdown/exclusions.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
@@ -8,33 +9,46 @@ import { DURATION_VALUES, LOCK_MESSAGE_VIEW, parseDuration, ShortcutId } from '.
 import { requestRefusal } from '../lockdown-replies.js';
 import { hostsInMessage } from './lookup-message.js';
 
-/** Hosts one "Lock hosts in message" offers and requests at most (each is a request of its own). */
-export const LOCK_FROM_MESSAGE_MAX = 20;
+/** Hosts one "Lock hosts in message" offers at most: Slack's limit of options in a checkboxes element. */
+export const LOCK_FROM_MESSAGE_MAX = 10;
 const MAX_REASON = 500;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,30}$/;
 
 const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
 const pt = (text: string) => ({ type: 'plain_text' as const, text: text.slice(0, 75), emoji: false });
 
-function lockModal(hosts: Host[], reason: string, channel: string): types.ModalView {
+function lockModal(
+  hosts: Host[],
+  preselected: Set<string>,
+  reason: string,
+  channel: string,
+): types.ModalView {
   const options = hosts.map((h) => ({
     text: pt(h.name || h.machineId),
     description: pt(h.machineId),
     value: h.machineId,
   }));
+  const initial = options.filter((o) => preselected.has(o.value));
   return {
     type: 'modal',
     callback_id: LOCK_MESSAGE_VIEW,
     title: pt('Lock hosts'),
     submit: pt('Request lockdown'),
     close: pt('Cancel'),
-    private_metadata: JSON.stringify({ channel }),
+    // what was offered: a submission choosing anything else is refused
+    private_metadata: JSON.stringify({ channel, offered: hosts.map((h) => h.machineId) }),
     blocks: [
       {
         type: 'input',
         block_id: 'hosts',
         label: pt('Hosts named in the message'),
-        element: { type: 'checkboxes', action_id: 'value', options, initial_options: options },
+        hint: pt('Ticked: hosts the message names by a unique name, address or id, not isolated or exempt.'),
+        element: {
+          type: 'checkboxes',
+          action_id: 'value',
+          options,
+          ...(initial.length ? { initial_options: initial } : {}),
+        },
       },
       {
         type: 'input',
@@ -88,8 +102,15 @@ export function registerLockMessage(app: App, deps: SlackDeps): void {
         await respond(ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock_message')));
         return;
       }
-      const { known, unknown } = await hostsInMessage(deps, shortcut.message);
-      if (known.size === 0) {
+      const settings = await deps.settings();
+      if (!settings.containmentEnabled) {
+        await respond(ephemeral(requestRefusal({ ok: false, error: 'containment_disabled' })));
+        return;
+      }
+      const { known, sure, unknown } = await hostsInMessage(deps, shortcut.message);
+      // current records only: a merged-away or vanished one cannot be locked
+      const usable = [...known.values()].filter((h) => !h.mergedIntoMachineId && !h.goneAt);
+      if (usable.length === 0) {
         const named = unknown.length ? ` (it names ${unknown.length} that hostlock does not know)` : '';
         await respond(ephemeral(`No host named in that message is in the inventory${named}.`));
         return;
@@ -99,10 +120,22 @@ export function registerLockMessage(app: App, deps: SlackDeps): void {
         .getPermalink({ channel, message_ts: shortcut.message_ts })
         .then((r) => (typeof r.permalink === 'string' ? r.permalink : null))
         .catch(() => null);
-      const hosts = [...known.values()].slice(0, LOCK_FROM_MESSAGE_MAX);
+      const hosts = usable.slice(0, LOCK_FROM_MESSAGE_MAX);
+      const preselected = new Set(
+        hosts
+          .filter(
+            (h) => sure.has(h.machineId) && h.isolationState === 'not_isolated' && !isExcluded(h, settings),
+          )
+          .map((h) => h.machineId),
+      );
       await client.views.open({
         trigger_id: shortcut.trigger_id,
-        view: lockModal(hosts, link ? `From the alert ${link}` : 'From an alert in Slack', channel),
+        view: lockModal(
+          hosts,
+          preselected,
+          link ? `From the alert ${link}` : 'From an alert in Slack',
+          channel,
+        ),
       });
     },
   );
@@ -115,10 +148,20 @@ export function registerLockMessage(app: App, deps: SlackDeps): void {
     const hours = parseDuration(String(values.duration?.value?.selected_option?.value ?? ''));
     const reason = String(values.reason?.value?.value ?? '').trim();
     const errors: Record<string, string> = {};
+    const offeredIds = (() => {
+      try {
+        const o = (JSON.parse(view.private_metadata || '{}') as { offered?: unknown }).offered;
+        return new Set(Array.isArray(o) ? o.filter((x): x is string => typeof x === 'string') : []);
+      } catch {
+        return new Set<string>();
+      }
+    })();
     if (chosen.length === 0) {
       errors.hosts = 'Choose at least one host.';
     } else if (chosen.length > LOCK_FROM_MESSAGE_MAX) {
       errors.hosts = `At most ${LOCK_FROM_MESSAGE_MAX} hosts at once.`;
+    } else if (chosen.some((id) => !offeredIds.has(id))) {
+      errors.hosts = 'Choose among the hosts the message names.';
     }
     if (!hours) {
       errors.duration = `Choose one of ${DURATION_VALUES.join(', ')}.`;
@@ -134,7 +177,7 @@ export function registerLockMessage(app: App, deps: SlackDeps): void {
     const actor = await deps.actors.resolve(body.user.id); // the permission at this moment
     const meta = (() => {
       try {
-        return JSON.parse(view.private_metadata || '{}') as { channel?: unknown };
+        return JSON.parse(view.private_metadata || '{}') as { channel?: unknown; offered?: unknown };
       } catch {
         return {};
       }
@@ -151,9 +194,12 @@ export function registerLockMessage(app: App, deps: SlackDeps): void {
         channel,
       });
       const host = `\`${truncateMrkdwn(codeSafe(r.ok ? r.value.host.name : machineId), 100)}\``;
+      const notes = r.ok
+        ? [r.value.isolationNote, r.value.postProblem].filter(Boolean).map((n) => ` :warning: ${n}`)
+        : [];
       lines.push(
         r.ok
-          ? `• ${host}: lockdown \`${r.value.lockdown.id}\` ${r.value.lockdown.state === 'pending_approval' ? 'is waiting for approval' : 'is approved; isolating'}`
+          ? `• ${host}: lockdown \`${r.value.lockdown.id}\` ${r.value.lockdown.state === 'pending_approval' ? 'is waiting for approval' : 'is approved; isolating'}${notes.join('')}`
           : `• ${host}: ${requestRefusal(r)}`,
       );
       if (!r.ok && r.error === 'forbidden') {
@@ -161,9 +207,17 @@ export function registerLockMessage(app: App, deps: SlackDeps): void {
       }
     }
     const text = `Lockdown requests from the message (${hours} h):\n${lines.join('\n')}`;
-    const to = channel ?? body.user.id;
-    await client.chat
-      .postEphemeral({ channel: to, user: body.user.id, text })
-      .catch((err: unknown) => deps.log.warn({ err }, 'lock_message.answer_failed'));
+    // in the channel where the message is; where hostlock cannot post, in its DM with the person
+    const told = channel
+      ? await client.chat
+          .postEphemeral({ channel, user: body.user.id, text })
+          .then(() => true)
+          .catch(() => false)
+      : false;
+    if (!told) {
+      await client.chat
+        .postMessage({ channel: body.user.id, text })
+        .catch((err: unknown) => deps.log.warn({ err }, 'lock_message.answer_failed'));
+    }
   });
 }

@@ -26,12 +26,20 @@ const ephemeral = (text: string, blocks?: types.KnownBlock[]): RespondArguments 
 export async function hostsInMessage(
   deps: SlackDeps,
   message: unknown,
-): Promise<{ known: Map<string, Host>; unknown: string[]; more: number; none: boolean }> {
+): Promise<{
+  known: Map<string, Host>;
+  /** hosts a host-like candidate names alone (one current record): what a lock may pre-select */
+  sure: Set<string>;
+  unknown: string[];
+  more: number;
+  none: boolean;
+}> {
   const { queries, more } = hostCandidates(messageText(message));
   const known = new Map<string, Host>();
+  const sure = new Set<string>();
   const unknown: string[] = [];
   if (queries.length === 0) {
-    return { known, unknown, more, none: true };
+    return { known, sure, unknown, more, none: true };
   }
   const answers = await deps.hosts.searchMany(queries, 10);
   for (const [i, q] of queries.entries()) {
@@ -39,11 +47,15 @@ export async function hostsInMessage(
     for (const h of named) {
       known.set(h.machineId, h);
     }
+    const current = named.filter((h) => !h.mergedIntoMachineId && !h.goneAt);
+    if (isHostLike(q) && current.length === 1 && current[0]) {
+      sure.add(current[0].machineId);
+    }
     if (named.length === 0 && isHostLike(q)) {
       unknown.push(q.value); // plain words that name no host are not worth a mention
     }
   }
-  return { known, unknown, more, none: false };
+  return { known, sure, unknown, more, none: false };
 }
 
 /**

@@ -23,6 +23,13 @@ function validView(args: Args, type: 'modal' | 'home' | undefined): Args {
   if (typeof v.private_metadata === 'string' && v.private_metadata.length > 3000) {
     refuse('invalid_arguments');
   }
+  // Block Kit: a checkboxes element takes at most 10 options (docs.slack.dev block-kit checkboxes)
+  for (const b of Array.isArray(v.blocks) ? v.blocks : []) {
+    const e = isRecord(b) && isRecord(b.element) ? b.element : undefined;
+    if (e?.type === 'checkboxes' && Array.isArray(e.options) && e.options.length > 10) {
+      refuse('invalid_arguments');
+    }
+  }
   if (Buffer.byteLength(JSON.stringify(v)) > MAX_VIEW_BYTES) {
     refuse('view_too_large');
   }
