@@ -6,6 +6,7 @@ import { createLookupGuard } from '../core/hosts/lookup-guard.js';
 import type { LookupGuard } from '../core/hosts/lookup-host.js';
 import type { DefenderUnavailable, HostStore } from '../core/hosts/ports.js';
 import type { LockdownDeps } from '../core/lockdown/ports.js';
+import { createRateLimiter } from '../core/rate-limit.js';
 import type { People, RoleBinding } from '../core/roles/ports.js';
 import type { SettingsDeps as CoreSettingsDeps } from '../core/settings/save-settings.js';
 import type { Settings } from '../core/settings/settings.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import { registerLockdownActions } from './actions/lockdown-actions.js';
 import { createActorResolver } from './actor.js';
 import { createSlack, type SlackSurface } from './app.js';
+import { COMMANDS_PER_MINUTE } from './commands/hostlock.js';
 import { historySubcommand, listSubcommand } from './commands/list.js';
 import { lockSubcommand, unlockSubcommand } from './commands/lock.js';
 import { lookupSubcommand } from './commands/lookup.js';
@@ -119,8 +121,10 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
     register: (app) => {
       registerAppHomeOpened(app, deps);
       registerLinkShared(app, deps);
-      registerLookupMessage(app, deps);
-      registerLockMessage(app, deps);
+      // the shortcuts share one per-person rate, as commands have theirs
+      const shortcutRate = createRateLimiter({ perMinute: COMMANDS_PER_MINUTE });
+      registerLookupMessage(app, deps, shortcutRate);
+      registerLockMessage(app, deps, shortcutRate);
       registerLockdownActions(app, deps);
       registerSettingsView(app, settings);
       registerSettingsActions(app, settings);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANDIDATES_MAX, hostCandidates } from '../../src/core/hosts/message-hosts.js';
+import { COMMANDS_PER_MINUTE } from '../../src/slack/commands/hostlock.js';
 import { LOCK_MESSAGE_VIEW, ShortcutId } from '../../src/slack/ids.js';
 import type { MdeMachine } from '../fakes/mde-peer.js';
-import { allText, bootHarness, type Harness } from '../helpers/harness.js';
+import { allText, bootHarness, type Harness, until } from '../helpers/harness.js';
 
 // Issue #18, item 1 (its lookup half): "Look up hosts in message" on an alert another tool's bot
 // posted, attachments included, answers with the hosts it names that the inventory knows.
@@ -214,5 +215,28 @@ describe('Lock hosts in message', () => {
     } finally {
       await h.settings({ containment_enabled: true });
     }
+  });
+});
+
+describe('shortcuts are rate-limited per person, as commands are', () => {
+  it('answers the shortcut past the per-minute rate with when to try again, and looks nothing up', async () => {
+    await h.grant('analyst', 'U0SHORTFAST');
+    const m = h.slack.addMessage({ channel: CHANNEL, user: 'U0NDRBOT01', text: 'sc-web-01' });
+    const from = h.slack.responses.length;
+    for (let i = 0; i <= COMMANDS_PER_MINUTE; i++) {
+      await h.signer.messageShortcut({
+        userId: 'U0SHORTFAST',
+        callbackId: ShortcutId.lookupMessage,
+        channelId: CHANNEL,
+        messageTs: m.ts,
+      });
+    }
+    const slow = await until(
+      async () =>
+        h.slack.responses.slice(from).find((r) => /faster than hostlock takes them/.test(allText(r.body))) ??
+        null,
+      'the rate refusal',
+    );
+    expect(allText(slow.body)).toMatch(/Try again in \d+ s/);
   });
 });

@@ -8,6 +8,7 @@ import { refuse, type SlackDeps } from '../deps.js';
 import { DURATION_VALUES, LOCK_MESSAGE_VIEW, parseDuration, ShortcutId } from '../ids.js';
 import { requestRefusal } from '../lockdown-replies.js';
 import { hostsInMessage } from './lookup-message.js';
+import { type ShortcutRate, tooFast } from './rate.js';
 
 /** Hosts one "Lock hosts in message" offers at most: Slack's limit of options in a checkboxes element. */
 export const LOCK_FROM_MESSAGE_MAX = 10;
@@ -92,11 +93,16 @@ type Values = Record<
  * re-checked at submission, approvals, exclusions, the Defender budget). Until several hosts make
  * one request (item 2), at most LOCK_FROM_MESSAGE_MAX are offered.
  */
-export function registerLockMessage(app: App, deps: SlackDeps): void {
+export function registerLockMessage(app: App, deps: SlackDeps, rate: ShortcutRate): void {
   app.shortcut(
     { callback_id: ShortcutId.lockMessage, type: 'message_action' },
     async ({ shortcut, ack, respond, client }) => {
       await ack();
+      const waitMs = rate.take(shortcut.user.id);
+      if (waitMs > 0) {
+        await respond(ephemeral(tooFast(waitMs)));
+        return;
+      }
       const actor = await deps.actors.resolve(shortcut.user.id);
       if (!can(actor, 'lockdown:edit')) {
         await respond(ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock_message')));

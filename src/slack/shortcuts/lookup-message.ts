@@ -12,6 +12,7 @@ import { can } from '../../core/permissions.js';
 import { hostList } from '../blocks/host-card.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { ShortcutId } from '../ids.js';
+import { type ShortcutRate, tooFast } from './rate.js';
 
 /** Unknown candidates named in the answer, at most. */
 const UNKNOWN_SHOWN = 20;
@@ -64,11 +65,16 @@ export async function hostsInMessage(
  * person sees; the candidates it does not know, named; a message naming more than
  * CANDIDATES_MAX says how many were not looked at. Never asks Defender.
  */
-export function registerLookupMessage(app: App, deps: SlackDeps): void {
+export function registerLookupMessage(app: App, deps: SlackDeps, rate: ShortcutRate): void {
   app.shortcut(
     { callback_id: ShortcutId.lookupMessage, type: 'message_action' },
     async ({ shortcut, ack, respond }) => {
       await ack();
+      const waitMs = rate.take(shortcut.user.id);
+      if (waitMs > 0) {
+        await respond(ephemeral(tooFast(waitMs)));
+        return;
+      }
       const actor = await deps.actors.resolve(shortcut.user.id);
       if (!can(actor, 'lockdown:view')) {
         await respond(ephemeral(await refuse(deps, actor, 'lockdown:view', 'lookup_message')));
