@@ -89,6 +89,15 @@ describe('lookup-only mode (containment off)', () => {
     );
     expect(await lockdownCount()).toBe(lockdowns);
     expect(isolations()).toBe(defender);
+    // audited like any refused check: who tried, and what
+    const denied = await h.db.sql<{ actor: string; details: { rule?: string; what?: string } }[]>`
+      select actor, details from audit_events where action = 'authz.denied' and details->>'rule' = 'lookup_only'`;
+    expect(denied).toContainEqual(
+      expect.objectContaining({
+        actor: `slack:${ALICE}`,
+        details: expect.objectContaining({ what: 'lockdown.request' }),
+      }),
+    );
     // the card: no Lock control, Refresh still there
     const card = (await h.slash('lookup lo-web-01', { as: ALICE })).json();
     const text = JSON.stringify(card);

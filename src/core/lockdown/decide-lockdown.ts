@@ -52,6 +52,12 @@ export async function decideLockdown(
   const settings = await deps.settings();
   // lookup-only mode: no approval isolates anything; a denial still closes the request
   if (input.decision === 'approve' && !settings.containmentEnabled) {
+    await recordDenial(deps, {
+      actor: input.actor,
+      rule: 'lookup_only',
+      what: 'lockdown.approve',
+      target: { type: 'lockdown', id: row.id },
+    });
     return { ...err('containment_disabled'), current: row };
   }
   const now = deps.clock.now();

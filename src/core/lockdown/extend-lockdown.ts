@@ -33,6 +33,12 @@ export async function extendLockdown(
     return err('bad_duration');
   }
   if (!(await deps.settings()).containmentEnabled) {
+    await recordDenial(deps, {
+      actor: input.actor,
+      rule: 'lookup_only',
+      what: 'lockdown.extend',
+      target: { type: 'lockdown', id: input.lockdownId },
+    });
     return err('containment_disabled');
   }
   const outcome = await deps.lockdowns.withLock(

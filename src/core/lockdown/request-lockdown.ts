@@ -88,6 +88,13 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   }
   const settings = await deps.settings();
   if (!settings.containmentEnabled) {
+    // audited like any refused check: who tried to lock what while containment was off
+    await recordDenial(deps, {
+      actor: input.actor,
+      rule: 'lookup_only',
+      what: 'lockdown.request',
+      details: { query: input.query.value },
+    });
     return err('containment_disabled');
   }
   const resolved = await lockableHost(deps, input, settings);
