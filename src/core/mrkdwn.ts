@@ -46,3 +46,16 @@ export function who(actor: string | null): string {
   const m = /^slack:([UW][A-Z0-9]+)$/.exec(actor);
   return m ? `<@${m[1]}>` : `\`${codeSafe(actor)}\``;
 }
+
+/** A mrkdwn link; only http(s) URLs, with `|` and `>` neutralised so the label cannot be spoofed. */
+export function mrkdwnLink(url: string, label: string): string {
+  if (!/^https?:\/\//i.test(url)) {
+    return label;
+  }
+  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
+}
+
+/** A lockdown's ticket in mrkdwn: its link when the settings' template made one, else the key as code. */
+export function ticketText(ticket: string, url: string | null | undefined): string {
+  return url ? mrkdwnLink(url, escapeMrkdwn(ticket)) : `\`${codeSafe(ticket)}\``;
+}

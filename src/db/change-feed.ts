@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { beforeDeadline } from '../core/deadline.js';
 
 /**
  * Commits to the tables read on every command (settings, role_bindings) notify this channel, from
@@ -122,10 +123,7 @@ function deepFreeze(v: unknown): void {
 
 /** `p`, or a rejection after `ms` (a read stuck on a half-open connection fails instead of hanging every caller). */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`read took longer than ${ms} ms`)), ms);
-    timer.unref();
+  return beforeDeadline(p, ms, () => {
+    throw new Error(`read took longer than ${ms} ms`);
   });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -1,4 +1,5 @@
 import type { webApi } from '@slack/bolt';
+import { beforeDeadline } from '../core/deadline.js';
 import type { NotificationEvent } from '../core/events.js';
 import type { Logger } from '../log.js';
 
@@ -26,14 +27,7 @@ export const CACHE_MAX = 10_000;
 export const ANSWER_WAIT_MS = 1_500;
 
 /** `p`'s value, or `null` once `ms` have passed without one. */
-function within<T>(p: Promise<T | null>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
-    timer.unref();
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+const within = <T>(p: Promise<T | null>, ms: number): Promise<T | null> => beforeDeadline(p, ms, () => null);
 
 interface Entry {
   value: string | null;

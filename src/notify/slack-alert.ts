@@ -1,5 +1,5 @@
 import type { EventName, NotificationEvent } from '../core/events.js';
-import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn, who } from '../core/mrkdwn.js';
+import { codeSafe, escapeMrkdwn, slackDate, ticketText, truncateMrkdwn, who } from '../core/mrkdwn.js';
 
 /** Line breaks in a value would let it pose as another line of the message. */
 const flatten = (s: string) => s.replace(/[\r\n\u2028\u2029]+/g, ' ');
@@ -49,11 +49,7 @@ export function alertText(e: NotificationEvent): string {
     lines.push(`Reason: ${truncateMrkdwn(flat(l.reason), 500)}`);
   }
   if (l?.ticket) {
-    const key = codeSafe(flatten(l.ticket));
-    const url = l.ticketUrl?.startsWith('https://')
-      ? l.ticketUrl.replace(/[<>|\s]/g, encodeURIComponent)
-      : null;
-    lines.push(`Ticket: ${url ? `<${url}|${key}>` : `\`${key}\``}`);
+    lines.push(`Ticket: ${ticketText(flatten(l.ticket), l.ticketUrl)}`);
   }
   if (e.detail) {
     lines.push(`${e.outcome === 'ok' ? 'Note' : 'Why'}: ${truncateMrkdwn(flat(e.detail), 500)}`);

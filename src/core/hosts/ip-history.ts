@@ -76,9 +76,12 @@ export async function hostsWithIpAt(
     if (machines.length) {
       await deps.hosts.upsertMachines(machines, deps.clock.now());
     }
-    const hosts = (await Promise.all(machines.map((m) => deps.hosts.get(m.machineId)))).filter(
-      (h): h is Host => h !== null,
+    // as the inventory now stores them, in one statement for all of them
+    const stored = await deps.hosts.searchMany(
+      machines.map((m) => ({ kind: 'machine_id' as const, value: m.machineId })),
+      1,
     );
+    const hosts = stored.flatMap((s) => s.hosts);
     return { hosts, ...window };
   } catch (error) {
     const busy = (error as { code?: unknown }).code === 'mde_busy';

@@ -1,5 +1,4 @@
-import { ipVersion } from './ip.js';
-import type { HostQuery } from './parse-host-query.js';
+import { type HostQuery, parseHostQuery } from './parse-host-query.js';
 import type { Host } from './types.js';
 
 // Hosts named in a message someone else wrote (issue #18, item 1): an alert another tool posted
@@ -10,10 +9,6 @@ import type { Host } from './types.js';
 export const MESSAGE_TEXT_MAX = 20_000;
 /** Distinct candidates looked up, at most; the rest are counted. */
 export const CANDIDATES_MAX = 50;
-
-const MACHINE_ID = /^[0-9a-f]{40}$/i;
-/** A DNS name: labels of letters, digits and `-` (a short name too), at least one letter. */
-const HOST_NAME = /^(?=.*[a-z])[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62}))*$/i;
 
 /** Every string of a Slack message's text, attachments and blocks, depth- and size-bounded. */
 export function messageText(message: unknown): string {
@@ -89,18 +84,13 @@ export function hostCandidates(text: string): { queries: HostQuery[]; more: numb
   for (const raw of words) {
     // trailing punctuation, and a port after an IPv4 address or a name (`10.0.0.5:443`, `web-01:22`)
     const w = raw.replace(/^[.:]+|[.:]+$/g, '').replace(/^([^:]+):\d{1,5}$/, '$1');
-    if (!w || w.length > 255) {
+    if (!w) {
       continue;
     }
-    let q: HostQuery | null = null;
-    if (MACHINE_ID.test(w)) {
-      q = { kind: 'machine_id', value: w.toLowerCase() };
-    } else if (ipVersion(w) !== 0) {
-      const version = ipVersion(w) as 4 | 6;
-      q = { kind: 'ip', value: version === 6 ? w.toLowerCase() : w, version };
-    } else if (HOST_NAME.test(w) && w.length >= 3) {
-      q = { kind: 'name', value: w.toLowerCase() };
-    }
+    // classified as a typed query is (parse-host-query.ts); a name must have a letter and 3 characters
+    const parsed = parseHostQuery(w);
+    const q =
+      parsed.ok && (parsed.query.kind !== 'name' || (/[a-z]/.test(w) && w.length >= 3)) ? parsed.query : null;
     if (!q) {
       continue;
     }

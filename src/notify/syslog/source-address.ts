@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { beforeDeadline } from '../../core/deadline.js';
 
 /** How long the address found for a target is kept (routes and DHCP leases change rarely). */
 export const SOURCE_ADDRESS_TTL_MS = 5 * 60_000;
@@ -32,17 +33,9 @@ export function sourceAddresses(o: { configured?: string | undefined; now?: () =
 export const LOOKUP_TIMEOUT_MS = 2_000;
 
 async function localAddressTowards(host: string, port: number): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const to = await Promise.race([
-    lookup(host.replace(/^\[|\]$/g, '')),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no address for ${host} within ${LOOKUP_TIMEOUT_MS} ms`)),
-        LOOKUP_TIMEOUT_MS,
-      );
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const to = await beforeDeadline(lookup(host.replace(/^\[|\]$/g, '')), LOOKUP_TIMEOUT_MS, () => {
+    throw new Error(`no address for ${host} within ${LOOKUP_TIMEOUT_MS} ms`);
+  });
   const socket = createSocket(to.family === 6 ? 'udp6' : 'udp4');
   return new Promise<string | null>((resolve, reject) => {
     socket.once('error', reject);

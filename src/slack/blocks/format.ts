@@ -32,13 +32,7 @@ export function codeLiteral(text: string, max = ITEM_MAX): string {
 export const escaped = (text: string | null, max = 200): string =>
   text ? truncateMrkdwn(escapeMrkdwn(text), max) : '—';
 
-/** A mrkdwn link; only http(s) URLs, with `|` and `>` neutralised so the label cannot be spoofed. */
-export function mrkdwnLink(url: string, label: string): string {
-  if (!/^https?:\/\//i.test(url)) {
-    return label;
-  }
-  return `<${escapeMrkdwn(url).replace(/\|/g, '%7C')}|${label}>`;
-}
+export { mrkdwnLink } from '../../core/mrkdwn.js';
 
 /** "just now", "59 s ago", "5 min ago", "3 h ago", "2 days ago"; future times (clock skew) read "just now". */
 export function relativeTime(then: Date, now: Date): string {

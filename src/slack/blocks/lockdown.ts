@@ -2,9 +2,8 @@ import type { types } from '@slack/bolt';
 import { publicErrorText } from '../../core/errors.js';
 import type { EventName, ThreadNote } from '../../core/events.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
-import { codeSafe, escapeMrkdwn, truncateMrkdwn, who } from '../../core/mrkdwn.js';
+import { codeSafe, escapeMrkdwn, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
-import { mrkdwnLink } from './format.js';
 
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
 const hours = (minutes: number) => `${minutes / 60} h`;
@@ -89,11 +88,6 @@ export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
 }
 
 /** Fallback / notification text of the root message. */
-/** A ticket in mrkdwn: its link when the settings' template made one, else the key as code. */
-export function ticketText(ticket: string, url: string | null): string {
-  return url ? mrkdwnLink(url, escapeMrkdwn(ticket)) : `\`${codeSafe(ticket)}\``;
-}
-
 export function lockdownRootText(l: Lockdown): string {
   return `${(STATE_WORDS[l.state] ?? l.state).replace(/^:[a-z_]+: /, '')}: ${host(l)} for ${hours(l.durationMinutes)}`;
 }

@@ -4,10 +4,9 @@ import { parseHostQuery, type QueryProblem } from '../../core/hosts/parse-host-q
 import type { Host } from '../../core/hosts/types.js';
 import type { LockdownState } from '../../core/lockdown/machine.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
-import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn, who } from '../../core/mrkdwn.js';
+import { codeSafe, escapeMrkdwn, slackDate, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { autoTriggerText, relativeTime, timeLeft } from '../blocks/format.js';
-import { ticketText } from '../blocks/lockdown.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import type { Subcommand } from './registry.js';
 

@@ -59,29 +59,37 @@ export function registerLinkShared(app: App, deps: SlackDeps): void {
     // the configured cloud's portal, as the cards link it
     const portal = new URL(deps.portalUrl('0'.repeat(40))).origin;
     const now = deps.clock.now();
-    const unfurls: Record<string, { blocks: types.KnownBlock[] }> = {};
-    const seen = new Set<string>();
+    // the machine links, each machine once, the first few; then their hosts in one statement
+    const links = new Map<string, string>(); // machine id → the URL as posted
     for (const link of e.links.slice(0, UNFURLS_PER_MESSAGE * 4)) {
       const machineId = typeof link.url === 'string' ? machineIdOfLink(link.url, portal) : null;
-      if (!machineId || seen.has(machineId) || Object.keys(unfurls).length >= UNFURLS_PER_MESSAGE) {
-        continue;
+      if (machineId && link.url && !links.has(machineId) && links.size < UNFURLS_PER_MESSAGE) {
+        links.set(machineId, link.url);
       }
-      seen.add(machineId);
-      const found = await deps.hosts.search({ kind: 'machine_id', value: machineId }, 1);
-      const host = found.hosts[0];
-      if (!host || !link.url) {
+    }
+    const ids = [...links.keys()];
+    const found = await deps.hosts.searchMany(
+      ids.map((value) => ({ kind: 'machine_id' as const, value })),
+      1,
+    );
+    const unfurls: Record<string, { blocks: types.KnownBlock[] }> = {};
+    for (const [i, machineId] of ids.entries()) {
+      const host = found[i]?.hosts[0];
+      const url = links.get(machineId);
+      if (!host || !url) {
         continue;
       }
       // compact: what the machine is and whether it is isolated; not who locked it, nor its
       // exclusion (the whole channel reads it), nor any control
-      const blocks = hostCard({
-        host,
-        lockdown: null,
-        permissions: new Set(),
-        now,
-        portalUrl: deps.portalUrl(host.machineId),
-      }).filter((b) => b.type !== 'actions');
-      unfurls[link.url] = { blocks };
+      unfurls[url] = {
+        blocks: hostCard({
+          host,
+          lockdown: null,
+          permissions: new Set(),
+          now,
+          portalUrl: deps.portalUrl(host.machineId),
+        }).filter((b) => b.type !== 'actions'),
+      };
     }
     if (Object.keys(unfurls).length === 0) {
       deps.log.info({ links: e.links.length }, 'unfurl.no_known_machine');

@@ -3,12 +3,11 @@ import type { Host } from '../../core/hosts/types.js';
 import { isExcluded } from '../../core/lockdown/exclusions.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
-import { can } from '../../core/permissions.js';
-import { refuse, type SlackDeps } from '../deps.js';
+import type { SlackDeps } from '../deps.js';
 import { DURATION_VALUES, LOCK_MESSAGE_VIEW, parseDuration, ShortcutId } from '../ids.js';
 import { requestRefusal } from '../lockdown-replies.js';
 import { hostsInMessage } from './lookup-message.js';
-import { type ShortcutRate, tooFast } from './rate.js';
+import { admitShortcut, type ShortcutRate } from './rate.js';
 
 /** Hosts one "Lock hosts in message" offers at most: Slack's limit of options in a checkboxes element. */
 export const LOCK_FROM_MESSAGE_MAX = 10;
@@ -98,14 +97,13 @@ export function registerLockMessage(app: App, deps: SlackDeps, rate: ShortcutRat
     { callback_id: ShortcutId.lockMessage, type: 'message_action' },
     async ({ shortcut, ack, respond, client }) => {
       await ack();
-      const waitMs = rate.take(shortcut.user.id);
-      if (waitMs > 0) {
-        await respond(ephemeral(tooFast(waitMs)));
-        return;
-      }
-      const actor = await deps.actors.resolve(shortcut.user.id);
-      if (!can(actor, 'lockdown:edit')) {
-        await respond(ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock_message')));
+      const opts = {
+        userId: shortcut.user.id,
+        needs: 'lockdown:edit',
+        what: 'lock_message',
+        respond,
+      } as const;
+      if (!(await admitShortcut(deps, rate, opts))) {
         return;
       }
       const settings = await deps.settings();

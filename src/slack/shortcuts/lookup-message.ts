@@ -8,11 +8,10 @@ import {
 } from '../../core/hosts/message-hosts.js';
 import type { Host } from '../../core/hosts/types.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
-import { can } from '../../core/permissions.js';
 import { hostList } from '../blocks/host-card.js';
-import { refuse, type SlackDeps } from '../deps.js';
+import type { SlackDeps } from '../deps.js';
 import { ShortcutId } from '../ids.js';
-import { type ShortcutRate, tooFast } from './rate.js';
+import { admitShortcut, type ShortcutRate } from './rate.js';
 
 /** Unknown candidates named in the answer, at most. */
 const UNKNOWN_SHOWN = 20;
@@ -70,14 +69,13 @@ export function registerLookupMessage(app: App, deps: SlackDeps, rate: ShortcutR
     { callback_id: ShortcutId.lookupMessage, type: 'message_action' },
     async ({ shortcut, ack, respond }) => {
       await ack();
-      const waitMs = rate.take(shortcut.user.id);
-      if (waitMs > 0) {
-        await respond(ephemeral(tooFast(waitMs)));
-        return;
-      }
-      const actor = await deps.actors.resolve(shortcut.user.id);
-      if (!can(actor, 'lockdown:view')) {
-        await respond(ephemeral(await refuse(deps, actor, 'lockdown:view', 'lookup_message')));
+      const opts = {
+        userId: shortcut.user.id,
+        needs: 'lockdown:view',
+        what: 'lookup_message',
+        respond,
+      } as const;
+      if (!(await admitShortcut(deps, rate, opts))) {
         return;
       }
       const { known, unknown, more, none } = await hostsInMessage(deps, shortcut.message);
