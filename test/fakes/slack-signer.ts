@@ -308,7 +308,10 @@ export class SlackSigner {
   }
 
   /** An Events API `event_callback` envelope (§4.5) around `event` (`event_ts` filled in when absent). */
-  event(o: { event: Record<string, unknown>; eventId?: string }, tamper?: Tamper): Promise<SignedResponse> {
+  event(
+    o: { event: Record<string, unknown>; eventId?: string; extShared?: boolean },
+    tamper?: Tamper,
+  ): Promise<SignedResponse> {
     const envelope = {
       token: VERIFICATION_TOKEN,
       team_id: this.teamId,
@@ -326,7 +329,7 @@ export class SlackSigner {
           is_enterprise_install: false,
         },
       ],
-      is_ext_shared_channel: false,
+      is_ext_shared_channel: o.extShared ?? false,
     };
     return this.send(JSON.stringify(envelope), JSON_TYPE, tamper, {});
   }

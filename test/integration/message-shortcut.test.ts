@@ -240,3 +240,23 @@ describe('shortcuts are rate-limited per person, as commands are', () => {
     expect(allText(slow.body)).toMatch(/Try again in \d+ s/);
   });
 });
+
+describe('forged shortcut payloads', () => {
+  it('a signed message_action with a callback_id hostlock does not listen for is refused before any listener, looking nothing up', async () => {
+    const m = h.slack.addMessage({ channel: CHANNEL, user: 'U0NDRBOT01', text: 'sc-web-01' });
+    const from = h.slack.responses.length;
+    const before = h.logs.filter((l) => l.includes('unknown_shortcut')).length;
+    const ack = await h.signer.messageShortcut({
+      userId: ANALYST,
+      callbackId: 'hostlock.lock_everything',
+      channelId: CHANNEL,
+      messageTs: m.ts,
+    });
+    expect(ack.status).toBe(200);
+    await until(
+      async () => (h.logs.filter((l) => l.includes('unknown_shortcut')).length > before ? true : null),
+      'the refusal logged',
+    );
+    expect(h.slack.responses.slice(from).some((r) => allText(r.body).includes(web.id))).toBe(false);
+  });
+});

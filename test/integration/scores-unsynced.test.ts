@@ -105,4 +105,17 @@ describe('a score for a host not yet synced', () => {
       /Defender was not asked: the lookup quota of this token’s creator is spent for now/,
     );
   });
+
+  it('a token asking Defender’s IP history over and over is stopped by the same quota: 429 lookup_quota', async () => {
+    const at = encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString());
+    let answer: { status: number; code?: string } = { status: 0 };
+    for (let i = 0; i < 20 && answer.status !== 429; i++) {
+      const res = await fetch(`${h.app.url}/api/v2.1/host?ip=10.99.0.${i}&at=${at}`, {
+        headers: { authorization: `Bearer ${feed}` },
+      });
+      const body = (await res.json()) as { error?: { code: string } };
+      answer = { status: res.status, ...(body.error ? { code: body.error.code } : {}) };
+    }
+    expect(answer).toEqual({ status: 429, code: 'lookup_quota' });
+  });
 });

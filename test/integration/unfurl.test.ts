@@ -77,6 +77,24 @@ describe('Defender links unfurl into the host card', () => {
       },
     });
     await until(async () => (h.logs.some((l) => l.includes('unfurl.not_here')) ? true : null), 'the refusal');
+    // a Slack Connect channel: people of another organisation read along
+    const shared = h.slack.addMessage({ channel: CHANNEL, text: `see <${url}>`, user: ANALYST });
+    const refusals = h.logs.filter((l) => l.includes('unfurl.not_here')).length;
+    await h.signer.event({
+      extShared: true,
+      event: {
+        type: 'link_shared',
+        channel: CHANNEL,
+        is_bot_user_member: true,
+        user: ANALYST,
+        message_ts: shared.ts,
+        links: [{ domain: 'security.microsoft.com', url }],
+      },
+    });
+    await until(
+      async () => (h.logs.filter((l) => l.includes('unfurl.not_here')).length > refusals ? true : null),
+      'the shared channel refused',
+    );
     expect(h.slack.callsTo('chat.unfurl')).toHaveLength(before);
   });
 

@@ -46,6 +46,21 @@ describe('loadConfig', () => {
     expect(p[1]).toMatch(/^HOSTLOCK_CRASH_AT .*tests only/);
   });
 
+  it('takes an IP as the syslog source address and refuses anything else (a name, a URL, injected text)', () => {
+    expect(loadConfig({ ...base, HOSTLOCK_SYSLOG_SOURCE_ADDR: '10.0.0.5' }).syslogSourceAddress).toBe(
+      '10.0.0.5',
+    );
+    expect(loadConfig({ ...base, HOSTLOCK_SYSLOG_SOURCE_ADDR: '2001:db8::5' }).syslogSourceAddress).toBe(
+      '2001:db8::5',
+    );
+    expect(loadConfig(base).syslogSourceAddress).toBeUndefined();
+    for (const bad of ['siem.example.com', 'http://10.0.0.5', '10.0.0.5 suser=evil', '10.0.0.5\n']) {
+      expect(problemsOf({ ...base, HOSTLOCK_SYSLOG_SOURCE_ADDR: bad })[0]).toMatch(
+        /^HOSTLOCK_SYSLOG_SOURCE_ADDR .*IP address/,
+      );
+    }
+  });
+
   it('names both Slack variables when the environment is empty', () => {
     const p = problemsOf({});
     expect(p).toHaveLength(2);
