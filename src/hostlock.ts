@@ -15,7 +15,7 @@ import { type CachedRead, cachedRead, listenForChanges } from './db/change-feed.
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { hostStore } from './db/repos/hosts.js';
-import { countIsolatingLockdowns } from './db/repos/lockdowns.js';
+import { countIsolatingLockdowns, lockdownStore } from './db/repos/lockdowns.js';
 import { mdeCallLedger } from './db/repos/mde-calls.js';
 import { rewrapSecrets } from './db/repos/secrets.js';
 import { readSettings } from './db/repos/settings.js';
@@ -148,6 +148,8 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
     });
     cleanup.push(unlisten);
     const settings = () => settingsCache.get();
+    // the lockdowns of a request of several hosts, for the one root message they share
+    const requestRows = (requestId: string) => lockdownStore(database.db).ofRequest(requestId);
     const metrics = createMetrics(database.db);
     const defender = createDefenderProvider({
       secrets: store.secrets,
@@ -180,6 +182,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
             client,
             log.child({ component: 'slack' }),
             async () => (await settings()).containmentEnabled,
+            requestRows,
           ),
       },
       database,
@@ -192,6 +195,7 @@ export async function startHostlock(opts: HostlockOptions): Promise<Hostlock> {
       client: slackClient(config),
       settings,
       log: log.child({ component: 'slack' }),
+      requestRows,
     });
     const engine = await startEngine(
       { ...opts, ...faultHookOf(config) },

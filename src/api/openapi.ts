@@ -3,7 +3,7 @@ import { API_SCOPES } from '../core/api-tokens/tokens.js';
 import { HOSTLOCK_VERSION } from '../version.js';
 import { HostsAtIpAnswer } from './routes/host-at-ip.js';
 import { HostScoreItem, HostScoresAnswer, MAX_SCORES } from './routes/host-scores.js';
-import { LockdownView, LockHostBody, OutsideView } from './routes/lockdown-hosts.js';
+import { LockdownView, LockHostBody, LockRequestView, OutsideView } from './routes/lockdown-hosts.js';
 
 export const ApiErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
@@ -62,6 +62,7 @@ export function openApiDocument(): Record<string, unknown> {
         Lockdown: schema(LockdownView),
         IsolatedOutside: schema(OutsideView),
         LockRequest: schema(LockHostBody, 'input'),
+        LockRequestAnswer: schema(LockRequestView),
         HostScore: schema(HostScoreItem, 'input'),
         HostScoresAnswer: schema(HostScoresAnswer),
         HostsAtIpAnswer: schema(HostsAtIpAnswer),
@@ -109,14 +110,38 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: json('LockRequest') },
           responses: {
             '201': {
-              description: 'approved (approval not required): isolation follows',
-              content: json('Lockdown'),
+              description:
+                'approved (approval not required): isolation follows. `host`: the lockdown; `hosts`: the request, one lockdown per host and the hosts left out',
+              content: {
+                'application/json': {
+                  schema: {
+                    oneOf: [
+                      { $ref: '#/components/schemas/Lockdown' },
+                      { $ref: '#/components/schemas/LockRequestAnswer' },
+                    ],
+                  },
+                },
+              },
             },
-            '202': { description: 'posted to the approvers', content: json('Lockdown') },
-            '400': error('bad body, host or duration'),
+            '202': {
+              description: 'posted to the approvers (`host`: the lockdown; `hosts`: the request)',
+              content: {
+                'application/json': {
+                  schema: {
+                    oneOf: [
+                      { $ref: '#/components/schemas/Lockdown' },
+                      { $ref: '#/components/schemas/LockRequestAnswer' },
+                    ],
+                  },
+                },
+              },
+            },
+            '400': error('bad body, host or duration; more hosts than one request may name (too_many_hosts)'),
             ...refusals,
             '404': error('no such host'),
-            '409': error('refused: already locked, isolated outside hostlock, excluded, ambiguous …'),
+            '409': error(
+              "refused: already locked, isolated outside hostlock, excluded, ambiguous …; for `hosts`, nothing_to_lock with each host's reason in error.left_out",
+            ),
             '413': error('body too large'),
             '415': error('not JSON'),
             '503': error('Defender not configured, paused or unreachable'),

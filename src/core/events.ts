@@ -22,7 +22,7 @@ export const EVENTS = [
 export type EventName = (typeof EVENTS)[number];
 
 /** Thread-only progress notes of a lockdown: told in its Slack thread, not sent to other sinks. */
-export type ThreadNote = 'ending_soon' | 'break_glass';
+export type ThreadNote = 'ending_soon' | 'break_glass' | 'hosts_left_out';
 
 /**
  * One notification as every sink sees it (DESIGN §3.8): what happened, to which host, by whom.

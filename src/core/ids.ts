@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower-case
 
 /** A prefixed random id (`lck_…`, `tok_…`): the prefix says what it names; 80 bits of randomness. */
-export function newId(prefix: 'lck' | 'tok' | 'evt'): string {
+export function newId(prefix: 'lck' | 'req' | 'tok' | 'evt'): string {
   const bytes = randomBytes(10);
   let out = '';
   let bits = 0;

@@ -99,6 +99,11 @@ export const lockdowns = pgTable(
     ticket: text('ticket'),
     /** its link, made by the settings' template when the request was made */
     ticketUrl: text('ticket_url'),
+    /**
+     * the request several hosts were asked in together (`req_…`, issue #18, item 2): one approval
+     * message, one decision, one lockdown per host; null for a request of one host
+     */
+    requestId: text('request_id'),
     requestChannel: text('request_channel'),
     approvalChannel: text('approval_channel'),
     approvalTs: text('approval_ts'),
@@ -115,6 +120,7 @@ export const lockdowns = pgTable(
       .on(t.nextCheckAt)
       .where(sql.raw(`state in (${OPEN_LOCKDOWN_STATES.map((s) => `'${s}'`).join(', ')})`)),
     index('lockdowns_machine_created_idx').on(t.machineId, t.createdAt),
+    index('lockdowns_request_idx').on(t.requestId).where(sql`${t.requestId} is not null`),
     check('lockdowns_duration_preset', sql`${t.durationMinutes} in (60, 120, 240, 480, 720, 1440)`),
     check('lockdowns_isolation_type', sql`${t.isolationType} in ('Full', 'Selective')`),
   ],

@@ -1,11 +1,12 @@
 import type { webApi } from '@slack/bolt';
-import type { Announcer } from '../core/lockdown/ports.js';
+import type { Announcer, RequestPost } from '../core/lockdown/ports.js';
 import type { ThreadPoster } from '../core/lockdown/thread-note.js';
 import type { Lockdown } from '../core/lockdown/types.js';
 import { codeSafe, truncateMrkdwn } from '../core/mrkdwn.js';
 import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from './blocks/lockdown.js';
+import { requestRootBlocks, requestRootText } from './blocks/request.js';
 
 /**
  * One thread per lockdown: the request is the root message (in the approver channel, else where it
@@ -23,6 +24,8 @@ export function slackThreadPoster(
   log: Logger,
   /** whether containment is on: in lookup-only mode the reminder offers no Extend */
   containment: () => Promise<boolean> = async () => true,
+  /** the lockdowns of a request of several hosts, as they stand: their shared root lists them all */
+  requestRows: RequestRows = async () => [],
 ): ThreadPoster {
   return async ({ name, detail, lockdown: l }) => {
     if (!l.approvalChannel || !l.approvalTs) {
@@ -38,15 +41,28 @@ export function slackThreadPoster(
       unfurl_links: false,
       unfurl_media: false,
     });
+    const root = await rootOf(l, requestRows);
     await client.chat
-      .update({
-        channel: l.approvalChannel,
-        ts: l.approvalTs,
-        text: lockdownRootText(l),
-        blocks: lockdownRootBlocks(l),
-      })
+      .update({ channel: l.approvalChannel, ts: l.approvalTs, ...root })
       .catch((e: unknown) => log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed'));
   };
+}
+
+/** Reads the lockdowns of a request of several hosts (the thread poster and the announcer render them). */
+export type RequestRows = (requestId: string) => Promise<Lockdown[]>;
+
+/**
+ * The root message of `l`'s thread: its own, or for a host of a request of several, the request's,
+ * every host as it stands now (read fresh, so a late note never rolls another host's line back).
+ */
+async function rootOf(
+  l: Lockdown,
+  requestRows: RequestRows,
+): Promise<{ text: string; blocks: ReturnType<typeof lockdownRootBlocks> }> {
+  const rows = l.requestId ? await requestRows(l.requestId) : [];
+  return rows.length
+    ? { text: requestRootText(rows), blocks: requestRootBlocks(rows) }
+    : { text: lockdownRootText(l), blocks: lockdownRootBlocks(l) };
 }
 
 /** Whether requests reached the approvers lately (for the ops readiness details). */
@@ -60,16 +76,28 @@ export function createSlackAnnouncer(deps: {
   client: webApi.WebClient;
   settings: () => Promise<Settings>;
   log: Logger;
+  requestRows?: RequestRows;
 }): Announcer & { approvalStatus(): ApprovalPostStatus } {
   const { client, log } = deps;
+  const requestRows = deps.requestRows ?? (async () => []);
   let lastProblem: { problem: string; at: Date } | undefined;
 
-  async function postRoot(l: Lockdown, channel: string): Promise<{ channel: string; ts: string } | string> {
+  /** A root message: one lockdown's, or a request's of several hosts. */
+  interface Root {
+    text: string;
+    blocks: ReturnType<typeof lockdownRootBlocks>;
+    /** for the log */
+    id: string;
+    state: Lockdown['state'];
+    requestChannel: string | null;
+  }
+
+  async function postRoot(root: Root, channel: string): Promise<{ channel: string; ts: string } | string> {
     try {
       const r = await client.chat.postMessage({
         channel,
-        text: lockdownRootText(l),
-        blocks: lockdownRootBlocks(l),
+        text: root.text,
+        blocks: root.blocks,
         unfurl_links: false,
         unfurl_media: false,
       });
@@ -77,9 +105,75 @@ export function createSlackAnnouncer(deps: {
     } catch (e) {
       const code =
         (e as { data?: { error?: string } }).data?.error ?? (e instanceof Error ? e.message : String(e));
-      log.error({ err: e, lockdownId: l.id, channel }, 'slack.announce_failed');
+      log.error({ err: e, lockdownId: root.id, channel }, 'slack.announce_failed');
       return code;
     }
+  }
+
+  const single = (l: Lockdown): Root => ({
+    text: lockdownRootText(l),
+    blocks: lockdownRootBlocks(l),
+    id: l.id,
+    state: l.state,
+    requestChannel: l.requestChannel,
+  });
+
+  const many = (rows: Lockdown[]): Root => ({
+    text: requestRootText(rows),
+    blocks: requestRootBlocks(rows),
+    id: rows[0]?.requestId ?? '',
+    state: rows.some((r) => r.state === 'pending_approval')
+      ? 'pending_approval'
+      : (rows[0]?.state ?? 'approved'),
+    requestChannel: rows[0]?.requestChannel ?? null,
+  });
+
+  /**
+   * The root message goes to the approver channel (else where it was asked). A request that needs
+   * approval and cannot be posted there is never left to wait unseen (issue #15, item 4): it goes,
+   * with its buttons, to the alert channels, the requester is told, and readiness names the problem
+   * until a request reaches the approvers again.
+   */
+  async function postRequest(root: Root): Promise<RequestPost> {
+    const settings = await deps.settings();
+    const needsApproval = root.state === 'pending_approval';
+    const first = settings.approverChannel ?? root.requestChannel;
+    const failures: string[] = [];
+    if (first) {
+      const r = await postRoot(root, first);
+      if (typeof r !== 'string') {
+        if (needsApproval) {
+          lastProblem = undefined;
+        }
+        return { thread: r };
+      }
+      failures.push(`posting to <#${first}> failed (${r})`);
+    } else if (needsApproval) {
+      failures.push('no approver channel is set');
+    }
+    if (!needsApproval) {
+      return { thread: null };
+    }
+    let thread: { channel: string; ts: string } | null = null;
+    for (const channel of settings.alertChannels.filter((c) => c !== first)) {
+      const r = await postRoot(root, channel);
+      if (typeof r !== 'string') {
+        thread = r;
+        break;
+      }
+      failures.push(`posting to <#${channel}> failed (${r})`);
+    }
+    const problem = `The approval request could not reach the approvers: ${failures.join('; ')}.${
+      thread
+        ? ` It was posted to <#${thread.channel}> instead, with its buttons.`
+        : ' Nobody has been asked yet: an admin must fix the approver channel.'
+    }`;
+    lastProblem = { problem, at: new Date() };
+    log.error(
+      { lockdownId: root.id, failures, fallback: thread?.channel ?? null },
+      'slack.approval_post_failed',
+    );
+    return { thread, problem };
   }
 
   return {
@@ -88,61 +182,20 @@ export function createSlackAnnouncer(deps: {
         ? { ok: false, problem: lastProblem.problem, at: lastProblem.at.toISOString() }
         : { ok: true },
 
-    /**
-     * The root message goes to the approver channel (else where it was asked). A request that needs
-     * approval and cannot be posted there is never left to wait unseen (issue #15, item 4): it goes,
-     * with its buttons, to the alert channels, the requester is told, and readiness names the problem
-     * until a request reaches the approvers again.
-     */
-    async requested(l) {
-      const settings = await deps.settings();
-      const needsApproval = l.state === 'pending_approval';
-      const first = settings.approverChannel ?? l.requestChannel;
-      const failures: string[] = [];
-      if (first) {
-        const r = await postRoot(l, first);
-        if (typeof r !== 'string') {
-          if (needsApproval) {
-            lastProblem = undefined;
-          }
-          return { thread: r };
-        }
-        failures.push(`posting to <#${first}> failed (${r})`);
-      } else if (needsApproval) {
-        failures.push('no approver channel is set');
-      }
-      if (!needsApproval) {
-        return { thread: null };
-      }
-      let thread: { channel: string; ts: string } | null = null;
-      for (const channel of settings.alertChannels.filter((c) => c !== first)) {
-        const r = await postRoot(l, channel);
-        if (typeof r !== 'string') {
-          thread = r;
-          break;
-        }
-        failures.push(`posting to <#${channel}> failed (${r})`);
-      }
-      const problem = `The approval request could not reach the approvers: ${failures.join('; ')}.${
-        thread
-          ? ` It was posted to <#${thread.channel}> instead, with its buttons.`
-          : ' Nobody has been asked yet: an admin must fix the approver channel.'
-      }`;
-      lastProblem = { problem, at: new Date() };
-      log.error(
-        { lockdownId: l.id, failures, fallback: thread?.channel ?? null },
-        'slack.approval_post_failed',
-      );
-      return { thread, problem };
-    },
+    requested: (l) => postRequest(single(l)),
+
+    requestedMany: (rows) => postRequest(many(rows)),
 
     async escalated(l, to) {
       const mention = to.usergroup ? `<!subteam^${to.usergroup}> ` : '';
-      const host = `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\``;
-      const text = `${mention}:rotating_light: Nobody has decided yet on locking ${host} for ${l.durationMinutes / 60} h (lockdown \`${l.id}\`): please approve or deny it before it expires.`;
+      const rows = l.requestId ? await requestRows(l.requestId) : [];
+      const what = rows.length
+        ? `${rows.length} hosts for ${l.durationMinutes / 60} h (request \`${l.requestId}\`)`
+        : `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\` for ${l.durationMinutes / 60} h (lockdown \`${l.id}\`)`;
+      const text = `${mention}:rotating_light: Nobody has decided yet on locking ${what}: please approve or deny it before it expires.`;
       if (to.channel) {
         // the request again, with its buttons, where the escalation goes
-        const posted = await postRoot(l, to.channel);
+        const posted = await postRoot(rows.length ? many(rows) : single(l), to.channel);
         if (typeof posted !== 'string') {
           await client.chat
             .postMessage({ channel: posted.channel, thread_ts: posted.ts, text, unfurl_links: false })

@@ -28,14 +28,17 @@ export type DurationHours = (typeof LOCKDOWN_DURATIONS_HOURS)[number];
 /** A preset duration as it travels in select option values and command text: `1h` … `24h`. */
 export type DurationValue = `${DurationHours}h`;
 
-/** What a `block_id` names: a Defender machine or a hostlock lockdown. */
+/** What a `block_id` names: a Defender machine, a hostlock lockdown, or a request of several hosts. */
 export interface ParsedBlockId {
-  kind: 'host' | 'lockdown';
+  kind: 'host' | 'lockdown' | 'request';
   id: string;
 }
 
 const HOST_PREFIX = 'host:';
 const LOCKDOWN_PREFIX = 'lockdown:';
+const REQUEST_PREFIX = 'request:';
+/** A request of several hosts: `req_` + base32 (core/ids.ts). */
+export const REQUEST_ID = /^req_[0-9a-z]{1,40}$/;
 // Defender machine ids are SHA-1 hex; upper case is tolerated because hand-typed ids arrive that way.
 const MACHINE_ID = /^[0-9a-fA-F]{40}$/;
 // Lockdown ids are `lck_` + base32 today; the looser shape keeps old rows clickable if the
@@ -52,11 +55,21 @@ export function lockdownBlockId(lockdownId: string): string {
   return `${LOCKDOWN_PREFIX}${lockdownId}`;
 }
 
+/** `block_id` of the actions block of a request of several hosts (issue #18, item 2): `request:<id>`. */
+export function requestBlockId(requestId: string): string {
+  return `${REQUEST_PREFIX}${requestId}`;
+}
+
 /**
  * Reads a `block_id` that came back in a click. Block ids are client-supplied, so anything that is
- * not exactly `host:<40 hex>` or `lockdown:<[A-Za-z0-9_]{1,64}>` yields `null`, never a guess.
+ * not exactly `host:<40 hex>`, `lockdown:<[A-Za-z0-9_]{1,64}>` or `request:req_<base32>` yields
+ * `null`, never a guess.
  */
 export function parseBlockId(blockId: string): ParsedBlockId | null {
+  if (blockId.startsWith(REQUEST_PREFIX)) {
+    const id = blockId.slice(REQUEST_PREFIX.length);
+    return REQUEST_ID.test(id) ? { kind: 'request', id } : null;
+  }
   if (blockId.startsWith(HOST_PREFIX)) {
     const id = blockId.slice(HOST_PREFIX.length);
     return MACHINE_ID.test(id) ? { kind: 'host', id } : null;

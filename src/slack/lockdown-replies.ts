@@ -2,8 +2,10 @@ import type { DecisionRefusal } from '../core/lockdown/decide-lockdown.js';
 import type { ExtendRefusal } from '../core/lockdown/extend-lockdown.js';
 import type { ReleaseRefusal } from '../core/lockdown/release-lockdown.js';
 import type { RequestRefusal, RequestResult } from '../core/lockdown/request-lockdown.js';
+import type { HostRefusal, RefusedHost, RequestsResult } from '../core/lockdown/request-lockdowns.js';
 import type { Lockdown } from '../core/lockdown/types.js';
 import { codeSafe, truncateMrkdwn, who } from '../core/mrkdwn.js';
+import { HOSTS_PER_REQUEST_MAX } from '../core/settings/settings.js';
 import { DURATION_VALUES } from './ids.js';
 
 // One mapping table per adapter (STYLE "Errors"): each refusal becomes a sentence saying what to do.
@@ -45,6 +47,70 @@ export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string
     capped: 'The hourly cap of automatic lockdowns is reached.',
   };
   return map[r.error];
+}
+
+/** Why one host of a request of several was left out, in a few words (issue #18, item 2). */
+export const hostLeftOutWords: Record<HostRefusal, string> = {
+  defender_not_configured: 'Defender is not configured',
+  defender_paused: 'Defender is paused',
+  defender_failed:
+    'Defender could not be asked just now (or your lookups are used up for a minute): ask again',
+  not_found: 'no host matches that',
+  ambiguous: 'several hosts match: name it by its machine id',
+  already_open: 'already has an open lockdown',
+  isolated_outside: 'isolated outside hostlock: hostlock will not take it over or release it',
+  not_onboarded: 'not onboarded to Defender',
+  merged: 'merged into another machine, or no longer listed by Defender',
+  excluded: 'on the exclusion list (an admin can override with `--break-glass`)',
+  break_glass_forbidden: 'only admins may override the exclusion list',
+  no_approver_channel: 'no approver channel is set',
+  selective_unsupported: 'its OS does not support selective isolation: lock it with `--full`',
+  capped: 'the hourly cap is reached',
+  duplicate: 'named twice (once is enough)',
+};
+
+/** The answer to a request of several hosts that locked none: why, for each host. */
+export function requestsRefusal(r: Extract<RequestsResult, { ok: false }>): string {
+  if (r.error === 'too_many_hosts') {
+    return `That names more hosts than one request may (${r.limit ?? '?'} at most; admins up to ${HOSTS_PER_REQUEST_MAX}): split it into several requests.`;
+  }
+  if (r.error === 'nothing_to_lock') {
+    return `None of those hosts can be locked:\n${leftOutLines(r.refused ?? [])}`;
+  }
+  return requestRefusal({ ...r, error: r.error });
+}
+
+/** Each left-out host on its own line, at most 20, the rest counted. */
+export function leftOutLines(refused: RefusedHost[]): string {
+  const lines = refused
+    .slice(0, 20)
+    .map(
+      (h) =>
+        `• \`${truncateMrkdwn(codeSafe(h.query), 80)}\`${h.host && h.host.name !== h.query ? ` (\`${truncateMrkdwn(codeSafe(h.host.name), 80)}\`)` : ''} — ${hostLeftOutWords[h.error]}`,
+    );
+  return `${lines.join('\n')}${refused.length > 20 ? `\n…and ${refused.length - 20} more` : ''}`;
+}
+
+/** What the requester is told of a request of several hosts: where it waits, who is in it, who is not. */
+export function requestsAnswer(r: RequestsResult, hours: number): string {
+  if (!r.ok) {
+    return requestsRefusal(r);
+  }
+  const { requestId, lockdowns, refused } = r.value;
+  const first = lockdowns[0];
+  const kind = first?.isolationType === 'Selective' ? ' (selective isolation)' : '';
+  const names = lockdowns
+    .slice(0, 20)
+    .map((l) => `\`${truncateMrkdwn(codeSafe(l.hostName), 80)}\``)
+    .join(', ');
+  const more = lockdowns.length > 20 ? ` and ${lockdowns.length - 20} more` : '';
+  const said =
+    first?.state === 'pending_approval'
+      ? `Request \`${requestId}\` to lock ${lockdowns.length} hosts for ${hours} h${kind} is waiting for approval${first.approvalChannel ? ` in <#${first.approvalChannel}>` : ''}: ${names}${more}.`
+      : `Request \`${requestId}\` to lock ${lockdowns.length} hosts for ${hours} h${kind} is approved; isolating each through Defender: ${names}${more}.`;
+  const left = refused.length ? [`Left out:\n${leftOutLines(refused)}`] : [];
+  const notes = [...new Set(r.value.isolationNotes), r.value.postProblem].filter(Boolean);
+  return [said, ...left, ...notes.map((n) => `:warning: ${n}`)].join('\n');
 }
 
 export function decisionRefusal(code: DecisionRefusal, current?: Lockdown): string {

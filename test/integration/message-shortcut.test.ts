@@ -101,7 +101,7 @@ describe('Lock hosts in message', () => {
     return { m, from };
   }
 
-  it('opens a modal with the hosts pre-selected and the message’s link as the reason; submitting requests one lockdown each', async () => {
+  it('opens a modal with the hosts pre-selected and the message’s link as the reason; the hosts chosen make one request', async () => {
     await h.grant('responder', 'U0SHORTRS1');
     await h.settings({ approver_channel: 'C0SHORTAPP' });
     h.slack.addChannel({ id: 'C0SHORTAPP', name: 'approvals', isMember: true });
@@ -125,7 +125,9 @@ describe('Lock hosts in message', () => {
         ? { viewId: String((opened.response.view as { id: string }).id) }
         : {}),
       values: {
-        hosts: { value: { type: 'checkboxes', selected_options: [{ value: web.id }] } },
+        hosts: {
+          value: { type: 'multi_static_select', selected_options: [{ value: web.id }, { value: db1.id }] },
+        },
         duration: { value: { type: 'static_select', selected_option: { value: '2h' } } },
         reason: { value: { type: 'plain_text_input', value: reason } },
       },
@@ -133,11 +135,26 @@ describe('Lock hosts in message', () => {
     expect(sub.status).toBe(200);
     const told = await h.slack.waitForCall('chat.postEphemeral', (c) => c.args.user === 'U0SHORTRS1');
     expect(String(told.args.text)).toMatch(
-      /Lockdown requests from the message \(2 h\):\n• `sc-web-01\.contoso\.com`: lockdown `lck_\w+` is waiting for approval/,
+      /Request `req_\w+` to lock 2 hosts for 2 h is waiting for approval in <#C0SHORTAPP>: /,
     );
-    const rows = await h.db.sql<{ machine_id: string; reason: string; duration_minutes: number }[]>`
-      select machine_id, reason, duration_minutes from lockdowns where requested_by = 'slack:U0SHORTRS1'`;
-    expect(rows).toEqual([{ machine_id: web.id, reason, duration_minutes: 120 }]);
+    expect(String(told.args.text)).toContain('`sc-db-01.contoso.com`');
+    expect(String(told.args.text)).toContain('`sc-web-01.contoso.com`');
+    const rows = await h.db.sql<
+      { machine_id: string; reason: string; duration_minutes: number; request_id: string }[]
+    >`
+      select machine_id, reason, duration_minutes, request_id from lockdowns
+      where requested_by = 'slack:U0SHORTRS1' order by host_name`;
+    expect(rows.map((r) => [r.machine_id, r.reason, r.duration_minutes])).toEqual([
+      [db1.id, reason, 120],
+      [web.id, reason, 120],
+    ]);
+    expect(new Set(rows.map((r) => r.request_id)).size).toBe(1);
+    // one approval message for both, whose buttons name the request
+    const roots = h.slack.calls.filter(
+      (c) => c.method === 'chat.postMessage' && c.args.channel === 'C0SHORTAPP' && !c.args.thread_ts,
+    );
+    expect(roots).toHaveLength(1);
+    expect(JSON.stringify(roots[0]?.args.blocks)).toContain(`"value":"${rows[0]?.request_id}"`);
   });
 
   it('is refused to a user without lockdown:edit: no modal', async () => {
@@ -154,7 +171,7 @@ describe('Lock hosts in message', () => {
       callbackId: LOCK_MESSAGE_VIEW,
       privateMetadata: JSON.stringify({ channel: CHANNEL, offered: [db1.id] }),
       values: {
-        hosts: { value: { type: 'checkboxes', selected_options: [{ value: db1.id }] } },
+        hosts: { value: { type: 'multi_static_select', selected_options: [{ value: db1.id }] } },
         duration: { value: { type: 'static_select', selected_option: { value: '1h' } } },
         reason: { value: { type: 'plain_text_input', value: 'x' } },
       },
@@ -164,10 +181,10 @@ describe('Lock hosts in message', () => {
     expect((await h.db.sql`select count(*)::int as n from lockdowns`)[0]?.n).toBe(before);
   });
 
-  it('ticks in advance only what the message names alone and visibly; offers at most 10; a choice not offered is refused', async () => {
+  it('ticks in advance only what the message names alone and visibly; offers at most 20; a choice not offered is refused', async () => {
     await h.grant('responder', 'U0SHORTRS2');
     const plain = h.mde.machine({ computerDnsName: 'scbackup.contoso.com' });
-    const many = Array.from({ length: 12 }, (_, i) =>
+    const many = Array.from({ length: 22 }, (_, i) =>
       h.mde.machine({ computerDnsName: `sc-many-${i}.contoso.com` }),
     );
     h.mde.addMachines([plain, ...many]);
@@ -184,7 +201,7 @@ describe('Lock hosts in message', () => {
     const hosts = view.blocks.find((b) => b.block_id === 'hosts')?.element;
     const offered = (hosts?.options ?? []).map((o) => o.value);
     const ticked = (hosts?.initial_options ?? []).map((o) => o.value);
-    expect(offered).toHaveLength(10);
+    expect(offered).toHaveLength(20);
     expect(offered).not.toContain(db1.id); // only behind a link's label
     expect(ticked).toContain(web.id);
     if (offered.includes(plain.id)) {
@@ -196,7 +213,7 @@ describe('Lock hosts in message', () => {
       callbackId: LOCK_MESSAGE_VIEW,
       privateMetadata: view.private_metadata,
       values: {
-        hosts: { value: { type: 'checkboxes', selected_options: [{ value: db1.id }] } },
+        hosts: { value: { type: 'multi_static_select', selected_options: [{ value: db1.id }] } },
         duration: { value: { type: 'static_select', selected_option: { value: '1h' } } },
         reason: { value: { type: 'plain_text_input', value: 'x' } },
       },

@@ -11,8 +11,14 @@ import {
 import type { LockdownDeps } from '../../core/lockdown/ports.js';
 import { type ReleaseRefusal, releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { type RequestResult, requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import {
+  type RefusedHost,
+  type RequestsInput,
+  requestLockdowns,
+} from '../../core/lockdown/request-lockdowns.js';
 import { parseTicket, TICKET_EXAMPLE } from '../../core/lockdown/ticket.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
+import { HOSTS_PER_REQUEST_MAX } from '../../core/settings/settings.js';
 import { storable } from '../../core/storable-text.js';
 import type { ApiCaller } from '../auth.js';
 import { apiError, readJsonBody } from '../http.js';
@@ -27,24 +33,37 @@ export const MAX_HOST_LENGTH = 255;
 const DURATIONS: readonly string[] = LOCKDOWN_DURATIONS_HOURS.map((h) => `${h}h`);
 const durationHours = (v: string): number => Number(v.slice(0, -1));
 
-export const LockHostBody = z.object({
-  host: z.string().trim().min(1).max(MAX_HOST_LENGTH),
-  duration: z.enum(DURATIONS as [string, ...string[]], { error: `must be one of ${DURATIONS.join(', ')}` }),
-  // stored as given but for what PostgreSQL cannot hold (NUL, unpaired surrogates)
-  reason: z.string().trim().max(MAX_REASON_LENGTH).default('').transform(storable),
-  isolation_type: z
-    .enum(['Full', 'Selective'], { error: 'must be Full or Selective' })
-    .optional()
-    .meta({ description: "Defender's isolation type; default: the settings' choice" }),
-  ticket: z
-    .string()
-    .trim()
-    .refine((t) => parseTicket(t) !== null, {
-      error: `must be a tracker key such as ${TICKET_EXAMPLE} (letters, digits, . _ / # -; at most 64)`,
-    })
-    .optional()
-    .meta({ description: "a ticket reference; the settings' ticket link template makes it a link" }),
-});
+const hostField = z.string().trim().min(1).max(MAX_HOST_LENGTH);
+
+export const LockHostBody = z
+  .object({
+    host: hostField
+      .optional()
+      .meta({ description: 'one host: its name, an IP address or its Defender machine id' }),
+    hosts: z.array(hostField).min(1).max(HOSTS_PER_REQUEST_MAX).optional().meta({
+      description:
+        "several hosts in one request (one approval, one lockdown each, grouped by request_id); at most the settings' hosts per request unless the token's creator is an admin",
+    }),
+    duration: z.enum(DURATIONS as [string, ...string[]], { error: `must be one of ${DURATIONS.join(', ')}` }),
+    // stored as given but for what PostgreSQL cannot hold (NUL, unpaired surrogates)
+    reason: z.string().trim().max(MAX_REASON_LENGTH).default('').transform(storable),
+    isolation_type: z
+      .enum(['Full', 'Selective'], { error: 'must be Full or Selective' })
+      .optional()
+      .meta({ description: "Defender's isolation type; default: the settings' choice" }),
+    ticket: z
+      .string()
+      .trim()
+      .refine((t) => parseTicket(t) !== null, {
+        error: `must be a tracker key such as ${TICKET_EXAMPLE} (letters, digits, . _ / # -; at most 64)`,
+      })
+      .optional()
+      .meta({ description: "a ticket reference; the settings' ticket link template makes it a link" }),
+  })
+  .refine((b) => (b.host === undefined) !== (b.hosts === undefined), {
+    error: 'send either "host" or "hosts", not both',
+    path: ['host'],
+  });
 
 const date = z.iso.datetime().nullable();
 
@@ -86,6 +105,10 @@ export const LockdownView = z.object({
     .nullable()
     .meta({ description: 'for automatic lockdowns: the scores that triggered it' }),
   ticket: z.string().nullable(),
+  request_id: z
+    .string()
+    .nullable()
+    .meta({ description: 'the request it was asked in with other hosts (req_…), else null' }),
   ticket_url: z
     .string()
     .nullable()
@@ -120,6 +143,7 @@ export function lockdownView(l: Lockdown): z.infer<typeof LockdownView> {
     requested_date: rfc3339(l.createdAt) ?? '',
     ticket: l.ticket,
     ticket_url: l.ticketUrl,
+    request_id: l.requestId,
     trigger: l.trigger
       ? {
           threat: l.trigger.threat,
@@ -249,11 +273,24 @@ export async function lockHost(
       res,
       400,
       field === 'duration' ? 'bad_duration' : 'bad_request',
-      `${field}: ${issue?.message ?? 'invalid'}. Send { "host": "<name|ip|machine id>", "duration": "${DURATIONS.join('|')}", "reason": "…" }.`,
+      `${field}: ${issue?.message ?? 'invalid'}. Send { "host": "<name|ip|machine id>" (or "hosts": [ … ]), "duration": "${DURATIONS.join('|')}", "reason": "…" }.`,
     );
     return;
   }
-  const query = parseHostQuery(parsed.data.host);
+  const common = {
+    actor: caller.actor,
+    durationHours: durationHours(parsed.data.duration),
+    reason: parsed.data.reason,
+    source: 'api' as const,
+    channel: null,
+    ...(parsed.data.isolation_type ? { isolationType: parsed.data.isolation_type } : {}),
+    ...(parsed.data.ticket ? { ticket: parsed.data.ticket } : {}),
+  };
+  if (parsed.data.hosts) {
+    await lockSeveral(deps, caller, parsed.data.hosts, common, res);
+    return;
+  }
+  const query = parseHostQuery(parsed.data.host ?? '');
   if (!query.ok) {
     apiError(
       res,
@@ -263,16 +300,7 @@ export async function lockHost(
     );
     return;
   }
-  const result = await requestLockdown(deps.lockdown, {
-    actor: caller.actor,
-    query: query.query,
-    durationHours: durationHours(parsed.data.duration),
-    reason: parsed.data.reason,
-    source: 'api',
-    channel: null,
-    ...(parsed.data.isolation_type ? { isolationType: parsed.data.isolation_type } : {}),
-    ...(parsed.data.ticket ? { ticket: parsed.data.ticket } : {}),
-  });
+  const result = await requestLockdown(deps.lockdown, { ...common, query: query.query });
   if (!result.ok) {
     apiError(
       res,
@@ -284,6 +312,95 @@ export async function lockHost(
   }
   const l = result.value.lockdown;
   sendJson(res, l.state === 'pending_approval' ? 202 : 201, lockdownView(l));
+}
+
+/** A host of `hosts` left out of the request, and why (its `error` as the API's errors are). */
+export const LeftOutView = z.object({
+  host: z.string().meta({ description: 'the host as it was sent' }),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+/** The answer to `{ "hosts": [...] }`: one request, one lockdown per host, the rest left out. */
+export const LockRequestView = z.object({
+  request_id: z.string(),
+  lockdowns: z.array(LockdownView),
+  left_out: z.array(LeftOutView),
+});
+
+/** Why a host of several was left out: the single-host sentence, or the duplicate it is. */
+function leftOutView(r: RefusedHost, canView: boolean): z.infer<typeof LeftOutView> {
+  const message =
+    r.error === 'duplicate'
+      ? 'That host is already in this request (named twice, or by another of its names).'
+      : refusalMessage(
+          {
+            ok: false,
+            error: r.error,
+            ...(r.candidates ? { candidates: r.candidates } : {}),
+            ...(r.existing ? { existing: r.existing } : {}),
+          },
+          canView,
+        );
+  return { host: r.query, error: { code: r.error, message } };
+}
+
+/**
+ * `{ "hosts": [...] }` (issue #18, item 2): one request for them all, the same rules per host as
+ * for one. 202 while it awaits approval, 201 once approved; a host that cannot be locked is in
+ * `left_out` with its reason. Nothing lockable: 409 `nothing_to_lock`, each host's reason beside it.
+ */
+async function lockSeveral(
+  deps: LockdownRouteDeps,
+  caller: ApiCaller,
+  hosts: string[],
+  common: Omit<RequestsInput, 'queries'>,
+  res: ServerResponse,
+): Promise<void> {
+  const queries = [];
+  for (const [i, h] of hosts.entries()) {
+    const q = parseHostQuery(h);
+    if (!q.ok) {
+      apiError(
+        res,
+        400,
+        'bad_host',
+        `hosts.${i}: ${q.problem.replace(/_/g, ' ')}. Name a host, an IP or a machine id.`,
+      );
+      return;
+    }
+    queries.push(q.query);
+  }
+  const canView = caller.scopes.includes('lockdown:view');
+  const r = await requestLockdowns(deps.lockdown, { ...common, queries });
+  if (!r.ok) {
+    if (r.error === 'too_many_hosts') {
+      apiError(
+        res,
+        400,
+        'too_many_hosts',
+        `hosts: at most ${r.limit ?? '?'} in one request (the settings' hosts per request; an admin's token may send up to ${HOSTS_PER_REQUEST_MAX}). Split them into several requests.`,
+      );
+      return;
+    }
+    if (r.error === 'nothing_to_lock') {
+      sendJson(res, 409, {
+        error: {
+          code: 'nothing_to_lock',
+          message: "None of the hosts can be locked: each one's reason is in left_out.",
+          left_out: (r.refused ?? []).map((x) => leftOutView(x, canView)),
+        },
+      });
+      return;
+    }
+    apiError(res, requestRefusalStatus[r.error], r.error, refusalMessage({ ...r, error: r.error }, canView));
+    return;
+  }
+  const pending = r.value.lockdowns.some((l) => l.state === 'pending_approval');
+  sendJson(res, pending ? 202 : 201, {
+    request_id: r.value.requestId,
+    lockdowns: r.value.lockdowns.map(lockdownView),
+    left_out: r.value.refused.map((x) => leftOutView(x, canView)),
+  } satisfies z.infer<typeof LockRequestView>);
 }
 
 function releaseMessage(code: ReleaseRefusal, current?: Lockdown): string {

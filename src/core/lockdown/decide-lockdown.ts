@@ -26,6 +26,82 @@ export async function decideLockdown(
   if (!row) {
     return err('not_found');
   }
+  if (row.requestId) {
+    // one host of a request of several: the request is decided as one, never host by host
+    const r = await decideRequest(deps, { ...input, requestId: row.requestId });
+    return r.ok ? ok(r.value.find((l) => l.id === row.id) ?? r.value[0] ?? row) : r;
+  }
+  const refused = await decisionRefused(deps, input, row);
+  if (refused) {
+    return refused;
+  }
+  const now = deps.clock.now();
+  const approve = input.decision === 'approve';
+  const next = await deps.lockdowns.transition(
+    row.id,
+    approve ? 'approve' : 'deny',
+    { approvedBy: actorId(input.actor), decidedAt: now, nextCheckAt: approve ? now : null },
+    { actor: actorId(input.actor), thread: { name: approve ? 'lockdown.approved' : 'lockdown.denied' } },
+  );
+  if (!next) {
+    const current = (await deps.lockdowns.get(row.id)) ?? row;
+    return { ...err('not_pending'), current };
+  }
+  if (approve) {
+    await deps.wake(next.id, now);
+  }
+  return ok(next);
+}
+
+/**
+ * Approve or deny a request of several hosts (issue #18, item 2) with one click: the same checks
+ * as for one lockdown, then every host still pending moves in one transaction, and only the rows
+ * that moved are isolated. A host withdrawn from the request meanwhile stays withdrawn.
+ */
+export async function decideRequest(
+  deps: LockdownDeps,
+  input: { actor: Actor; requestId: string; decision: 'approve' | 'deny' },
+): Promise<Result<Lockdown[], DecisionRefusal> & { current?: Lockdown }> {
+  const rows = await deps.lockdowns.ofRequest(input.requestId);
+  const row = rows.find((r) => r.state === 'pending_approval') ?? rows[0];
+  if (!row) {
+    return err('not_found');
+  }
+  const refused = await decisionRefused(deps, input, row);
+  if (refused) {
+    return refused;
+  }
+  const now = deps.clock.now();
+  const approve = input.decision === 'approve';
+  const moved = await deps.lockdowns.transitionRequest(
+    input.requestId,
+    approve ? 'approve' : 'deny',
+    { approvedBy: actorId(input.actor), decidedAt: now, nextCheckAt: approve ? now : null },
+    { actor: actorId(input.actor), thread: { name: approve ? 'lockdown.approved' : 'lockdown.denied' } },
+  );
+  // ('busy' is only ever answered to `nowait`, which a click does not ask: it waits its turn)
+  if (moved === 'busy' || moved.length === 0) {
+    const current = (await deps.lockdowns.get(row.id)) ?? row;
+    return { ...err('not_pending'), current };
+  }
+  if (approve) {
+    for (const l of moved) {
+      await deps.wake(l.id, now);
+    }
+  }
+  return ok(moved);
+}
+
+/**
+ * What may stop a decision on `row`, read at the click: the approver's permission, a request
+ * still pending, never the requester (or the person whose feed triggered it), containment on to
+ * approve, and the approval deadline. Refusals by a rule are audited. Null when it may go ahead.
+ */
+async function decisionRefused(
+  deps: LockdownDeps,
+  input: { actor: Actor; decision: 'approve' | 'deny' },
+  row: Lockdown,
+): Promise<(Result<never, DecisionRefusal> & { current?: Lockdown }) | null> {
   if (!can(input.actor, 'lockdown:approve')) {
     await recordDenial(deps, {
       actor: input.actor,
@@ -65,19 +141,5 @@ export async function decideLockdown(
     await deps.wake(row.id, now);
     return { ...err('expired'), current: row };
   }
-  const approve = input.decision === 'approve';
-  const next = await deps.lockdowns.transition(
-    row.id,
-    approve ? 'approve' : 'deny',
-    { approvedBy: who, decidedAt: now, nextCheckAt: approve ? now : null },
-    { actor: who, thread: { name: approve ? 'lockdown.approved' : 'lockdown.denied' } },
-  );
-  if (!next) {
-    const current = (await deps.lockdowns.get(row.id)) ?? row;
-    return { ...err('not_pending'), current };
-  }
-  if (approve) {
-    await deps.wake(next.id, now);
-  }
-  return ok(next);
+  return null;
 }

@@ -32,6 +32,11 @@ export interface Escalation {
 export interface Announcer {
   /** Posts the root message (with Approve / Deny while pending); where it went, or null. */
   requested(l: Lockdown, host: Host | null): Promise<RequestPost>;
+  /**
+   * Posts the one root message of a request of several hosts (issue #18, item 2), listing every
+   * host, with Approve / Deny for all of them while pending; the thread its lockdowns share.
+   */
+  requestedMany(lockdowns: Lockdown[]): Promise<RequestPost>;
   /** Tells the thread (mentioning the user group) and posts the request again in the escalation channel. */
   escalated(l: Lockdown, to: Escalation): Promise<void>;
 }

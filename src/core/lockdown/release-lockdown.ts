@@ -67,3 +67,27 @@ export async function releaseLockdown(
     ? { ...err('not_open'), current }
     : { ...err('already_releasing'), ...(current ? { current } : {}) };
 }
+
+/**
+ * Unlock every open lockdown of a request of several hosts (its Withdraw / Stop button, issue #18,
+ * item 2): each host as `releaseLockdown` would, with the same checks per host (the requester may
+ * withdraw their own pending hosts; anything else needs `lockdown:edit`). What happened to each.
+ */
+export async function releaseRequest(
+  deps: LockdownDeps,
+  input: { actor: Actor; requestId: string; reason?: string },
+): Promise<Result<Array<Result<Lockdown, ReleaseRefusal> & { current?: Lockdown }>, ReleaseRefusal>> {
+  const rows = await deps.lockdowns.ofRequest(input.requestId);
+  if (rows.length === 0) {
+    return err('not_found');
+  }
+  const open = rows.filter((r) => isOpen(r.state));
+  if (open.length === 0) {
+    return err('not_open');
+  }
+  const results = [];
+  for (const row of open) {
+    results.push(await releaseLockdown(deps, { ...input, lockdownId: row.id }));
+  }
+  return ok(results);
+}

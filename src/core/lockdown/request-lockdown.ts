@@ -13,7 +13,7 @@ import { LOCKDOWN_DURATIONS_HOURS, REQUEST_EVENTS } from './machine.js';
 import { pickOne } from './pick-host.js';
 import type { LockdownDeps } from './ports.js';
 import { ticketUrl } from './ticket.js';
-import type { AutoTrigger, Lockdown, LockdownSource } from './types.js';
+import type { AuditRecord, AutoTrigger, Lockdown, LockdownSource, NewLockdown } from './types.js';
 
 export type RequestRefusal =
   | 'forbidden'
@@ -71,6 +71,54 @@ export type RequestResult = Result<RequestOk, RequestRefusal> & {
  * index, so of any number of concurrent requests exactly one wins. Refusals change nothing.
  */
 export async function requestLockdown(deps: LockdownDeps, input: RequestInput): Promise<RequestResult> {
+  const gate = await requestGate(deps, input, input.query.value);
+  if (!gate.ok) {
+    return gate;
+  }
+  const settings = gate.value;
+  const prepared = await lockableRequest(deps, input, settings, input.query);
+  if (!prepared.ok) {
+    return prepared;
+  }
+  const { host, isolation } = prepared.value;
+  if (noApprover(settings, input.channel)) {
+    return err('no_approver_channel');
+  }
+  const row = newLockdownRow(input, settings, prepared.value, deps.clock.now());
+  const inserted = await deps.lockdowns.insert(
+    row.l,
+    row.audit,
+    input.auto ? { autoCapPerHour: input.auto.capPerHour } : {},
+  );
+  if (inserted === 'capped') {
+    return err('capped');
+  }
+  if (inserted === 'already_open') {
+    const current = await deps.lockdowns.openForMachine(host.machineId);
+    return { ...err('already_open'), ...(current ? { existing: current } : {}) };
+  }
+  const { lockdown, problem } = await announceRequest(deps, inserted, host, {
+    breakGlass: !!input.breakGlass,
+    approval: settings.approvalRequired,
+  });
+  return ok({
+    lockdown,
+    host,
+    ...(problem ? { postProblem: problem } : {}),
+    ...(isolation.note ? { isolationNote: isolation.note } : {}),
+  });
+}
+
+/**
+ * What every request passes before any host is looked at: the requester's permission, a preset
+ * duration, break-glass only for admins, containment on. Refusals are audited; the settings when
+ * it passes. `what` names the host(s) asked for, for the lookup-only audit row.
+ */
+export async function requestGate(
+  deps: LockdownDeps,
+  input: Pick<RequestInput, 'actor' | 'durationHours' | 'breakGlass'>,
+  what: string,
+): Promise<Result<Settings, RequestRefusal>> {
   if (!can(input.actor, 'lockdown:edit')) {
     await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.request' });
     return err('forbidden');
@@ -93,18 +141,43 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
       actor: input.actor,
       rule: 'lookup_only',
       what: 'lockdown.request',
-      details: { query: input.query.value },
+      details: { query: what },
     });
     return err('containment_disabled');
   }
-  const resolved = await lockableHost(deps, input, settings);
+  return ok(settings);
+}
+
+/** A request that needs approval with nowhere an approver would see it (DESIGN §3.3): a REST or automatic request on a fresh install. */
+export const noApprover = (settings: Settings, channel: string | null): boolean =>
+  settings.approvalRequired && !settings.approverChannel && !channel && settings.alertChannels.length === 0;
+
+/** A host a request may lock, with what Defender is to be asked for it. */
+export interface LockableHost {
+  host: Host;
+  isolation: { type: IsolationType; note?: string };
+  /** a rule matching the host by name or tag that did not pin it (renamed since?), flagged in the audit */
+  mismatch: string | null;
+}
+
+/**
+ * One host of a request: it resolves to exactly one machine hostlock may lock (lockableHost), the
+ * isolation type suits its OS, and it has no open lockdown. `guard` spends the lookup quota for a
+ * host the inventory does not know (REST requests, and every request of several hosts).
+ */
+export async function lockableRequest(
+  deps: LockdownDeps,
+  input: Pick<RequestInput, 'actor' | 'isolationType' | 'breakGlass'>,
+  settings: Settings,
+  query: HostQuery,
+  opts: { quota?: boolean } = {},
+): Promise<Result<LockableHost, RequestRefusal> & { candidates?: Host[]; existing?: Lockdown }> {
+  const resolved = await lockableHost(deps, { ...input, query }, settings, opts);
   if (!resolved.ok) {
     return resolved;
   }
   const host = resolved.value;
-  // a host that matches a rule by name or tag but was not pinned (renamed since?) is flagged
   const exclusion = exclusionOf(host, settings);
-  const mismatch = exclusion.exempt ? null : exclusion.nameOnly;
   const isolation = isolationFor(host, input.isolationType, settings);
   if (!isolation.ok) {
     return isolation;
@@ -113,71 +186,62 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   if (existing) {
     return { ...err('already_open'), existing };
   }
-  const now = deps.clock.now();
+  return ok({ host, isolation: isolation.value, mismatch: exclusion.exempt ? null : exclusion.nameOnly });
+}
+
+/** The row of a new request for one host and its audit record (`lockdown.requested`). */
+export function newLockdownRow(
+  input: Omit<RequestInput, 'query'>,
+  settings: Settings,
+  h: LockableHost,
+  now: Date,
+  requestId?: string,
+): { l: NewLockdown; audit: AuditRecord } {
   const approval = settings.approvalRequired;
-  if (approval && !settings.approverChannel && !input.channel && settings.alertChannels.length === 0) {
-    // a REST or automatic request on a fresh install: nowhere an approver would see it (DESIGN §3.3)
-    return err('no_approver_channel');
-  }
   const state = approval ? 'pending_approval' : 'approved';
-  const inserted = await deps.lockdowns.insert(
-    {
+  const via = viaOf(input.actor);
+  return {
+    l: {
       id: newId('lck'),
-      machineId: host.machineId,
-      hostName: host.name,
+      machineId: h.host.machineId,
+      hostName: h.host.name,
       state,
       durationMinutes: input.durationHours * 60,
       reason: input.reason,
       requestedBy: actorId(input.actor),
-      requestedVia: viaOf(input.actor),
+      requestedVia: via,
       source: input.source,
       requestChannel: input.channel,
       breakGlass: !!input.breakGlass,
-      isolationType: isolation.value.type,
+      isolationType: h.isolation.type,
       ...(input.auto ? { trigger: input.auto.trigger } : {}),
       ...(input.ticket
         ? { ticket: input.ticket, ticketUrl: ticketUrl(settings.ticketUrlTemplate, input.ticket) }
         : {}),
+      ...(requestId ? { requestId } : {}),
       nextCheckAt: approval ? approvalDeadline({ createdAt: now }, settings) : now,
     },
-    {
+    audit: {
       actor: actorId(input.actor),
       action: 'lockdown.requested',
       outcome: 'ok',
       details: {
-        machineId: host.machineId,
-        host: host.name,
+        machineId: h.host.machineId,
+        host: h.host.name,
         durationHours: input.durationHours,
         reason: input.reason,
-        isolationType: isolation.value.type,
+        isolationType: h.isolation.type,
         approvalRequired: approval,
+        ...(requestId ? { requestId } : {}),
         ...(input.breakGlass ? { breakGlass: true } : {}),
         ...(input.ticket ? { ticket: input.ticket } : {}),
-        ...(viaOf(input.actor) ? { via: viaOf(input.actor) } : {}),
-        ...(mismatch ? { exclusionMismatch: mismatch } : {}),
+        ...(via ? { via } : {}),
+        ...(h.mismatch ? { exclusionMismatch: h.mismatch } : {}),
         ...(input.auto ? { rule: input.auto.trigger } : {}),
       },
       events: REQUEST_EVENTS[state],
     },
-    input.auto ? { autoCapPerHour: input.auto.capPerHour } : {},
-  );
-  if (inserted === 'capped') {
-    return err('capped');
-  }
-  if (inserted === 'already_open') {
-    const current = await deps.lockdowns.openForMachine(host.machineId);
-    return { ...err('already_open'), ...(current ? { existing: current } : {}) };
-  }
-  const { lockdown, problem } = await announceRequest(deps, inserted, host, {
-    breakGlass: !!input.breakGlass,
-    approval,
-  });
-  return ok({
-    lockdown,
-    host,
-    ...(problem ? { postProblem: problem } : {}),
-    ...(isolation.value.note ? { isolationNote: isolation.value.note } : {}),
-  });
+  };
 }
 
 /**
@@ -219,13 +283,16 @@ function isolationFor(
  */
 async function lockableHost(
   deps: LockdownDeps,
-  input: RequestInput,
+  input: Pick<RequestInput, 'actor' | 'query' | 'breakGlass'>,
   settings: Settings,
+  opts: { quota?: boolean },
 ): Promise<Result<Host, RequestRefusal> & { candidates?: Host[] }> {
   // A REST request for a host the inventory does not know spends its creator's lookup quota, as a
   // lookup does: a token cannot fill Defender's budget with requests for made-up names (review M5).
-  // People in Slack are bounded by the command rate limit, and lock several hosts in an incident.
-  const quota = deps.lookupGuard && input.actor.kind === 'api' ? { guard: deps.lookupGuard } : {};
+  // People in Slack are bounded by the command rate limit for one host; a request of several hosts
+  // spends the quota whoever asks (issue #18, item 2: each host counts, none bypasses it).
+  const quota =
+    deps.lookupGuard && (input.actor.kind === 'api' || opts.quota) ? { guard: deps.lookupGuard } : {};
   const found = await lookupHost(
     { hosts: deps.hosts, defender: deps.defender, clock: deps.clock },
     { query: input.query, maxAgeMs: settings.pollMinutes * 60_000, who: actorId(input.actor), ...quota },

@@ -59,6 +59,8 @@ export interface Lockdown {
   ticket: string | null;
   /** its link, made by the settings' template when the request was made */
   ticketUrl: string | null;
+  /** the request it was asked in with other hosts (`req_…`, issue #18, item 2); null when alone */
+  requestId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -81,6 +83,7 @@ export interface NewLockdown {
   trigger?: AutoTrigger;
   ticket?: string | null;
   ticketUrl?: string | null;
+  requestId?: string | null;
   nextCheckAt: Date;
 }
 
@@ -128,6 +131,35 @@ export interface LockdownStore {
     audit: AuditRecord,
     opts?: { autoCapPerHour?: number },
   ): Promise<Lockdown | 'already_open' | 'capped'>;
+  /**
+   * Inserts the lockdowns of one request of several hosts (issue #18, item 2) in one transaction,
+   * each with its audit row and notifications: all or none are written, but a host that got an
+   * open lockdown meanwhile is 'already_open' (the others are still written).
+   */
+  insertRequest(
+    rows: ReadonlyArray<{ l: NewLockdown; audit: AuditRecord }>,
+  ): Promise<Array<Lockdown | 'already_open'>>;
+  /** The lockdowns of a request, by host name. */
+  ofRequest(requestId: string): Promise<Lockdown[]>;
+  /**
+   * Moves every lockdown of a request whose state allows `trigger`, in one transaction, rows taken
+   * in id order (so concurrent decisions cannot deadlock). `by.thread` is posted once, for the
+   * first row moved. The rows moved, in id order; with `nowait`, 'busy' (and nothing moved) when
+   * another transaction holds one of them: the engine never waits for a row while holding one.
+   */
+  transitionRequest(
+    requestId: string,
+    trigger: Trigger,
+    patch: LockdownUpdate,
+    by: TransitionBy,
+    opts?: { nowait?: boolean },
+  ): Promise<Lockdown[] | 'busy'>;
+  /**
+   * Takes the request's lock for the rest of the caller's transaction (the store must be bound to
+   * one, as in `withLock`) if nobody else holds it; false at once when someone does. The engine
+   * moves a request's pending hosts together only while holding it.
+   */
+  tryLockRequest(requestId: string): Promise<boolean>;
   /** Moves the row by `trigger` if its state allows it (machine.ts); null when it did not. */
   transition(id: string, trigger: Trigger, patch: LockdownUpdate, by: TransitionBy): Promise<Lockdown | null>;
   /** Writes bookkeeping only while the row is in one of `states`; null when it is not. */

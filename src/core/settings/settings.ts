@@ -43,6 +43,11 @@ export interface Settings {
   /** the Slack user group mentioned (`<!subteam^S…>`) when a request is escalated */
   escalationUsergroup: string | null;
   alertChannels: string[];
+  /**
+   * the most hosts one lock request may name (issue #18, item 2); admins (settings:edit) may name
+   * more, up to HOSTS_PER_REQUEST_MAX
+   */
+  hostsPerRequest: number;
   /** turns a lockdown's ticket into a link: `https://tracker.example/browse/{ticket}` (issue #18, item 5) */
   ticketUrlTemplate: string | null;
   autoEnabled: boolean;
@@ -63,6 +68,8 @@ export interface Settings {
 }
 
 export const MIN_POLL_MINUTES = 5;
+/** the most hosts any one lock request may name, admins included (issue #18, item 2) */
+export const HOSTS_PER_REQUEST_MAX = 100;
 
 export const DEFAULT_SETTINGS: Settings = {
   mdeState: 'enabled',
@@ -76,6 +83,7 @@ export const DEFAULT_SETTINGS: Settings = {
   escalationChannel: null,
   escalationUsergroup: null,
   alertChannels: [],
+  hostsPerRequest: 20,
   ticketUrlTemplate: null,
   autoEnabled: false,
   autoDryRun: true,
@@ -104,6 +112,7 @@ export function storedValues(s: Settings): Record<string, unknown> {
     escalation_channel: s.escalationChannel,
     escalation_usergroup: s.escalationUsergroup,
     alert_channels: s.alertChannels,
+    hosts_per_request: s.hostsPerRequest,
     ticket_url_template: s.ticketUrlTemplate,
     auto_enabled: s.autoEnabled,
     auto_dry_run: s.autoDryRun,

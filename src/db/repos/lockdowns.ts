@@ -28,6 +28,7 @@ function toLockdown(r: Row): Lockdown {
 }
 
 const UNIQUE_VIOLATION = '23505';
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * The audit row of a change and the outbox rows of the notifications it sends (`a.events`, from the
@@ -105,6 +106,96 @@ export function lockdownStore(db: Database): LockdownStore {
           (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
         if (code === UNIQUE_VIOLATION) {
           return 'already_open';
+        }
+        throw e;
+      }
+    },
+
+    async insertRequest(rows) {
+      return db.transaction(async (tx) => {
+        const out: Array<Lockdown | 'already_open'> = [];
+        for (const { l, audit } of rows) {
+          try {
+            // a savepoint each: a host locked meanwhile (unique index) does not undo the others
+            out.push(
+              await tx.transaction(async (sp) => {
+                const [row] = await sp.insert(lockdowns).values(l).returning();
+                if (!row) {
+                  throw new Error('insert returned no row');
+                }
+                const inserted = toLockdown(row);
+                await writeAudit(sp, inserted, audit);
+                return inserted;
+              }),
+            );
+          } catch (e) {
+            const code =
+              (e as { cause?: { code?: string }; code?: string }).cause?.code ??
+              (e as { code?: string }).code;
+            if (code !== UNIQUE_VIOLATION) {
+              throw e;
+            }
+            out.push('already_open');
+          }
+        }
+        return out;
+      });
+    },
+
+    async ofRequest(requestId) {
+      const rows = await db
+        .select()
+        .from(lockdowns)
+        .where(eq(lockdowns.requestId, requestId))
+        .orderBy(asc(lockdowns.hostName), asc(lockdowns.id));
+      return rows.map(toLockdown);
+    },
+
+    async tryLockRequest(requestId) {
+      const [r] = await db.execute<{ ok: boolean }>(
+        sql`select pg_try_advisory_xact_lock(hashtextextended(${`hostlock.request:${requestId}`}, 0)) as ok`,
+      );
+      return r?.ok === true;
+    },
+
+    async transitionRequest(requestId, trigger, patch, by, opts = {}) {
+      const tr = TRANSITIONS[trigger];
+      const run = db.transaction(async (tx) => {
+        const from = sql.join(
+          tr.from.map((s) => sql`${s}`),
+          sql`, `,
+        );
+        const ids = await tx.execute<{ id: string }>(
+          opts.nowait
+            ? sql`select id from lockdowns where request_id = ${requestId} and state in (${from}) order by id for update nowait`
+            : sql`select id from lockdowns where request_id = ${requestId} and state in (${from}) order by id for update`,
+        );
+        const moved: Lockdown[] = [];
+        const record = transitionRecord(trigger, by);
+        for (const { id } of ids) {
+          const next = await casUpdate(tx, id, tr.from, { ...patch, state: tr.to });
+          if (!next) {
+            continue;
+          }
+          if (record) {
+            await writeAudit(tx, next, record);
+          }
+          if (by.thread && moved.length === 0) {
+            await enqueueThreadNote(tx, { ...by.thread, lockdown: next });
+          }
+          moved.push(next);
+        }
+        return moved;
+      });
+      try {
+        return await run;
+      } catch (e) {
+        // 55P03 lock_not_available: another transaction holds a row (only asked for with nowait);
+        // inside a caller's transaction this was a savepoint, rolled back on its own
+        const code =
+          (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+        if (opts.nowait && code === LOCK_NOT_AVAILABLE) {
+          return 'busy';
         }
         throw e;
       }

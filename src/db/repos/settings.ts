@@ -2,7 +2,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { templateProblem } from '../../core/lockdown/ticket.js';
 import type { SettingsRepo } from '../../core/settings/ports.js';
-import { DEFAULT_SETTINGS, MIN_POLL_MINUTES, type Settings } from '../../core/settings/settings.js';
+import {
+  DEFAULT_SETTINGS,
+  HOSTS_PER_REQUEST_MAX,
+  MIN_POLL_MINUTES,
+  type Settings,
+} from '../../core/settings/settings.js';
 import type { Database } from '../client.js';
 import { settings } from '../schema.js';
 
@@ -49,6 +54,7 @@ const Stored = z.object({
     .nullable()
     .catch(d.escalationUsergroup),
   alert_channels: z.array(z.string().regex(/^[CG][A-Z0-9]+$/)).catch(d.alertChannels),
+  hosts_per_request: z.number().int().min(1).max(HOSTS_PER_REQUEST_MAX).catch(d.hostsPerRequest),
   ticket_url_template: z
     .string()
     .refine((t) => templateProblem(t) === null)
@@ -101,6 +107,7 @@ export function parseSettings(data: unknown): Settings {
     escalationUsergroup: s.escalation_usergroup ?? d.escalationUsergroup,
     ticketUrlTemplate: s.ticket_url_template ?? d.ticketUrlTemplate,
     alertChannels: s.alert_channels ?? d.alertChannels,
+    hostsPerRequest: s.hosts_per_request ?? d.hostsPerRequest,
     autoEnabled: s.auto_enabled ?? d.autoEnabled,
     autoDryRun: s.auto_dry_run ?? d.autoDryRun,
     autoMinutes: s.auto_minutes ?? d.autoMinutes,

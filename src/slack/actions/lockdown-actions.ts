@@ -1,12 +1,12 @@
 import type { App, BlockAction, RespondArguments } from '@slack/bolt';
-import { decideLockdown } from '../../core/lockdown/decide-lockdown.js';
+import { decideLockdown, decideRequest } from '../../core/lockdown/decide-lockdown.js';
 import { extendLockdown } from '../../core/lockdown/extend-lockdown.js';
-import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
+import { releaseLockdown, releaseRequest } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { can, type Permission } from '../../core/permissions.js';
 import { lookupFromDefender } from '../commands/lookup.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { ActionId, parseBlockId, parseDuration, parseLockChoice } from '../ids.js';
+import { ActionId, parseBlockId, parseDuration, parseLockChoice, REQUEST_ID } from '../ids.js';
 import {
   decisionRefusal,
   extendRefusal,
@@ -27,6 +27,16 @@ function lockdownIdOf(action: Clicked): string | null {
   }
   const parsed = parseBlockId(action.block_id);
   return parsed?.kind === 'lockdown' && LOCKDOWN_ID.test(parsed.id) ? parsed.id : null;
+}
+
+/**
+ * The request of several hosts a click names (issue #18, item 2): the button's value when it is a
+ * request id and the block says the same request; nothing else is trusted.
+ */
+function requestIdOf(action: Clicked): string | null {
+  const value = 'value' in action && typeof action.value === 'string' ? action.value : undefined;
+  const parsed = parseBlockId(action.block_id);
+  return value && REQUEST_ID.test(value) && parsed?.kind === 'request' && parsed.id === value ? value : null;
 }
 
 const selected = (action: Clicked) =>
@@ -86,11 +96,16 @@ function handle(app: App, deps: SlackDeps, actionId: string, needs: Permission, 
 const decide =
   (deps: SlackDeps, decision: 'approve' | 'deny'): ClickHandler =>
   async (c) => {
+    const actor = await deps.actors.resolve(c.userId);
+    const requestId = requestIdOf(c.action);
+    if (requestId) {
+      const r = await decideRequest(deps.lockdown, { actor, requestId, decision });
+      return r.ok ? null : decisionRefusal(r.error, r.current);
+    }
     const id = lockdownIdOf(c.action);
     if (!id) {
       return 'That button does not name a lockdown.';
     }
-    const actor = await deps.actors.resolve(c.userId);
     const r = await decideLockdown(deps.lockdown, { actor, lockdownId: id, decision });
     return r.ok ? null : decisionRefusal(r.error, r.current);
   };
@@ -99,14 +114,23 @@ const decide =
 const unlock =
   (deps: SlackDeps): ClickHandler =>
   async (c) => {
+    const actor = await deps.actors.resolve(c.userId);
+    const requestId = requestIdOf(c.action);
+    if (requestId) {
+      const r = await releaseRequest(deps.lockdown, { actor, requestId });
+      if (!r.ok) {
+        return releaseRefusal(r.error);
+      }
+      // what happened to each host, one line each (a host already ended says so)
+      return r.value
+        .map((one) => (one.ok ? unlockAnswer(one.value) : releaseRefusal(one.error, one.current)))
+        .join('\n');
+    }
     const id = lockdownIdOf(c.action);
     if (!id) {
       return 'That button does not name a lockdown.';
     }
-    const r = await releaseLockdown(deps.lockdown, {
-      actor: await deps.actors.resolve(c.userId),
-      lockdownId: id,
-    });
+    const r = await releaseLockdown(deps.lockdown, { actor, lockdownId: id });
     return r.ok ? unlockAnswer(r.value) : releaseRefusal(r.error, r.current);
   };
 

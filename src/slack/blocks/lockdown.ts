@@ -1,9 +1,11 @@
 import type { types } from '@slack/bolt';
 import { publicErrorText } from '../../core/errors.js';
 import type { EventName, ThreadNote } from '../../core/events.js';
+import { parseLeftOut } from '../../core/lockdown/request-lockdowns.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
+import { leftOutText } from './request.js';
 
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
 const hours = (minutes: number) => `${minutes / 60} h`;
@@ -95,6 +97,15 @@ export function lockdownRootText(l: Lockdown): string {
 /** The thread reply for an event of a lockdown. */
 export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: string): string {
   const extra = detail ? ` (${truncateMrkdwn(escapeMrkdwn(publicErrorText(detail)), 300)})` : '';
+  if (l.requestId) {
+    const many = requestEventText(name, l, extra);
+    if (many) {
+      return many;
+    }
+  }
+  if (name === 'hosts_left_out') {
+    return leftOutText(parseLeftOut(detail));
+  }
   switch (name) {
     case 'lockdown.requested':
       return `${who(l.requestedBy)} asked to lock ${host(l)} for ${hours(l.durationMinutes)}.`;
@@ -130,6 +141,30 @@ export function eventText(name: EventName | ThreadNote, l: Lockdown, detail?: st
       return `:rotating_light: Break-glass: ${who(l.requestedBy)} overrode the exclusion list to lock ${host(l)}.`;
     default:
       return `${name}${extra}`;
+  }
+}
+
+/**
+ * The thread reply for what happens to a whole request of several hosts at once (one decision,
+ * one expiry, issue #18, item 2), and for the events whose one-host wording would not say which
+ * host of the thread they are about; null for the rest, which name their host already.
+ */
+function requestEventText(name: EventName | ThreadNote, l: Lockdown, extra: string): string | null {
+  switch (name) {
+    case 'lockdown.approved':
+      return l.approvedBy
+        ? `Approved by ${who(l.approvedBy)}. Isolating each host through Defender; each one's outcome follows here.`
+        : `Approved${extra}. Isolating each host through Defender; each one's outcome follows here.`;
+    case 'lockdown.denied':
+      return `Denied by ${who(l.approvedBy)}. ${who(l.requestedBy)}, nothing was changed on any host.`;
+    case 'lockdown.approval_expired':
+      return `Nobody decided in time, so the request expired for every host still waiting. ${who(l.requestedBy)}, nothing was changed; request again if it is still needed.`;
+    case 'lockdown.extended':
+      return `${host(l)} extended${extra}: now ends ${time(l.expiresAt)}.`;
+    case 'break_glass':
+      return `:rotating_light: Break-glass: ${who(l.requestedBy)} overrode the exclusion list for this request.`;
+    default:
+      return null;
   }
 }
 

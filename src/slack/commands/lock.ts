@@ -3,16 +3,17 @@ import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
 import { findOpenLockdown } from '../../core/lockdown/find-open-lockdown.js';
 import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { type RequestsInput, requestLockdowns } from '../../core/lockdown/request-lockdowns.js';
 import { parseTicket, TICKET_EXAMPLE } from '../../core/lockdown/ticket.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { DURATION_VALUES, parseDuration } from '../ids.js';
-import { releaseRefusal, requestRefusal, unlockAnswer } from '../lockdown-replies.js';
+import { releaseRefusal, requestRefusal, requestsAnswer, unlockAnswer } from '../lockdown-replies.js';
 import type { Subcommand } from './registry.js';
 
 const ephemeral = (text: string): RespondArguments => ({ response_type: 'ephemeral', text });
-const USAGE = `\`/hostlock lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [--ticket ${TICKET_EXAMPLE}] [reason]\`, e.g. \`/hostlock lock web-01 4h suspicious beacon\``;
+const USAGE = `\`/hostlock lock <host> [<host>…] <${DURATION_VALUES.join('|')}> [--selective|--full] [--ticket ${TICKET_EXAMPLE}] [reason]\`, e.g. \`/hostlock lock web-01 web-02 4h suspicious beacon\``;
 const FLAGS = new Set(['--break-glass', '--selective', '--full']);
 const MAX_REASON = 500;
 
@@ -25,14 +26,22 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
     name: 'lock',
     needs: 'lockdown:edit',
     example: 'lock web-01 4h beaconing to a known C2',
-    usage: `lock <host> <${DURATION_VALUES.join('|')}> [--selective|--full] [--ticket ${TICKET_EXAMPLE}] [reason]`,
-    summary: 'lock a host down for a preset time (needs approval unless turned off)',
+    usage: `lock <host> [<host>…] <${DURATION_VALUES.join('|')}> [--selective|--full] [--ticket ${TICKET_EXAMPLE}] [reason]`,
+    summary:
+      'lock hosts down for a preset time: several hosts make one request, one approval (needs approval unless turned off)',
     async run(ctx) {
       const actor = await deps.actors.resolve(ctx.userId);
       if (!can(actor, 'lockdown:edit')) {
         return { reply: ephemeral(await refuse(deps, actor, 'lockdown:edit', 'lock')) };
       }
-      const [target = '', duration = '', ...rest] = ctx.args;
+      // the hosts come first, up to the first preset duration (`web-01 web-02 10.0.0.5 4h …`)
+      const at0 = ctx.args.findIndex((w, i) => i > 0 && parseDuration(w.toLowerCase()) !== null);
+      const targets = at0 > 0 ? ctx.args.slice(0, at0) : ctx.args.slice(0, 1);
+      const duration =
+        (at0 > 0
+          ? ctx.args[at0]
+          : (ctx.args.find((w, i) => i > 0 && DURATION_LIKE.test(w)) ?? ctx.args[1])) ?? '';
+      const rest = at0 > 0 ? ctx.args.slice(at0 + 1) : ctx.args.slice(2);
       // `--ticket INC-123` (or `--ticket=INC-123`) anywhere after the duration
       const at = rest.findIndex((w) => /^--ticket(=|$)/i.test(w));
       let words = rest;
@@ -64,9 +73,17 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
         .filter((w) => !FLAGS.has(w.toLowerCase()))
         .join(' ')
         .trim();
-      const parsed = parseHostQuery(target);
-      if (!parsed.ok) {
-        return { reply: ephemeral(`Tell me which host and for how long: ${USAGE}.`) };
+      const queries = targets.map((t) => ({ t, parsed: parseHostQuery(t) }));
+      const bad = queries.find((q) => !q.parsed.ok);
+      const parsed = queries[0]?.parsed;
+      if (!parsed?.ok || bad) {
+        return {
+          reply: ephemeral(
+            bad && targets.length > 1
+              ? `\`${truncateMrkdwn(codeSafe(bad.t), 80)}\` is not a host name, IP or machine id: ${USAGE}.`
+              : `Tell me which host and for how long: ${USAGE}.`,
+          ),
+        };
       }
       const hours = parseDuration(duration.toLowerCase());
       if (!hours) {
@@ -82,6 +99,19 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
             `Keep the reason under ${MAX_REASON} characters (it goes into Defender's comment).`,
           ),
         };
+      }
+      if (targets.length > 1) {
+        return lockSeveral(deps, {
+          actor,
+          queries: queries.flatMap((q) => (q.parsed.ok ? [q.parsed.query] : [])),
+          durationHours: hours,
+          reason,
+          source: 'manual',
+          channel: ctx.channelId,
+          breakGlass,
+          ...(isolationType ? { isolationType } : {}),
+          ...(ticket ? { ticket } : {}),
+        });
       }
       return {
         reply: ephemeral(
@@ -113,6 +143,24 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
         },
       };
     },
+  };
+}
+
+/** A word that was meant as a duration (`3h`, `4`, `90m`): named back when it is not a preset. */
+const DURATION_LIKE = /^\d+[a-z]{0,3}$/i;
+
+/**
+ * `/hostlock lock web-01 web-02 … 4h` (issue #18, item 2): one request for all the hosts, one
+ * approval; the requester hears which hosts are in it and which were left out, and why.
+ */
+function lockSeveral(
+  deps: SlackDeps,
+  input: RequestsInput,
+): { reply: RespondArguments; followUp: () => Promise<RespondArguments> } {
+  const hours = input.durationHours;
+  return {
+    reply: ephemeral(`Requesting a ${hours} h lockdown of ${input.queries.length} hosts in one request…`),
+    followUp: async () => ephemeral(requestsAnswer(await requestLockdowns(deps.lockdown, input), hours)),
   };
 }
 

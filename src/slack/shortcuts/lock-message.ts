@@ -2,15 +2,20 @@ import type { App, RespondArguments, types } from '@slack/bolt';
 import type { Host } from '../../core/hosts/types.js';
 import { isExcluded } from '../../core/lockdown/exclusions.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { hostsLimitFor, requestLockdowns } from '../../core/lockdown/request-lockdowns.js';
 import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import type { SlackDeps } from '../deps.js';
 import { DURATION_VALUES, LOCK_MESSAGE_VIEW, parseDuration, ShortcutId } from '../ids.js';
-import { requestRefusal } from '../lockdown-replies.js';
+import { requestRefusal, requestsAnswer } from '../lockdown-replies.js';
 import { hostsInMessage } from './lookup-message.js';
 import { admitShortcut, type ShortcutRate } from './rate.js';
 
-/** Hosts one "Lock hosts in message" offers at most: Slack's limit of options in a checkboxes element. */
-export const LOCK_FROM_MESSAGE_MAX = 10;
+/**
+ * Hosts one "Lock hosts in message" offers at most: the default hosts-per-request limit (a
+ * multi-select takes up to 100 options; a request of more than the settings' limit is an admin's,
+ * and is typed).
+ */
+export const LOCK_FROM_MESSAGE_MAX = 20;
 const MAX_REASON = 500;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,30}$/;
 
@@ -23,9 +28,10 @@ function lockModal(
   reason: string,
   channel: string,
 ): types.ModalView {
+  // a select option has no description (Block Kit: checkboxes and radio buttons only): the name,
+  // cut to leave room for the start of the machine id that tells twins apart
   const options = hosts.map((h) => ({
-    text: pt(h.name || h.machineId),
-    description: pt(h.machineId),
+    text: pt(`${(h.name || h.machineId).slice(0, 60)} · ${h.machineId.slice(0, 8)}`),
     value: h.machineId,
   }));
   const initial = options.filter((o) => preselected.has(o.value));
@@ -42,10 +48,11 @@ function lockModal(
         type: 'input',
         block_id: 'hosts',
         label: pt('Hosts named in the message'),
-        hint: pt('Ticked: hosts the message names by a unique name, address or id, not isolated or exempt.'),
+        hint: pt('Chosen: hosts the message names by a unique name, address or id, not isolated or exempt.'),
         element: {
-          type: 'checkboxes',
+          type: 'multi_static_select',
           action_id: 'value',
+          placeholder: pt('Hosts to lock'),
           options,
           ...(initial.length ? { initial_options: initial } : {}),
         },
@@ -87,10 +94,10 @@ type Values = Record<
 
 /**
  * "Lock hosts in this message" (issue #18, item 1): the hosts the message names that the inventory
- * knows, pre-selected in a modal with a duration and the message's link as the reason. Each host
- * chosen is a lockdown request of its own, through the same verb as `/hostlock lock` (permission
- * re-checked at submission, approvals, exclusions, the Defender budget). Until several hosts make
- * one request (item 2), at most LOCK_FROM_MESSAGE_MAX are offered.
+ * knows, pre-selected in a modal with a duration and the message's link as the reason. The hosts
+ * chosen make one request (item 2), through the same verbs as `/hostlock lock` (permission
+ * re-checked at submission, the hosts-per-request limit, approvals, exclusions, the Defender
+ * budget); at most LOCK_FROM_MESSAGE_MAX are offered.
  */
 export function registerLockMessage(app: App, deps: SlackDeps, rate: ShortcutRate): void {
   app.shortcut(
@@ -160,10 +167,14 @@ export function registerLockMessage(app: App, deps: SlackDeps, rate: ShortcutRat
         return new Set<string>();
       }
     })();
+    const limit = Math.min(
+      LOCK_FROM_MESSAGE_MAX,
+      hostsLimitFor(await deps.actors.resolve(body.user.id), (await deps.settings()).hostsPerRequest),
+    );
     if (chosen.length === 0) {
       errors.hosts = 'Choose at least one host.';
-    } else if (chosen.length > LOCK_FROM_MESSAGE_MAX) {
-      errors.hosts = `At most ${LOCK_FROM_MESSAGE_MAX} hosts at once.`;
+    } else if (new Set(chosen).size > limit) {
+      errors.hosts = `At most ${limit} hosts in one request: choose fewer, and request the rest separately.`;
     } else if (chosen.some((id) => !offeredIds.has(id))) {
       errors.hosts = 'Choose among the hosts the message names.';
     }
@@ -187,30 +198,29 @@ export function registerLockMessage(app: App, deps: SlackDeps, rate: ShortcutRat
       }
     })();
     const channel = typeof meta.channel === 'string' && CHANNEL_ID.test(meta.channel) ? meta.channel : null;
-    const lines: string[] = [];
-    for (const machineId of [...new Set(chosen)]) {
+    const ids = [...new Set(chosen)];
+    const common = { actor, durationHours: hours, reason, source: 'manual' as const, channel };
+    let text: string;
+    if (ids.length === 1) {
+      const machineId = ids[0] ?? '';
       const r = await requestLockdown(deps.lockdown, {
-        actor,
+        ...common,
         query: { kind: 'machine_id', value: machineId },
-        durationHours: hours,
-        reason,
-        source: 'manual',
-        channel,
       });
       const host = `\`${truncateMrkdwn(codeSafe(r.ok ? r.value.host.name : machineId), 100)}\``;
       const notes = r.ok
         ? [r.value.isolationNote, r.value.postProblem].filter(Boolean).map((n) => ` :warning: ${n}`)
         : [];
-      lines.push(
-        r.ok
-          ? `• ${host}: lockdown \`${r.value.lockdown.id}\` ${r.value.lockdown.state === 'pending_approval' ? 'is waiting for approval' : 'is approved; isolating'}${notes.join('')}`
-          : `• ${host}: ${requestRefusal(r)}`,
-      );
-      if (!r.ok && r.error === 'forbidden') {
-        break; // the role was taken away meanwhile: the rest would be refused alike
-      }
+      text = r.ok
+        ? `${host}: lockdown \`${r.value.lockdown.id}\` ${r.value.lockdown.state === 'pending_approval' ? 'is waiting for approval' : 'is approved; isolating'} (${hours} h).${notes.join('')}`
+        : `${host}: ${requestRefusal(r)}`;
+    } else {
+      const r = await requestLockdowns(deps.lockdown, {
+        ...common,
+        queries: ids.map((value) => ({ kind: 'machine_id' as const, value })),
+      });
+      text = requestsAnswer(r, hours);
     }
-    const text = `Lockdown requests from the message (${hours} h):\n${lines.join('\n')}`;
     // in the channel where the message is; where hostlock cannot post, in its DM with the person
     const told = channel
       ? await client.chat

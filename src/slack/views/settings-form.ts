@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateProblem } from '../../core/lockdown/ticket.js';
-import { MIN_POLL_MINUTES, type SyslogTarget } from '../../core/settings/settings.js';
+import { HOSTS_PER_REQUEST_MAX, MIN_POLL_MINUTES, type SyslogTarget } from '../../core/settings/settings.js';
 import { parseSyslogTarget, refusedTarget } from '../../core/settings/syslog-targets.js';
 
 /**
@@ -88,9 +88,10 @@ function parseNumbers(values: Values, { errors, patch }: Parsing): void {
     ['auto_hourly_cap', 0, 1000],
     ['score_retention_days', 1, 3650],
     ['escalate_after_minutes', 0, 1440],
+    ['hosts_per_request', 1, HOSTS_PER_REQUEST_MAX],
   ];
   // added after the others: a form opened before it existed leaves the setting as it is
-  const optional = new Set(['score_retention_days', 'escalate_after_minutes']);
+  const optional = new Set(['score_retention_days', 'escalate_after_minutes', 'hosts_per_request']);
   for (const [block, min, max] of numbers) {
     if (optional.has(block) && values[block] === undefined) {
       continue;

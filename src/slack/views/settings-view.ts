@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { codeSafe, escapeMrkdwn } from '../../core/mrkdwn.js';
-import type { Settings } from '../../core/settings/settings.js';
+import { HOSTS_PER_REQUEST_MAX, type Settings } from '../../core/settings/settings.js';
 import { formatSyslogTarget } from '../../core/settings/syslog-targets.js';
 import { SETTINGS_CALLBACK_ID } from './settings-form.js';
 
@@ -197,6 +197,13 @@ function approvalsSection(s: Settings): types.KnownBlock[] {
       hint: 'Mentioned when a request is escalated: @oncall-leads, or its id S0123ABCD.',
       placeholder: '@oncall-leads',
     }),
+    number(
+      'hosts_per_request',
+      `Hosts one lock request may name (admins: up to ${HOSTS_PER_REQUEST_MAX})`,
+      s.hostsPerRequest,
+      1,
+      HOSTS_PER_REQUEST_MAX,
+    ),
   ];
 }
 

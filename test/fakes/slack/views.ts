@@ -23,11 +23,19 @@ function validView(args: Args, type: 'modal' | 'home' | undefined): Args {
   if (typeof v.private_metadata === 'string' && v.private_metadata.length > 3000) {
     refuse('invalid_arguments');
   }
-  // Block Kit: a checkboxes element takes at most 10 options (docs.slack.dev block-kit checkboxes)
+  // Block Kit: a checkboxes element takes at most 10 options (docs.slack.dev block-kit checkboxes);
+  // a multi-static select at most 100, and its options have no `description` (option object:
+  // "only available in overflow, checkboxes and radio buttons")
   for (const b of Array.isArray(v.blocks) ? v.blocks : []) {
     const e = isRecord(b) && isRecord(b.element) ? b.element : undefined;
     if (e?.type === 'checkboxes' && Array.isArray(e.options) && e.options.length > 10) {
       refuse('invalid_arguments');
+    }
+    if (e?.type === 'multi_static_select' || e?.type === 'static_select') {
+      const options = Array.isArray(e.options) ? e.options : [];
+      if (options.length > 100 || options.some((o) => isRecord(o) && o.description !== undefined)) {
+        refuse('invalid_arguments');
+      }
     }
   }
   if (Buffer.byteLength(JSON.stringify(v)) > MAX_VIEW_BYTES) {

@@ -80,6 +80,7 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
         ...l,
         ticket: l.ticket ?? null,
         ticketUrl: l.ticketUrl ?? null,
+        requestId: l.requestId ?? null,
         createdAt: at,
         updatedAt: at,
       };
@@ -98,6 +99,38 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
         await store.note(next, by.thread.name, by.thread.detail);
       }
       return next;
+    },
+    async insertRequest(rows) {
+      const out = [];
+      for (const { l, audit } of rows) {
+        out.push(await store.insert(l, audit));
+      }
+      return out as Array<Lockdown | 'already_open'>;
+    },
+    ofRequest: async (requestId) =>
+      [...memory.rows.values()]
+        .filter((r) => r.requestId === requestId)
+        .sort((a, b) => a.hostName.localeCompare(b.hostName))
+        .map((r) => ({ ...r })),
+    tryLockRequest: async () => true,
+    async transitionRequest(requestId, trigger, patch, by) {
+      const tr = TRANSITIONS[trigger];
+      const ids = [...memory.rows.values()]
+        .filter((r) => r.requestId === requestId && (tr.from as readonly string[]).includes(r.state))
+        .map((r) => r.id)
+        .sort();
+      const moved: Lockdown[] = [];
+      for (const id of ids) {
+        // (no other transaction exists here: `nowait` never finds a row held)
+        const next = await store.transition(id, trigger, patch, {
+          ...by,
+          ...(moved.length ? { thread: undefined } : {}),
+        });
+        if (next) {
+          moved.push(next);
+        }
+      }
+      return moved;
     },
     update: async (id, states, patch) => cas(id, states, patch),
     async withLock(id, fn) {

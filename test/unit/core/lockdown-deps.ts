@@ -31,6 +31,7 @@ export function lockdownDeps(o: { hosts?: Host[]; settings?: Partial<Settings> }
     clock,
     announce: {
       requested: async () => ({ thread: null }),
+      requestedMany: async () => ({ thread: { channel: 'CAPPROVE', ts: '1.000001' } }),
       escalated: async () => void announced.push('lockdown.escalated'),
     },
     audit: {

@@ -15,6 +15,7 @@ import {
   fail,
   isOurs,
   isStuck,
+  later,
   machineActions,
   move,
   now,
@@ -41,10 +42,16 @@ export const stepPending: Step = async (c, l) => {
   const deadline = approvalDeadline(l, c.settings);
   const at = now(c);
   const escalate = escalationAt(l, c.settings);
+  const due = at.getTime() >= deadline.getTime() || (escalate && at.getTime() >= escalate.getTime());
+  if (due && l.requestId && !(await c.store.tryLockRequest(l.requestId))) {
+    // another worker is moving this request's hosts (this one with them): look again shortly
+    await update(c, l, { nextCheckAt: later(c, REQUEST_BUSY_RETRY_MS) });
+    return l.state;
+  }
   if (escalate && at.getTime() >= escalate.getTime() && at.getTime() < deadline.getTime()) {
     const to = { channel: c.settings.escalationChannel, usergroup: c.settings.escalationUsergroup };
     const where = [to.channel && `channel ${to.channel}`, to.usergroup && `user group ${to.usergroup}`];
-    await move(
+    const moved = await moveRequest(
       c,
       l,
       'escalate',
@@ -54,7 +61,9 @@ export const stepPending: Step = async (c, l) => {
         ...to,
       },
     );
-    c.notes.push({ name: 'lockdown.escalated', escalate: to });
+    if (moved) {
+      c.notes.push({ name: 'lockdown.escalated', escalate: to });
+    }
     return l.state;
   }
   if (at.getTime() < deadline.getTime()) {
@@ -62,10 +71,50 @@ export const stepPending: Step = async (c, l) => {
     await update(c, l, { nextCheckAt: next });
     return l.state;
   }
-  await move(c, l, 'expire_request', { decidedAt: now(c), nextCheckAt: null });
+  if (!(await moveRequest(c, l, 'expire_request', { decidedAt: now(c), nextCheckAt: null }))) {
+    return l.state;
+  }
   c.notes.push({ name: 'lockdown.approval_expired' });
   return 'approval_expired';
 };
+
+const REQUEST_BUSY_RETRY_MS = 1_000;
+
+/**
+ * A pending lockdown's escalation or expiry; for a host of a request of several (issue #18,
+ * item 2), every host of it still pending moves with it, once: one escalation, one expiry. The
+ * caller holds the request's lock, so no other step moves its hosts meanwhile; a step of another
+ * host holding its row gives up the request's lock at once (tryLockRequest), so waiting for its
+ * row cannot deadlock.
+ */
+async function moveRequest(
+  c: Parameters<Step>[0],
+  l: Lockdown,
+  trigger: 'escalate' | 'expire_request',
+  patch: Parameters<typeof move>[3],
+  details?: Record<string, unknown>,
+): Promise<boolean> {
+  if (!l.requestId) {
+    await move(c, l, trigger, patch, details);
+    return true;
+  }
+  const moved = await c.store.transitionRequest(
+    l.requestId,
+    trigger,
+    patch,
+    { actor: SYSTEM, ...(details ? { details } : {}) },
+    { nowait: true },
+  );
+  if (moved === 'busy') {
+    // a click deciding the request holds one of its hosts: look again shortly (it may have decided)
+    await update(c, l, { nextCheckAt: later(c, REQUEST_BUSY_RETRY_MS) });
+    return false;
+  }
+  if (!moved.some((m) => m.id === l.id)) {
+    throw new Error(`lockdown ${l.id} (${l.state}) cannot ${trigger}, or changed under its own lock`);
+  }
+  return true;
+}
 
 /** approved, or isolating with no action recorded (a crash between submit and save). */
 export const stepIsolate: Step = async (c, l) => {
