@@ -8,7 +8,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const tsc = path.join(path.dirname(createRequire(path.join(root, 'package.json')).resolve('typescript/package.json')), 'bin', 'tsc');
+const tsc = path.join(
+  path.dirname(createRequire(path.join(root, 'package.json')).resolve('typescript/package.json')),
+  'bin',
+  'tsc',
+);
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+  cwd: root,
+});
 writeFileSync(path.join(root, 'dist', '.built'), `${new Date().toISOString()}\n`);

@@ -72,7 +72,9 @@ for (const build of ['src', 'cjs/src', 'cf/src']) {
   }
   for (const { from, to } of EDITS) {
     if (text.split(from).length !== 2) {
-      process.stderr.write(`scripts/patch-postgres.mjs: ${build}/connection.js does not contain, once:\n${from}\n`);
+      process.stderr.write(
+        `scripts/patch-postgres.mjs: ${build}/connection.js does not contain, once:\n${from}\n`,
+      );
       process.exit(1);
     }
     text = text.replace(from, to);

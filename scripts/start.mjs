@@ -26,11 +26,17 @@ function newest(dir) {
 }
 
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-const source = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.build.json')).mtimeMs);
-if (!existsSync(path.join(root, 'dist', 'main.js')) || (existsSync(path.join(root, 'src')) && source > built)) {
-  let tsc;
+const source = Math.max(
+  newest(path.join(root, 'src')),
+  statSync(path.join(root, 'tsconfig.build.json')).mtimeMs,
+);
+if (
+  !existsSync(path.join(root, 'dist', 'main.js')) ||
+  (existsSync(path.join(root, 'src')) && source > built)
+) {
   try {
-    tsc = path.join(path.dirname(createRequire(path.join(root, 'package.json')).resolve('typescript/package.json')), 'bin', 'tsc');
+    // build.mjs runs TypeScript: a production install (no dev dependencies) cannot build
+    createRequire(path.join(root, 'package.json')).resolve('typescript/package.json');
   } catch {
     process.stderr.write(
       'dist/ is missing or older than src/, and TypeScript is not installed (a production install?): run `npm run build` where the dev dependencies are.\n',
