@@ -16,12 +16,12 @@ export type ActionId = (typeof ActionId)[keyof typeof ActionId];
 
 /** callback_ids of hostlock's shortcuts (the manifest's `features.shortcuts`, issue #18 item 1). */
 export const ShortcutId = {
-  lookupMessage: 'hostlock.lookup_message',
-  lockMessage: 'hostlock.lock_message',
+  lookupMessage: 'hosts.lookup_from_message',
+  lockMessage: 'hosts.lock_from_message',
 } as const;
 
 /** callback_id of the modal "Lock hosts in message" opens. */
-export const LOCK_MESSAGE_VIEW = 'hostlock.lock_message_view';
+export const LOCK_MESSAGE_VIEW = 'lock_hosts';
 
 /** One of the preset lockdown durations, in hours. */
 export type DurationHours = (typeof LOCKDOWN_DURATIONS_HOURS)[number];
