@@ -20,6 +20,11 @@ export const ShortcutId = {
   lockMessage: 'hosts.lock_from_message',
 } as const;
 
+/** callback_ids of hostlock's Workflow Builder steps (the manifest's `functions`, issue #18 item 3). */
+export const FunctionId = {
+  lockHost: 'lock_host',
+} as const;
+
 /** callback_id of the modal "Lock hosts in message" opens. */
 export const LOCK_MESSAGE_VIEW = 'lock_hosts';
 

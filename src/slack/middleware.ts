@@ -111,10 +111,22 @@ async function dropDuplicate(
   answer: Answer,
 ): Promise<boolean> {
   const eventId = typeof payload.event_id === 'string' ? payload.event_id : undefined;
-  // An event is one delivery however often Slack retries it; any other signed request is one
+  // A workflow step's execution is one delivery whatever event carries it (issue #18, item 3);
+  // an event is one delivery however often Slack retries it; any other signed request is one
   // delivery per timestamp and body (not per signature header, which can be decorated).
+  const event = isRecord(payload.event) ? payload.event : {};
+  const execution =
+    event.type === 'function_executed' && typeof event.function_execution_id === 'string'
+      ? event.function_execution_id
+      : undefined;
   const delivery = typeof context.slackDeliveryKey === 'string' ? context.slackDeliveryKey : undefined;
-  const key = eventId ? `event:${eventId}` : delivery ? `req:${delivery}` : undefined;
+  const key = execution
+    ? `function:${execution}`
+    : eventId
+      ? `event:${eventId}`
+      : delivery
+        ? `req:${delivery}`
+        : undefined;
   if (!key || !claimDelivery || (await claimDelivery(key))) {
     return false;
   }

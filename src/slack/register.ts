@@ -24,6 +24,7 @@ import { tokenSubcommand } from './commands/token.js';
 import type { SlackDeps } from './deps.js';
 import { registerAppHomeOpened } from './events/app-home-opened.js';
 import { registerLinkShared } from './events/link-shared.js';
+import { registerLockHostStep } from './functions/lock-host.js';
 import { ActionId, LOCK_MESSAGE_VIEW, ShortcutId } from './ids.js';
 import type { ClaimDelivery } from './middleware.js';
 import { registerLockMessage } from './shortcuts/lock-message.js';
@@ -125,6 +126,8 @@ export function createSlackSurface(o: SlackSurfaceOptions): {
       const shortcutRate = createRateLimiter({ perMinute: COMMANDS_PER_MINUTE });
       registerLookupMessage(app, deps, shortcutRate);
       registerLockMessage(app, deps, shortcutRate);
+      // the Workflow Builder step is a person's request too: the same per-person rate
+      registerLockHostStep(app, deps, shortcutRate);
       registerLockdownActions(app, deps);
       registerSettingsView(app, settings);
       registerSettingsActions(app, settings);

@@ -6,9 +6,11 @@
 // store), protocol.ts (decoding, refusals, replies), one module per method family (auth, chat + response_url,
 // views, usergroups, users, conversations), server.ts (HTTP routing, auth, faults, recording), waiters.ts and
 // handle.ts (the test-facing handle).
+
 import { authMethods } from './slack/auth.js';
 import { chatMethods, handleRespond } from './slack/chat.js';
 import { conversationsMethods } from './slack/conversations.js';
+import { functionsMethods } from './slack/functions.js';
 import { peerHandle } from './slack/handle.js';
 import { startServer } from './slack/server.js';
 import { createState } from './slack/state.js';
@@ -40,6 +42,7 @@ export async function startSlackPeer(opts: SlackPeerOptions): Promise<SlackPeer>
     ...usergroupsMethods(state),
     ...usersMethods(state),
     ...conversationsMethods(state),
+    ...functionsMethods(state),
   };
   const { server, base } = await startServer(state, {
     methods,

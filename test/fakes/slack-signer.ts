@@ -350,6 +350,48 @@ export class SlackSigner {
     return this.event({ event, ...(o.eventId === undefined ? {} : { eventId: o.eventId }) }, tamper);
   }
 
+  /**
+   * `function_executed` (docs.slack.dev/reference/events/function_executed): a workflow reached
+   * the app's step; `execution` comes from the peer (SlackPeer.startFunction), `fn` is the step
+   * as the manifest declares it (its title and parameters travel in the event).
+   */
+  functionExecuted(
+    o: {
+      execution: { id: string; token: string; callbackId: string };
+      inputs: Record<string, unknown>;
+      fn?: { title?: string; description?: string; input_parameters?: unknown; output_parameters?: unknown };
+      eventId?: string;
+    },
+    tamper?: Tamper,
+  ): Promise<SignedResponse> {
+    const params = (p: unknown) =>
+      Object.entries((p ?? {}) as Record<string, Record<string, unknown>>).map(([name, def]) => ({
+        name,
+        ...def,
+      }));
+    const event = {
+      type: 'function_executed',
+      function: {
+        id: `Fn${randomBytes(5).toString('hex').toUpperCase()}`,
+        callback_id: o.execution.callbackId,
+        title: o.fn?.title ?? o.execution.callbackId,
+        description: o.fn?.description ?? '',
+        type: 'app',
+        input_parameters: params(o.fn?.input_parameters),
+        output_parameters: params(o.fn?.output_parameters),
+        app_id: this.apiAppId(),
+        date_created: Math.floor(this.now() / 1000),
+        date_updated: Math.floor(this.now() / 1000),
+        date_deleted: 0,
+      },
+      inputs: o.inputs,
+      function_execution_id: o.execution.id,
+      workflow_execution_id: `Wx${randomBytes(5).toString('hex').toUpperCase()}`,
+      bot_access_token: o.execution.token,
+    };
+    return this.event({ event, ...(o.eventId === undefined ? {} : { eventId: o.eventId }) }, tamper);
+  }
+
   /** The `url_verification` handshake (signed JSON); the app must echo `challenge`. */
   urlVerification(challenge: string, tamper?: Tamper): Promise<SignedResponse> {
     return this.send(

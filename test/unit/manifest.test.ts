@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ShortcutId } from '../../src/slack/ids.js';
+import { FunctionId, ShortcutId } from '../../src/slack/ids.js';
 
 const root = new URL('../../', import.meta.url);
 const load = async (p: string) => readFile(new URL(p, root), 'utf8');
@@ -52,7 +52,11 @@ describe('manifest.yml', () => {
     ]) {
       expect(new URL(url ?? '').pathname).toBe('/slack/events');
     }
-    expect(m.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'link_shared']);
+    expect(m.settings.event_subscriptions.bot_events).toEqual([
+      'app_home_opened',
+      'link_shared',
+      'function_executed',
+    ]);
     // each shortcut's callback_id is one the app listens for
     expect(
       ((m.features as { shortcuts?: Array<{ callback_id: string }> }).shortcuts ?? [])
@@ -61,6 +65,31 @@ describe('manifest.yml', () => {
     ).toEqual(Object.values(ShortcutId).sort());
     expect((m.features as { unfurl_domains?: string[] }).unfurl_domains).toEqual(['security.microsoft.com']);
     expect(m.features.app_home.home_tab_enabled).toBe(true);
+  });
+
+  it('declares the Workflow Builder step DESIGN §3.3 names, each with its listener; the requester is a user_context', async () => {
+    type Params = Record<string, { type: string; is_required?: boolean }>;
+    for (const file of ['manifest.yml', 'manifest.socket.yml']) {
+      const m = parse(await load(file)) as {
+        functions: Record<string, { input_parameters: Params; output_parameters: Params }>;
+        settings: { org_deploy_enabled: boolean; function_runtime: string };
+      };
+      expect(Object.keys(m.functions).sort(), file).toEqual(Object.values(FunctionId).sort());
+      const step = m.functions[FunctionId.lockHost];
+      expect(Object.keys(step?.input_parameters ?? {}), file).toEqual([
+        'host',
+        'duration',
+        'reason',
+        'user_context',
+      ]);
+      expect(step?.input_parameters.user_context).toMatchObject({
+        type: 'slack#/types/user_context',
+        is_required: true,
+      });
+      expect(Object.keys(step?.output_parameters ?? {}), file).toEqual(['lockdown_id', 'state']);
+      // Slack lists an app's steps in Workflow Builder only when it is org-ready and runs its own functions
+      expect(m.settings).toMatchObject({ org_deploy_enabled: true, function_runtime: 'remote' });
+    }
   });
 
   it('asks for the least bot scopes: exactly those the Web API methods hostlock calls need', async () => {
@@ -80,7 +109,12 @@ describe('manifest.yml', () => {
       'chat.postEphemeral': ['chat:write'],
     };
     // and each event subscribed to
-    const EVENT_NEEDS: Record<string, string[]> = { app_home_opened: [], link_shared: ['links:read'] };
+    const EVENT_NEEDS: Record<string, string[]> = {
+      app_home_opened: [],
+      link_shared: ['links:read'],
+      // functions.completeSuccess / completeError (called by Bolt with the workflow token) need none
+      function_executed: [],
+    };
     const called = new Set<string>();
     for (const file of await sourceFiles(new URL('src/', root))) {
       const text = await readFile(file, 'utf8');

@@ -1,6 +1,8 @@
 // The test-facing handle on a running peer: recorded traffic and waits, id issuers, seeding, fault
 // scripting, look-ups and lifecycle, all over the shared state.
+
 import type { Server } from 'node:http';
+import { startExecution } from './functions.js';
 import { dmChannelId, findMessage, hex, nextSeq, nextTs, type PeerState, pad, store } from './state.js';
 import type { SlackPeer } from './types.js';
 import type { Waiters } from './waiters.js';
@@ -144,5 +146,7 @@ export function peerHandle(s: PeerState, server: Server, base: string, waiters: 
     ...seeders(s),
     ...lookups(s),
     ...lifecycle(s, server, waiters),
+    startFunction: (o) => startExecution(s, o),
+    execution: (id) => s.executions.get(id),
   };
 }

@@ -1,8 +1,10 @@
 // The HTTP side of the peer: `/api/<method>` (auth, scripted faults, dispatch to the method families,
 // recording) and `/respond/<id>` (response_url sinks), on `127.0.0.1:0`.
+
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RespondAnswer } from './chat.js';
+import { isWorkflowToken } from './functions.js';
 import { type Args, decodeArgs, type MethodTable, Refusal, readBody, refuse, send } from './protocol.js';
 import type { PeerState } from './state.js';
 import type { SlackFault } from './types.js';
@@ -72,7 +74,7 @@ function handleApi(
     if (token === undefined || token === '') {
       refuse('not_authed');
     }
-    if (token !== s.opts.botToken) {
+    if (token !== s.opts.botToken && !isWorkflowToken(s, token ?? '')) {
       refuse('invalid_auth');
     }
     response = { ok: true, ...handler(args) };

@@ -1,6 +1,8 @@
 // The peer's shared store (messages, views, users, channels, usergroups, triggers, response_url sinks,
 // recorded calls, pending faults) and the helpers more than one method family uses on it.
+
 import { randomBytes } from 'node:crypto';
+import type { FunctionExecution } from './functions.js';
 import { refuse } from './protocol.js';
 import type {
   ResponseUrlPost,
@@ -69,6 +71,8 @@ export interface PeerState {
   readonly stacks: Map<string, string[]>;
   readonly sinks: Map<string, Sink>;
   readonly faults: Map<string, { fault: SlackFault; left: number }[]>;
+  /** Workflow step executions (functions.ts), by function_execution_id. */
+  readonly executions: Map<string, FunctionExecution>;
   /** One counter behind response_url ids, trigger ids, view ids and mpim channel ids. */
   seq: number;
   /** Last message ts handed out, in microseconds. */
@@ -96,6 +100,7 @@ export function createState(opts: SlackPeerOptions): PeerState {
     stacks: new Map(),
     sinks: new Map(),
     faults: new Map(),
+    executions: new Map(),
     seq: 0,
     lastMicros: 0,
   };

@@ -1,5 +1,6 @@
 // The public shapes of the Slack peer (options, recorded calls, stored messages and views, faults, the
 // handle). `test/fakes/slack-peer.ts` re-exports every one of them; import them from there.
+import type { FunctionExecution, OutputParameter } from './functions.js';
 
 /** Options for `startSlackPeer` (test/fakes/slack-peer.ts). */
 export interface SlackPeerOptions {
@@ -96,6 +97,16 @@ export interface SlackFault {
 
 /** Handle on a running peer. */
 export interface SlackPeer {
+  /**
+   * Starts a workflow step execution as Slack does when a workflow reaches the app's function:
+   * its id and workflow token go into the `function_executed` event (SlackSigner.functionExecuted).
+   */
+  startFunction(o: {
+    callbackId: string;
+    outputParameters: Record<string, OutputParameter>;
+  }): FunctionExecution;
+  /** An execution as it stands: running, completed (with its outputs) or failed (with its error). */
+  execution(id: string): FunctionExecution | undefined;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   /** `url + '/api/'`: what the app uses as `slackApiUrl`. */
