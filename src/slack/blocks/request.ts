@@ -95,12 +95,12 @@ export function requestRootBlocks(rows: Lockdown[]): types.KnownBlock[] {
     ...(style ? { style } : {}),
     value: first.requestId ?? '',
   });
-  const pending = rows.some((r) => r.state === 'pending_approval');
+  const pending = rows.filter((r) => r.state === 'pending_approval').length;
   const running = rows.some((r) => ['approved', 'isolating', 'active'].includes(r.state) && !r.releasedBy);
   // Plain buttons, no confirm dialog: approval must work from Slack's mobile apps.
   const row = pending
     ? [
-        button(ActionId.lockdownApprove, `Approve all ${rows.length}`, 'primary'),
+        button(ActionId.lockdownApprove, `Approve all ${pending}`, 'primary'),
         button(ActionId.lockdownDeny, 'Deny', 'danger'),
         button(ActionId.lockdownUnlock, 'Withdraw'),
       ]
