@@ -27,6 +27,20 @@ describe('host candidates in a message', () => {
     ).toEqual(['ws-042', 'web-9.corp']);
   });
 
+  it('reads a name in capitals as the name (alerts often shout): WEB-01 is web-01', () => {
+    expect(values('ALERT on WEB-01')).toEqual(['web-01', 'alert']);
+  });
+
+  it('keeps a NetBIOS-style name whole; an underscore at a word’s edge is italics', () => {
+    expect(values('_beacon_ from WS_FIN_01 and _ws-2_')).toEqual([
+      'ws_fin_01',
+      'ws-2',
+      'beacon',
+      'from',
+      'and',
+    ]);
+  });
+
   it('puts host-like candidates before plain words', () => {
     expect(values('the proxy is slow on ws-1')).toEqual(['ws-1', 'the', 'proxy', 'slow']);
   });

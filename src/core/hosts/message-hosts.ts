@@ -75,7 +75,9 @@ export function hostCandidates(text: string): { queries: HostQuery[]; more: numb
   const words = withoutMarkup(text)
     .replace(/(?<![\w:]):[a-z][a-z0-9_+-]{0,60}:(?![\w:])/gi, ' ') // emoji shortcodes, not IPv6 groups
     .replace(/\b[a-z][a-z0-9+.-]{0,30}:\/\/([^/\s:?#]{1,255})[^\s]{0,2000}/gi, ' $1 ')
-    .split(/[\s,;()[\]{}"'`*_~|<>=]+/);
+    // `_` is Slack's italic marker only at a word's edge: inside a word it is part of a NetBIOS-style
+    // name (`WS_FIN_01`), which Defender lists and a lookup accepts
+    .split(/[\s,;()[\]{}"'`*~|<>=]+/);
   const seen = new Set<string>();
   // host-like first (ids, addresses, names with a dot, digit or hyphen), plain words after: a long
   // alert's prose must not use up the candidates before its hosts
@@ -83,14 +85,14 @@ export function hostCandidates(text: string): { queries: HostQuery[]; more: numb
   const plain: HostQuery[] = [];
   for (const raw of words) {
     // trailing punctuation, and a port after an IPv4 address or a name (`10.0.0.5:443`, `web-01:22`)
-    const w = raw.replace(/^[.:]+|[.:]+$/g, '').replace(/^([^:]+):\d{1,5}$/, '$1');
+    const w = raw.replace(/^[._:]+|[._:]+$/g, '').replace(/^([^:]+):\d{1,5}$/, '$1');
     if (!w) {
       continue;
     }
     // classified as a typed query is (parse-host-query.ts); a name must have a letter and 3 characters
     const parsed = parseHostQuery(w);
     const q =
-      parsed.ok && (parsed.query.kind !== 'name' || (/[a-z]/.test(w) && w.length >= 3)) ? parsed.query : null;
+      parsed.ok && (parsed.query.kind !== 'name' || (/[a-z]/i.test(w) && w.length >= 3)) ? parsed.query : null;
     if (!q) {
       continue;
     }
