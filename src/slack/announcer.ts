@@ -41,7 +41,7 @@ export function slackThreadPoster(
       unfurl_links: false,
       unfurl_media: false,
     });
-    const root = await rootOf(l, requestRows);
+    const root = await rootOf(l, requestRows, { containment: await containment() });
     await client.chat
       .update({ channel: l.approvalChannel, ts: l.approvalTs, ...root })
       .catch((e: unknown) => log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed'));
@@ -58,11 +58,12 @@ export type RequestRows = (requestId: string) => Promise<Lockdown[]>;
 async function rootOf(
   l: Lockdown,
   requestRows: RequestRows,
+  o: { containment: boolean },
 ): Promise<{ text: string; blocks: ReturnType<typeof lockdownRootBlocks> }> {
   const rows = l.requestId ? await requestRows(l.requestId) : [];
   return rows.length
-    ? { text: requestRootText(rows), blocks: requestRootBlocks(rows) }
-    : { text: lockdownRootText(l), blocks: lockdownRootBlocks(l) };
+    ? { text: requestRootText(rows), blocks: requestRootBlocks(rows, o) }
+    : { text: lockdownRootText(l), blocks: lockdownRootBlocks(l, o) };
 }
 
 /** Whether requests reached the approvers lately (for the ops readiness details). */
@@ -110,17 +111,17 @@ export function createSlackAnnouncer(deps: {
     }
   }
 
-  const single = (l: Lockdown): Root => ({
+  const single = (l: Lockdown, o: { containment?: boolean } = {}): Root => ({
     text: lockdownRootText(l),
-    blocks: lockdownRootBlocks(l),
+    blocks: lockdownRootBlocks(l, o),
     id: l.id,
     state: l.state,
     requestChannel: l.requestChannel,
   });
 
-  const many = (rows: Lockdown[]): Root => ({
+  const many = (rows: Lockdown[], o: { containment?: boolean } = {}): Root => ({
     text: requestRootText(rows),
-    blocks: requestRootBlocks(rows),
+    blocks: requestRootBlocks(rows, o),
     id: rows[0]?.requestId ?? '',
     state: rows.some((r) => r.state === 'pending_approval')
       ? 'pending_approval'
@@ -195,7 +196,9 @@ export function createSlackAnnouncer(deps: {
       const text = `${mention}:rotating_light: Nobody has decided yet on locking ${what}: please approve or deny it before it expires.`;
       if (to.channel) {
         // the request again, with its buttons, where the escalation goes
-        const posted = await postRoot(rows.length ? many(rows) : single(l), to.channel);
+        // in lookup-only mode without Approve: the escalation asks for a denial or a withdrawal
+        const o = { containment: (await deps.settings()).containmentEnabled };
+        const posted = await postRoot(rows.length ? many(rows, o) : single(l, o), to.channel);
         if (typeof posted !== 'string') {
           await client.chat
             .postMessage({ channel: posted.channel, thread_ts: posted.ts, text, unfurl_links: false })

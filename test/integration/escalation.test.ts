@@ -149,4 +149,66 @@ describe('an undecided request', () => {
     await minutesPass(id, 31);
     await until(async () => ((await row(id)).state === 'approval_expired' ? true : null), 'the expiry');
   });
+
+  it('a request of several hosts is escalated once, as one: its root again with every host, one mention', async () => {
+    for (const name of ['esc-m-01', 'esc-m-02', 'esc-m-03']) {
+      h.mde.addMachines([h.mde.machine({ computerDnsName: `${name}.contoso.com`, osPlatform: 'Windows11' })]);
+    }
+    await h.slash('lock esc-m-01 esc-m-02 esc-m-03 2h', { as: ALICE });
+    const answer = await h.slack.waitForResponse((p) => /Request `req_/.test(allText(p.body)));
+    const requestId = /`(req_[a-z0-9]+)`/.exec(allText(answer.body))?.[1] ?? '';
+    const ids = (
+      await h.db.sql<{ id: string }[]>`select id from lockdowns where request_id = ${requestId}`
+    ).map((r) => r.id);
+    expect(ids).toHaveLength(3);
+    const before = posted(ESCALATE, /esc-m-0/).length;
+    await h.db.sql`update lockdowns set created_at = now() - interval '11 minutes', next_check_at = now()
+      where request_id = ${requestId}`;
+    await h.app.lockdownJobs.sweep();
+    await until(
+      async () =>
+        (
+          await h.db.sql<{ n: number }[]>`select count(*)::int as n from lockdowns
+          where request_id = ${requestId} and escalated_at is not null`
+        )[0]?.n === 3 || null,
+      'every host escalated',
+    );
+    await until(() => (posted(ESCALATE, /esc-m-0/).length > before ? true : null), 'the escalation post');
+    // every host's own step has run by now: nothing more is posted
+    await h.app.lockdownJobs.sweep();
+    const again = posted(ESCALATE, /esc-m-0/).slice(before);
+    expect(again).toHaveLength(1);
+    const blocks = JSON.stringify(again[0]?.args.blocks);
+    for (const name of ['esc-m-01', 'esc-m-02', 'esc-m-03']) {
+      expect(blocks).toContain(`${name}.contoso.com`);
+    }
+    expect(blocks).toContain(`"value":"${requestId}"`);
+    const [events] = await h.db.sql<{ n: number }[]>`
+      select count(*)::int as n from audit_events where action = 'lockdown.escalated' and target_id = any(${ids})`;
+    expect(events?.n).toBe(3); // one audit row per host, from one escalation
+  });
+
+  it('in lookup-only mode the escalated request offers Deny and Withdraw, never an Approve that would be refused', async () => {
+    h.mde.addMachines([h.mde.machine({ computerDnsName: 'esc-lo-01.contoso.com', osPlatform: 'Windows11' })]);
+    await h.slash('lock esc-lo-01 1h', { as: ALICE });
+    const answer = await h.slack.waitForResponse(
+      (p) => /Lockdown `lck_/.test(allText(p.body)) && /esc-lo-01/.test(allText(p.body)),
+    );
+    const id = /`(lck_[a-z0-9]+)`/.exec(allText(answer.body))?.[1] ?? '';
+    await h.settings({ containment_enabled: false });
+    try {
+      await minutesPass(id, 11);
+      await until(async () => ((await row(id)).escalatedAt ? true : null), 'the escalation');
+      const repost = await until(
+        () => posted(ESCALATE, /esc-lo-01/).find((c) => JSON.stringify(c.args.blocks ?? '').includes(id)),
+        'the escalation post',
+      );
+      const blocks = JSON.stringify(repost.args.blocks);
+      expect(blocks).toContain(ActionId.lockdownDeny);
+      expect(blocks).toContain(ActionId.lockdownUnlock);
+      expect(blocks).not.toContain(ActionId.lockdownApprove);
+    } finally {
+      await h.settings({ containment_enabled: true });
+    }
+  });
 });

@@ -39,8 +39,11 @@ const STATE_WORDS: Record<string, string> = {
   cancelled: ':octagonal_sign: Cancelled before isolation',
 };
 
-/** The root message of a lockdown's thread: its current state, with Approve / Deny while pending. */
-export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
+/**
+ * The root message of a lockdown's thread: its current state, with Approve / Deny while pending
+ * (no Approve in lookup-only mode, `containment` false: a click would only be refused).
+ */
+export function lockdownRootBlocks(l: Lockdown, o: { containment?: boolean } = {}): types.KnownBlock[] {
   const lines = [
     `*${STATE_WORDS[l.state] ?? l.state}* — ${host(l)} for ${hours(l.durationMinutes)}`,
     `Requested by ${who(l.requestedBy)}${l.requestedVia ? ` through API token \`${codeSafe(l.requestedVia)}\`` : ''}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
@@ -74,7 +77,7 @@ export function lockdownRootBlocks(l: Lockdown): types.KnownBlock[] {
   const buttons: Record<string, types.Button[]> = {
     // Plain buttons, no confirm dialog: approval must work from Slack's mobile apps.
     pending_approval: [
-      button(ActionId.lockdownApprove, 'Approve', 'primary'),
+      ...(o.containment === false ? [] : [button(ActionId.lockdownApprove, 'Approve', 'primary')]),
       button(ActionId.lockdownDeny, 'Deny', 'danger'),
       button(ActionId.lockdownUnlock, 'Withdraw'),
     ],

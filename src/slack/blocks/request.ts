@@ -53,8 +53,11 @@ function headline(rows: Lockdown[]): string {
   return `*${words}* — ${n} hosts for ${hours}`;
 }
 
-/** The root message of a request of several hosts: every host's state, Approve / Deny while pending. */
-export function requestRootBlocks(rows: Lockdown[]): types.KnownBlock[] {
+/**
+ * The root message of a request of several hosts: every host's state, Approve / Deny while pending
+ * (no Approve in lookup-only mode, `containment` false).
+ */
+export function requestRootBlocks(rows: Lockdown[], o: { containment?: boolean } = {}): types.KnownBlock[] {
   const first = rows[0];
   if (!first?.requestId) {
     return [];
@@ -100,7 +103,9 @@ export function requestRootBlocks(rows: Lockdown[]): types.KnownBlock[] {
   // Plain buttons, no confirm dialog: approval must work from Slack's mobile apps.
   const row = pending
     ? [
-        button(ActionId.lockdownApprove, `Approve all ${pending}`, 'primary'),
+        ...(o.containment === false
+          ? []
+          : [button(ActionId.lockdownApprove, `Approve all ${pending}`, 'primary')]),
         button(ActionId.lockdownDeny, 'Deny', 'danger'),
         button(ActionId.lockdownUnlock, 'Withdraw'),
       ]
