@@ -7,6 +7,7 @@ import type { Settings } from '../core/settings/settings.js';
 import type { Logger } from '../log.js';
 import { eventText, extendBlocks, lockdownRootBlocks, lockdownRootText } from './blocks/lockdown.js';
 import { requestRootBlocks, requestRootText } from './blocks/request.js';
+import { hostsText } from './lockdown-replies.js';
 
 /**
  * One thread per lockdown: the request is the root message (in the approver channel, else where it
@@ -26,7 +27,50 @@ export function slackThreadPoster(
   containment: () => Promise<boolean> = async () => true,
   /** the lockdowns of a request of several hosts, as they stand: their shared root lists them all */
   requestRows: RequestRows = async () => [],
+  /** a request's root is rewritten at most this often (its hosts' notes come in bursts) */
+  requestRootEveryMs = REQUEST_ROOT_EVERY_MS,
 ): ThreadPoster {
+  // A request of 100 hosts sends 100 notes within seconds; rewriting its root for each would run
+  // into chat.update's rate limit and drop the last rewrite. Per request: the first note rewrites
+  // at once, later ones within the window make one rewrite at its end, from the rows as they are
+  // then. Bounded by the requests in flight; a rewrite lost to a restart is redone by the next note.
+  const later = new Map<string, NodeJS.Timeout>();
+  const lastAt = new Map<string, number>();
+  const rewrite = async (l: Lockdown, name: string) => {
+    if (!l.approvalChannel || !l.approvalTs) {
+      return;
+    }
+    const root = await rootOf(l, requestRows, { containment: await containment() });
+    await client.chat
+      .update({ channel: l.approvalChannel, ts: l.approvalTs, ...root })
+      .catch((e: unknown) => log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed'));
+  };
+  const rewriteRequest = async (l: Lockdown, name: string, requestId: string) => {
+    const now = Date.now();
+    const wait = (lastAt.get(requestId) ?? 0) + requestRootEveryMs - now;
+    if (wait <= 0 && !later.has(requestId)) {
+      lastAt.set(requestId, now);
+      await rewrite(l, name);
+      return;
+    }
+    if (!later.has(requestId)) {
+      const timer = setTimeout(
+        () => {
+          later.delete(requestId);
+          lastAt.set(requestId, Date.now());
+          void rewrite(l, name).catch((e: unknown) =>
+            log.warn({ err: e, requestId }, 'slack.root_update_failed'),
+          );
+        },
+        Math.max(wait, 0),
+      );
+      timer.unref();
+      later.set(requestId, timer);
+    }
+    if (lastAt.size > 10_000) {
+      lastAt.delete(lastAt.keys().next().value as string);
+    }
+  };
   return async ({ name, detail, lockdown: l }) => {
     if (!l.approvalChannel || !l.approvalTs) {
       return;
@@ -41,12 +85,12 @@ export function slackThreadPoster(
       unfurl_links: false,
       unfurl_media: false,
     });
-    const root = await rootOf(l, requestRows, { containment: await containment() });
-    await client.chat
-      .update({ channel: l.approvalChannel, ts: l.approvalTs, ...root })
-      .catch((e: unknown) => log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed'));
+    await (l.requestId ? rewriteRequest(l, name, l.requestId) : rewrite(l, name));
   };
 }
+
+/** How often at most a request's shared root is rewritten (see slackThreadPoster). */
+export const REQUEST_ROOT_EVERY_MS = 2_000;
 
 /** Reads the lockdowns of a request of several hosts (the thread poster and the announcer render them). */
 export type RequestRows = (requestId: string) => Promise<Lockdown[]>;
@@ -190,8 +234,9 @@ export function createSlackAnnouncer(deps: {
     async escalated(l, to) {
       const mention = to.usergroup ? `<!subteam^${to.usergroup}> ` : '';
       const rows = l.requestId ? await requestRows(l.requestId) : [];
+      const waiting = rows.filter((r) => r.state === 'pending_approval').length;
       const what = rows.length
-        ? `${rows.length} hosts for ${l.durationMinutes / 60} h (request \`${l.requestId}\`)`
+        ? `${hostsText(waiting)} for ${l.durationMinutes / 60} h (request \`${l.requestId}\`)`
         : `\`${truncateMrkdwn(codeSafe(l.hostName || l.machineId), 120)}\` for ${l.durationMinutes / 60} h (lockdown \`${l.id}\`)`;
       const text = `${mention}:rotating_light: Nobody has decided yet on locking ${what}: please approve or deny it before it expires.`;
       if (to.channel) {

@@ -2,7 +2,12 @@ import type { DecisionRefusal } from '../core/lockdown/decide-lockdown.js';
 import type { ExtendRefusal } from '../core/lockdown/extend-lockdown.js';
 import type { ReleaseRefusal } from '../core/lockdown/release-lockdown.js';
 import type { RequestRefusal, RequestResult } from '../core/lockdown/request-lockdown.js';
-import type { HostRefusal, RefusedHost, RequestsResult } from '../core/lockdown/request-lockdowns.js';
+import {
+  type HostRefusal,
+  type LeftOut,
+  leftOutOf,
+  type RequestsResult,
+} from '../core/lockdown/request-lockdowns.js';
 import type { Lockdown } from '../core/lockdown/types.js';
 import { codeSafe, truncateMrkdwn, who } from '../core/mrkdwn.js';
 import { HOSTS_PER_REQUEST_MAX } from '../core/settings/settings.js';
@@ -45,9 +50,14 @@ export function requestRefusal(r: Extract<RequestResult, { ok: false }>): string
     selective_unsupported:
       'Defender does not support selective isolation on this host’s OS (only Windows and macOS): lock it without `--selective` (full isolation).',
     capped: 'The hourly cap of automatic lockdowns is reached.',
+    inexact:
+      'No host is named exactly that (only one whose name begins with it): name it in full, by IP address or by machine id.',
   };
   return map[r.error];
 }
+
+/** `1 host`, `3 hosts` */
+export const hostsText = (n: number): string => `${n} host${n === 1 ? '' : 's'}`;
 
 /** Why one host of a request of several was left out, in a few words (issue #18, item 2). */
 export const hostLeftOutWords: Record<HostRefusal, string> = {
@@ -67,6 +77,7 @@ export const hostLeftOutWords: Record<HostRefusal, string> = {
   selective_unsupported: 'its OS does not support selective isolation: lock it with `--full`',
   capped: 'the hourly cap is reached',
   duplicate: 'named twice (once is enough)',
+  inexact: 'no host is named exactly that (one only begins with it): name it in full',
 };
 
 /** The answer to a request of several hosts that locked none: why, for each host. */
@@ -75,20 +86,21 @@ export function requestsRefusal(r: Extract<RequestsResult, { ok: false }>): stri
     return `That names more hosts than one request may (${r.limit ?? '?'} at most; admins up to ${HOSTS_PER_REQUEST_MAX}): split it into several requests.`;
   }
   if (r.error === 'nothing_to_lock') {
-    return `None of those hosts can be locked:\n${leftOutLines(r.refused ?? [])}`;
+    return `None of those hosts can be locked:\n${leftOutLines(leftOutOf(r.refused ?? []))}`;
   }
   return requestRefusal({ ...r, error: r.error });
 }
 
-/** Each left-out host on its own line, at most 20, the rest counted. */
-export function leftOutLines(refused: RefusedHost[]): string {
-  const lines = refused
-    .slice(0, 20)
+/** Each left-out host on its own line — the name asked for, the host it named, why — at most `max`, the rest counted. */
+export function leftOutLines(leftOut: LeftOut[], max = 20): string {
+  const code = (t: string) => `\`${truncateMrkdwn(codeSafe(t), 80)}\``;
+  const lines = leftOut
+    .slice(0, max)
     .map(
       (h) =>
-        `• \`${truncateMrkdwn(codeSafe(h.query), 80)}\`${h.host && h.host.name !== h.query ? ` (\`${truncateMrkdwn(codeSafe(h.host.name), 80)}\`)` : ''} — ${hostLeftOutWords[h.error]}`,
+        `• ${code(h.query)}${h.host && h.host !== h.query ? ` (${code(h.host)})` : ''} — ${hostLeftOutWords[h.error] ?? h.error}`,
     );
-  return `${lines.join('\n')}${refused.length > 20 ? `\n…and ${refused.length - 20} more` : ''}`;
+  return `${lines.join('\n')}${leftOut.length > max ? `\n…and ${leftOut.length - max} more` : ''}`;
 }
 
 /** What the requester is told of a request of several hosts: where it waits, who is in it, who is not. */
@@ -106,9 +118,9 @@ export function requestsAnswer(r: RequestsResult, hours: number): string {
   const more = lockdowns.length > 20 ? ` and ${lockdowns.length - 20} more` : '';
   const said =
     first?.state === 'pending_approval'
-      ? `Request \`${requestId}\` to lock ${lockdowns.length} hosts for ${hours} h${kind} is waiting for approval${first.approvalChannel ? ` in <#${first.approvalChannel}>` : ''}: ${names}${more}.`
-      : `Request \`${requestId}\` to lock ${lockdowns.length} hosts for ${hours} h${kind} is approved; isolating each through Defender: ${names}${more}.`;
-  const left = refused.length ? [`Left out:\n${leftOutLines(refused)}`] : [];
+      ? `Request \`${requestId}\` to lock ${hostsText(lockdowns.length)} for ${hours} h${kind} is waiting for approval${first.approvalChannel ? ` in <#${first.approvalChannel}>` : ''}: ${names}${more}.`
+      : `Request \`${requestId}\` to lock ${hostsText(lockdowns.length)} for ${hours} h${kind} is approved; isolating each through Defender: ${names}${more}.`;
+  const left = refused.length ? [`Left out:\n${leftOutLines(leftOutOf(refused))}`] : [];
   const notes = [...new Set(r.value.isolationNotes), r.value.postProblem].filter(Boolean);
   return [said, ...left, ...notes.map((n) => `:warning: ${n}`)].join('\n');
 }

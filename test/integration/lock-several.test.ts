@@ -178,18 +178,24 @@ describe('/hostlock lock with several hosts', () => {
     expect(isolatePosts(m['sev-web-01']?.id ?? '')).toBe(0);
   });
 
-  it('a click naming one host of the request decides the whole request, never one host alone', async () => {
-    // an old-style click on one lockdown (a forged value, or a card): the request is decided as one
-    const analyst = await h.signer.blockAction({
-      userId: CAROL,
-      actionId: ActionId.lockdownDeny,
-      blockId: lockdownBlockId(rows[0]?.id ?? ''),
-      value: rows[0]?.id ?? '',
+  it('a click naming one host of the request (a forged value) is the request’s decision: the requester is still refused', async () => {
+    // an old-style click on one lockdown: the request is decided as one, with the same checks
+    const from = h.slack.responses.length;
+    const forged = await h.signer.blockAction({
+      userId: ALICE,
+      actionId: ActionId.lockdownApprove,
+      blockId: lockdownBlockId(rows[1]?.id ?? ''),
+      value: rows[1]?.id ?? '',
       channelId: APPROVER_CHANNEL,
     });
-    expect(analyst.status).toBe(200);
-    await h.slack.waitForResponse((p) => /lockdown:approve/.test(allText(p.body)));
+    expect(forged.status).toBe(200);
+    const refusal = await h.slack.waitForResponse((p) => h.slack.responses.indexOf(p) >= from);
+    expect(allText(refusal.body)).toMatch(/own request/);
     expect((await ofRequest(requestId)).every((r) => r.state === 'pending_approval')).toBe(true);
+    const denials = await h.db.sql<{ n: number }[]>`
+      select count(*)::int as n from audit_events
+      where actor = ${`slack:${ALICE}`} and outcome = 'denied' and details->>'rule' = 'self_approval'`;
+    expect(denials[0]?.n).toBeGreaterThanOrEqual(1); // repeats within a minute are counted on the first row
   });
 
   it('a button whose block names another request is refused and changes nothing', async () => {
@@ -219,6 +225,14 @@ describe('/hostlock lock with several hosts', () => {
     await Promise.all([
       clickRequest(ActionId.lockdownApprove, requestId, BOB, rows),
       clickRequest(ActionId.lockdownApprove, requestId, BOB, rows), // Slack may deliver a click twice
+      // and a click naming one of its hosts decides the request, once
+      h.signer.blockAction({
+        userId: BOB,
+        actionId: ActionId.lockdownApprove,
+        blockId: lockdownBlockId(rows[0]?.id ?? ''),
+        value: rows[0]?.id ?? '',
+        channelId: APPROVER_CHANNEL,
+      }),
     ]);
     const done = await until(
       async () => {
@@ -316,6 +330,51 @@ describe('/hostlock lock with several hosts', () => {
       select count(*)::int as n from audit_events a join lockdowns l on l.id = a.target_id
       where l.request_id = ${id ?? ''} and a.action = 'lockdown.approval_expired'`;
     expect(events[0]?.n).toBe(4);
+  });
+});
+
+describe('naming hosts in a list', () => {
+  it('takes each word before the duration as a host named in full: a word that only begins a name is left out, not locked', async () => {
+    const { requestId: id, answer } = await lockVia('lock sev-x-01 sev-out 1h', BOB);
+    // `sev-out` begins only sev-out-01's name: in a list it is refused, never taken as that host
+    expect(answer).toMatch(/sev-out.*named exactly that/);
+    expect(answer).toMatch(/Request `req_\w+` to lock 1 host for 1 h/);
+    const rows = await ofRequest(id ?? '');
+    expect(rows.map((r) => r.hostName)).toEqual(['sev-x-01.contoso.com']);
+    await clickRequest(ActionId.lockdownUnlock, id ?? '', BOB, rows);
+    await untilAll(id ?? '', 'withdrawn', 1);
+  });
+
+  it('two requests naming the same hosts in opposite orders, at once: one gets them, the other is told, neither fails', async () => {
+    const names = ['sev-web-01', 'sev-web-02', 'sev-web-03', 'sev-x-01', 'sev-x-02'].map(
+      (n) => `${n}.contoso.com`,
+    );
+    const post = (hosts: string[]) =>
+      fetch(`${h.app.url}/api/v2.1/lockdown/host`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ hosts: hosts.slice(0, 4), duration: '1h', reason: 'race' }),
+      });
+    const deadlocks = async () =>
+      (
+        await h.db.sql<
+          { n: number }[]
+        >`select deadlocks::int as n from pg_stat_database where datname = current_database()`
+      )[0]?.n ?? 0;
+    const before = await deadlocks();
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([post(names), post([...names].reverse())]);
+      for (const res of [a, b]) {
+        expect([202, 409]).toContain(res.status);
+      }
+      // clean up: withdraw whatever was requested
+      const open = await h.db.sql<{ id: string }[]>`
+        select id from lockdowns where reason = 'race' and state = 'pending_approval'`;
+      for (const { id } of open) {
+        await store().transition(id, 'withdraw', { nextCheckAt: null }, { actor: 'system:test' });
+      }
+    }
+    expect(await deadlocks()).toBe(before);
   });
 });
 

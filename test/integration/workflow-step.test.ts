@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
+import { plain } from '../../src/slack/functions/lock-host.js';
 import { FunctionId } from '../../src/slack/ids.js';
 import type { OutputParameter } from '../fakes/slack/functions.js';
 import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/harness.js';
@@ -82,9 +83,45 @@ describe('Workflow Builder step: Lock a host', () => {
         c.args.channel === APPROVER_CHANNEL && JSON.stringify(c.args.blocks ?? '').includes(l?.id ?? '-'),
     );
     expect(JSON.stringify(root.args.blocks)).toContain('lockdown.approve');
+    // approvers see it came through a workflow; the audit and the row say which run
+    expect(JSON.stringify(root.args.blocks)).toContain('through a Workflow Builder step');
+    expect(l?.requestedVia).toMatch(/^workflow:Wx[A-Z0-9]+$/);
+    const audit = await h.db.sql<{ details: { via?: string } }[]>`
+      select details from audit_events where target_id = ${l?.id ?? ''} and action = 'lockdown.requested'`;
+    expect(audit[0]?.details.via).toBe(l?.requestedVia);
+    // the person is told what was asked in their name, and how to take it back
+    const dm = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.channel === ALICE && String(c.args.text).includes(l?.id ?? '-'),
+    );
+    expect(String(dm.args.text)).toMatch(/in your name.*\/hostlock unlock wf-web-01\.contoso\.com/);
     // Bolt ended the step with the workflow's own token, not the bot token
     const done = h.slack.callsTo('functions.completeSuccess').at(-1);
     expect(done?.token).toBe(r.execution.token);
+  });
+
+  it('always waits for an approver, even with approval off: a click on a workflow’s button need not have said it locks a host', async () => {
+    await h.settings({ approval_required: false });
+    try {
+      const r = await run({ host: 'wf-web-02.contoso.com', duration: '1h', user_context: person(ALICE) });
+      expect(r.state, r.error).toBe('completed');
+      expect(r.outputs?.state).toBe('pending_approval');
+      expect(h.mde.requests.filter((q) => q.method === 'POST' && /isolate$/.test(q.path))).toHaveLength(0);
+      await lockdownStore(h.db.db).transition(
+        String(r.outputs?.lockdown_id),
+        'withdraw',
+        { nextCheckAt: null },
+        { actor: 'system:test' },
+      );
+    } finally {
+      await h.settings({ approval_required: true });
+    }
+  });
+
+  it('writes refusals as plain text: mentions and channels by their label or id', () => {
+    expect(plain('Ask <@U0ADMIN1> or <!subteam^S0LEADS|@leads> in <#C0OPS|ops>, `now`')).toBe(
+      'Ask @U0ADMIN1 or @leads in ops, now',
+    );
   });
 
   it('fails the step for a person without lockdown:edit, saying so, and locks nothing', async () => {
@@ -93,7 +130,7 @@ describe('Workflow Builder step: Lock a host', () => {
     expect(r.error).toMatch(/lockdown:edit/);
     expect(r.error).not.toMatch(/`/); // plain text: the workflow's activity shows no markup
     const rows = await h.db.sql<{ n: number }[]>`
-      select count(*)::int as n from lockdowns where host_name = 'wf-web-02.contoso.com'`;
+      select count(*)::int as n from lockdowns where requested_by = ${`slack:${CAROL}`}`;
     expect(rows[0]?.n).toBe(0);
     const denied = await h.db.sql<{ n: number }[]>`
       select count(*)::int as n from audit_events where actor = ${`slack:${CAROL}`} and outcome = 'denied'`;
@@ -153,5 +190,9 @@ describe('Workflow Builder step: Lock a host', () => {
         .callsTo('functions.completeSuccess')
         .filter((c) => c.args.function_execution_id === execution.id),
     ).toHaveLength(1);
+    // the second delivery was dropped, not refused as `already_open`
+    expect(
+      h.slack.callsTo('functions.completeError').filter((c) => c.args.function_execution_id === execution.id),
+    ).toHaveLength(0);
   });
 });

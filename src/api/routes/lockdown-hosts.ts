@@ -42,7 +42,7 @@ export const LockHostBody = z
       .meta({ description: 'one host: its name, an IP address or its Defender machine id' }),
     hosts: z.array(hostField).min(1).max(HOSTS_PER_REQUEST_MAX).optional().meta({
       description:
-        "several hosts in one request (one approval, one lockdown each, grouped by request_id); at most the settings' hosts per request unless the token's creator is an admin",
+        "several hosts in one request (one approval, one lockdown each, grouped by request_id); at most the settings' hosts per request (and never more than 100)",
     }),
     duration: z.enum(DURATIONS as [string, ...string[]], { error: `must be one of ${DURATIONS.join(', ')}` }),
     // stored as given but for what PostgreSQL cannot hold (NUL, unpaired surrogates)
@@ -75,10 +75,10 @@ export const LockdownView = z.object({
     description:
       'who asked: slack:U…, system:auto; for a request through a token, the person who created the token',
   }),
-  locked_via: z
-    .string()
-    .nullable()
-    .meta({ description: 'the API token a request came through (api:tok_…), else null' }),
+  locked_via: z.string().nullable().meta({
+    description:
+      'what a request came through: the API token (api:tok_…) or a Workflow Builder step (workflow:Wx…); null when typed in Slack',
+  }),
   lock_date: date.meta({
     description:
       'when Defender isolated the host; until then (pending, approved, isolating) when the lockdown was requested. Never null for an open lockdown',
@@ -245,6 +245,8 @@ function refusalMessage(r: Extract<RequestResult, { ok: false }>, canView: boole
     selective_unsupported:
       'Defender does not support selective isolation on this host\'s OS (only Windows and macOS): send "isolation_type": "Full".',
     capped: 'The hourly cap of automatic lockdowns is reached.',
+    inexact:
+      'No host is named exactly that (only one whose name begins with it): name it in full, by IP address or by machine id.',
   };
   return map[r.error];
 }
@@ -378,7 +380,7 @@ async function lockSeveral(
         res,
         400,
         'too_many_hosts',
-        `hosts: at most ${r.limit ?? '?'} in one request (the settings' hosts per request; an admin's token may send up to ${HOSTS_PER_REQUEST_MAX}). Split them into several requests.`,
+        `hosts: at most ${r.limit ?? '?'} in one request (the settings' hosts per request). Split them into several requests.`,
       );
       return;
     }

@@ -12,6 +12,7 @@ export const requestRefusalStatus: Record<RequestRefusal, number> = {
   no_approver_channel: 503,
   bad_duration: 400,
   not_found: 404,
+  inexact: 404,
   ambiguous: 409,
   already_open: 409,
   isolated_outside: 409,

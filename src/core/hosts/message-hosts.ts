@@ -92,7 +92,9 @@ export function hostCandidates(text: string): { queries: HostQuery[]; more: numb
     // classified as a typed query is (parse-host-query.ts); a name must have a letter and 3 characters
     const parsed = parseHostQuery(w);
     const q =
-      parsed.ok && (parsed.query.kind !== 'name' || (/[a-z]/i.test(w) && w.length >= 3)) ? parsed.query : null;
+      parsed.ok && (parsed.query.kind !== 'name' || (/[a-z]/i.test(w) && w.length >= 3))
+        ? parsed.query
+        : null;
     if (!q) {
       continue;
     }

@@ -1,6 +1,7 @@
 import type { IsolationType } from '../defender.js';
 import { err, ok, type Result } from '../errors.js';
 import { lookupHost } from '../hosts/lookup-host.js';
+import { namedBy } from '../hosts/message-hosts.js';
 import type { HostQuery } from '../hosts/parse-host-query.js';
 import type { Host } from '../hosts/types.js';
 import { newId } from '../ids.js';
@@ -32,7 +33,9 @@ export type RequestRefusal =
   | 'break_glass_forbidden'
   | 'selective_unsupported'
   | 'no_approver_channel'
-  | 'capped';
+  | 'capped'
+  /** (several hosts) the name only begins a host's name: in a list, each host is named in full */
+  | 'inexact';
 
 export interface RequestInput {
   actor: Actor;
@@ -49,6 +52,13 @@ export interface RequestInput {
   auto?: { trigger: AutoTrigger; capPerHour: number };
   /** a ticket reference, already checked (ticket.ts parseTicket) */
   ticket?: string;
+  /**
+   * Where a person's request came from when not typed by them: a Workflow Builder step
+   * (`workflow:<workflow execution id>`), recorded as `requested_via` and in the audit. Such a
+   * request always waits for an approver, whatever the settings say: the person may have started
+   * the workflow with a click that did not say it locks a host (issue #18, item 3 review).
+   */
+  origin?: { via: string; alwaysApprove: true };
 }
 
 export interface RequestOk {
@@ -81,7 +91,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     return prepared;
   }
   const { host, isolation } = prepared.value;
-  if (noApprover(settings, input.channel)) {
+  if (noApprover(settings, input)) {
     return err('no_approver_channel');
   }
   const row = newLockdownRow(input, settings, prepared.value, deps.clock.now());
@@ -99,7 +109,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   }
   const { lockdown, problem } = await announceRequest(deps, inserted, host, {
     breakGlass: !!input.breakGlass,
-    approval: settings.approvalRequired,
+    approval: approvalNeeded(settings, input),
   });
   return ok({
     lockdown,
@@ -148,9 +158,19 @@ export async function requestGate(
   return ok(settings);
 }
 
-/** A request that needs approval with nowhere an approver would see it (DESIGN §3.3): a REST or automatic request on a fresh install. */
-export const noApprover = (settings: Settings, channel: string | null): boolean =>
-  settings.approvalRequired && !settings.approverChannel && !channel && settings.alertChannels.length === 0;
+/** Whether this request waits for an approver: the settings say so, or it came from a workflow. */
+export const approvalNeeded = (settings: Settings, input: Pick<RequestInput, 'origin'>): boolean =>
+  settings.approvalRequired || !!input.origin?.alwaysApprove;
+
+/**
+ * A request that needs approval with nowhere an approver would see it (DESIGN §3.3): a REST,
+ * automatic or workflow request on a fresh install.
+ */
+export const noApprover = (settings: Settings, input: Pick<RequestInput, 'origin' | 'channel'>): boolean =>
+  approvalNeeded(settings, input) &&
+  !settings.approverChannel &&
+  !input.channel &&
+  settings.alertChannels.length === 0;
 
 /** A host a request may lock, with what Defender is to be asked for it. */
 export interface LockableHost {
@@ -170,7 +190,7 @@ export async function lockableRequest(
   input: Pick<RequestInput, 'actor' | 'isolationType' | 'breakGlass'>,
   settings: Settings,
   query: HostQuery,
-  opts: { quota?: boolean } = {},
+  opts: { quota?: boolean; exact?: boolean } = {},
 ): Promise<Result<LockableHost, RequestRefusal> & { candidates?: Host[]; existing?: Lockdown }> {
   const resolved = await lockableHost(deps, { ...input, query }, settings, opts);
   if (!resolved.ok) {
@@ -197,9 +217,9 @@ export function newLockdownRow(
   now: Date,
   requestId?: string,
 ): { l: NewLockdown; audit: AuditRecord } {
-  const approval = settings.approvalRequired;
+  const approval = approvalNeeded(settings, input);
   const state = approval ? 'pending_approval' : 'approved';
-  const via = viaOf(input.actor);
+  const via = input.origin?.via ?? viaOf(input.actor);
   return {
     l: {
       id: newId('lck'),
@@ -285,7 +305,7 @@ async function lockableHost(
   deps: LockdownDeps,
   input: Pick<RequestInput, 'actor' | 'query' | 'breakGlass'>,
   settings: Settings,
-  opts: { quota?: boolean },
+  opts: { quota?: boolean; exact?: boolean },
 ): Promise<Result<Host, RequestRefusal> & { candidates?: Host[] }> {
   // A REST request for a host the inventory does not know spends its creator's lookup quota, as a
   // lookup does: a token cannot fill Defender's budget with requests for made-up names (review M5).
@@ -316,6 +336,11 @@ async function lockableHost(
   const host = pickOne(found.hosts, input.query);
   if (!host) {
     return { ...err('ambiguous'), candidates: found.hosts };
+  }
+  if (opts.exact && !namedBy(host, input.query)) {
+    // `lock web-01 finance 4h`: a reason word must not pick `finance-srv` because it is the only
+    // host whose name begins with it
+    return { ...err('inexact'), candidates: [host] };
   }
   if (host.mergedIntoMachineId || host.goneAt) {
     return { ...err('merged'), candidates: [host] };

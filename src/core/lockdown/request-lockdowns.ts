@@ -7,6 +7,7 @@ import { recordDenial } from '../roles/record-denial.js';
 import { HOSTS_PER_REQUEST_MAX } from '../settings/settings.js';
 import type { LockdownDeps } from './ports.js';
 import {
+  approvalNeeded,
   type LockableHost,
   lockableRequest,
   newLockdownRow,
@@ -70,8 +71,10 @@ export const hostsLimitFor = (actor: Actor, hostsPerRequest: number): number =>
  * (requestLockdown) for the requester and for each host, then one lockdown per lockable host,
  * written in one transaction under one request id, with one approval message listing every host;
  * one decision moves them all (decideRequest). A host that cannot be locked (unknown, excluded,
- * isolated outside hostlock, already locked, named twice…) is left out and said so, per host.
- * Every host not in the inventory spends the requester's Defender lookup quota, whoever asks.
+ * isolated outside hostlock, already locked, named twice, or named by the start of its name
+ * only…) is left out and said so, per host. Every host Defender is asked about (not in the
+ * inventory, or its record older than the poll interval) spends the requester's lookup quota,
+ * whoever asks.
  */
 export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput): Promise<RequestsResult> {
   const gate = await requestGate(deps, input, input.queries.map((q) => q.value).join(' '));
@@ -89,7 +92,7 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
     });
     return { ...err('too_many_hosts'), limit };
   }
-  if (noApprover(settings, input.channel)) {
+  if (noApprover(settings, input)) {
     return err('no_approver_channel');
   }
   const refused: RefusedHost[] = [];
@@ -102,7 +105,7 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
       continue;
     }
     seen.set(key, query.value);
-    const r = await lockableRequest(deps, input, settings, query, { quota: true });
+    const r = await lockableRequest(deps, input, settings, query, { quota: true, exact: true });
     if (!r.ok) {
       refused.push({ query: query.value, ...hostRefusal(r) });
       continue;
@@ -141,7 +144,7 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
   }
   const posted = await announceRequestOf(deps, lockdowns, refused, {
     breakGlass: !!input.breakGlass,
-    approval: settings.approvalRequired,
+    approval: approvalNeeded(settings, input),
   });
   return ok({
     requestId,
@@ -190,7 +193,7 @@ async function announceRequestOf(
   }
   const first = lockdowns[0];
   if (first && refused.length) {
-    await deps.lockdowns.note(first, 'hosts_left_out', JSON.stringify(refusedForThread(refused)));
+    await deps.lockdowns.note(first, 'hosts_left_out', JSON.stringify(leftOutOf(refused)));
   }
   if (first && o.breakGlass) {
     await deps.lockdowns.note(first, 'break_glass');
@@ -212,7 +215,7 @@ export interface LeftOut {
   host?: string;
 }
 
-const refusedForThread = (refused: RefusedHost[]): LeftOut[] =>
+export const leftOutOf = (refused: RefusedHost[]): LeftOut[] =>
   refused.map((r) => ({
     query: r.query.slice(0, 255),
     error: r.error,

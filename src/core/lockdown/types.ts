@@ -133,8 +133,9 @@ export interface LockdownStore {
   ): Promise<Lockdown | 'already_open' | 'capped'>;
   /**
    * Inserts the lockdowns of one request of several hosts (issue #18, item 2) in one transaction,
-   * each with its audit row and notifications: all or none are written, but a host that got an
-   * open lockdown meanwhile is 'already_open' (the others are still written).
+   * each with its audit row and notifications. A host that got an open lockdown meanwhile is
+   * 'already_open' and the others are still written; any other failure writes none. Answers in the
+   * order of `rows`; machines are inserted in machine-id order, so overlapping requests never deadlock.
    */
   insertRequest(
     rows: ReadonlyArray<{ l: NewLockdown; audit: AuditRecord }>,

@@ -112,22 +112,32 @@ export function lockdownStore(db: Database): LockdownStore {
     },
 
     async insertRequest(rows) {
+      // Machines are taken in one order, whoever asks: each insert holds its machine's key in the
+      // one-open-per-machine index until commit, so two requests naming the same hosts in opposite
+      // orders would otherwise each wait for the other (a deadlock); in one order, the later waits
+      // and finds them taken.
+      const order = rows
+        .map((_, i) => i)
+        .sort((a, b) => {
+          const x = rows[a]?.l.machineId ?? '';
+          const y = rows[b]?.l.machineId ?? '';
+          return x < y ? -1 : x > y ? 1 : 0;
+        });
       return db.transaction(async (tx) => {
-        const out: Array<Lockdown | 'already_open'> = [];
-        for (const { l, audit } of rows) {
+        const out: Array<Lockdown | 'already_open'> = new Array(rows.length);
+        for (const i of order) {
+          const { l, audit } = rows[i] as (typeof rows)[number];
           try {
             // a savepoint each: a host locked meanwhile (unique index) does not undo the others
-            out.push(
-              await tx.transaction(async (sp) => {
-                const [row] = await sp.insert(lockdowns).values(l).returning();
-                if (!row) {
-                  throw new Error('insert returned no row');
-                }
-                const inserted = toLockdown(row);
-                await writeAudit(sp, inserted, audit);
-                return inserted;
-              }),
-            );
+            out[i] = await tx.transaction(async (sp) => {
+              const [row] = await sp.insert(lockdowns).values(l).returning();
+              if (!row) {
+                throw new Error('insert returned no row');
+              }
+              const inserted = toLockdown(row);
+              await writeAudit(sp, inserted, audit);
+              return inserted;
+            });
           } catch (e) {
             const code =
               (e as { cause?: { code?: string }; code?: string }).cause?.code ??
@@ -135,7 +145,7 @@ export function lockdownStore(db: Database): LockdownStore {
             if (code !== UNIQUE_VIOLATION) {
               throw e;
             }
-            out.push('already_open');
+            out[i] = 'already_open';
           }
         }
         return out;

@@ -85,3 +85,16 @@ export function autoTriggerText(t: AutoTrigger): string {
   const computed = new Date(t.computedAt);
   return `:robot_face: automatic: threat ${t.threat} (≥ ${t.thresholds.threat}) · certainty ${t.certainty} (≥ ${t.thresholds.certainty}) · privilege ${t.privilege} (≥ ${t.thresholds.privilege})${Number.isNaN(computed.getTime()) ? '' : `, computed ${slackDate(computed)}`}`;
 }
+
+/**
+ * What a request came through, when its requester did not type it: an API token, or a Workflow
+ * Builder step (the person may only have clicked a workflow's button: approvers should know).
+ */
+export function throughText(via: string | null): string {
+  if (!via) {
+    return '';
+  }
+  return via.startsWith('workflow:')
+    ? ` *through a Workflow Builder step* (\`${codeSafe(via)}\`)`
+    : ` through API token \`${codeSafe(via)}\``;
+}

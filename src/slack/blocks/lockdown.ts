@@ -5,6 +5,7 @@ import { parseLeftOut } from '../../core/lockdown/request-lockdowns.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
+import { throughText } from './format.js';
 import { leftOutText } from './request.js';
 
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
@@ -46,7 +47,7 @@ const STATE_WORDS: Record<string, string> = {
 export function lockdownRootBlocks(l: Lockdown, o: { containment?: boolean } = {}): types.KnownBlock[] {
   const lines = [
     `*${STATE_WORDS[l.state] ?? l.state}* — ${host(l)} for ${hours(l.durationMinutes)}`,
-    `Requested by ${who(l.requestedBy)}${l.requestedVia ? ` through API token \`${codeSafe(l.requestedVia)}\`` : ''}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
+    `Requested by ${who(l.requestedBy)}${throughText(l.requestedVia)}${l.approvedBy ? ` · ${l.state === 'denied' ? 'denied' : 'approved'} by ${who(l.approvedBy)}` : ''}`,
     `Reason: ${reason(l)}`,
   ];
   if (l.ticket) {

@@ -4,7 +4,8 @@ import type { LeftOut } from '../../core/lockdown/request-lockdowns.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, requestBlockId } from '../ids.js';
-import { hostLeftOutWords } from '../lockdown-replies.js';
+import { hostsText, leftOutLines } from '../lockdown-replies.js';
+import { throughText } from './format.js';
 
 // The one root message of a request of several hosts (issue #18, item 2): every host with its own
 // state, one Approve / Deny for all of them, and the thread its lockdowns share.
@@ -40,7 +41,7 @@ function headline(rows: Lockdown[]): string {
   const n = rows.length;
   const hours = first ? `${first.durationMinutes / 60} h` : '';
   if (rows.some((r) => r.state === 'pending_approval')) {
-    return `*:hourglass: Awaiting approval* — lock ${n} hosts for ${hours}`;
+    return `*:hourglass: Awaiting approval* — lock ${hostsText(n)} for ${hours}`;
   }
   const same = rows.every((r) => r.state === first?.state) ? first?.state : null;
   const ended: Record<string, string> = {
@@ -50,7 +51,7 @@ function headline(rows: Lockdown[]): string {
     released: ':unlock: Released',
   };
   const words = (same && ended[same]) ?? ':lock: Lockdown';
-  return `*${words}* — ${n} hosts for ${hours}`;
+  return `*${words}* — ${hostsText(n)} for ${hours}`;
 }
 
 /**
@@ -65,7 +66,7 @@ export function requestRootBlocks(rows: Lockdown[], o: { containment?: boolean }
   const decided = rows.find((r) => r.approvedBy);
   const lines = [
     headline(rows),
-    `Requested by ${who(first.requestedBy)}${first.requestedVia ? ` through API token \`${codeSafe(first.requestedVia)}\`` : ''}${decided?.approvedBy ? ` · ${decided.state === 'denied' ? 'denied' : 'approved'} by ${who(decided.approvedBy)}` : ''}`,
+    `Requested by ${who(first.requestedBy)}${throughText(first.requestedVia)}${decided?.approvedBy ? ` · ${decided.state === 'denied' ? 'denied' : 'approved'} by ${who(decided.approvedBy)}` : ''}`,
     `Reason: ${first.reason ? truncateMrkdwn(escapeMrkdwn(first.reason.replace(/[\r\n\u2028\u2029]+/g, ' ')), 500) : '_no reason given_'}`,
     ...(first.ticket ? [`Ticket: ${ticketText(first.ticket, first.ticketUrl)}`] : []),
   ];
@@ -87,7 +88,7 @@ export function requestRootBlocks(rows: Lockdown[], o: { containment?: boolean }
     elements: [
       {
         type: 'mrkdwn',
-        text: `Request \`${first.requestId}\` · ${rows.length} hosts, one lockdown each · hosts left out are named in the thread`,
+        text: `Request \`${first.requestId}\` · ${hostsText(rows.length)}, one lockdown each · hosts left out are named in the thread`,
       },
     ],
   });
@@ -107,7 +108,7 @@ export function requestRootBlocks(rows: Lockdown[], o: { containment?: boolean }
           ? []
           : [button(ActionId.lockdownApprove, `Approve all ${pending}`, 'primary')]),
         button(ActionId.lockdownDeny, 'Deny', 'danger'),
-        button(ActionId.lockdownUnlock, 'Withdraw'),
+        button(ActionId.lockdownUnlock, 'Withdraw all'),
       ]
     : running
       ? [button(ActionId.lockdownUnlock, 'Stop / unlock all')]
@@ -127,11 +128,5 @@ export function requestRootText(rows: Lockdown[]): string {
 
 /** The thread reply naming the hosts a request left out, and why, one line each. */
 export function leftOutText(leftOut: LeftOut[]): string {
-  const shown = leftOut.slice(0, 40).map((h) => {
-    const asked = `\`${truncateMrkdwn(codeSafe(h.query), 80)}\``;
-    const is = h.host && h.host !== h.query ? ` (${`\`${truncateMrkdwn(codeSafe(h.host), 80)}\``})` : '';
-    return `• ${asked}${is} — ${hostLeftOutWords[h.error] ?? h.error}`;
-  });
-  const more = leftOut.length > shown.length ? `\n…and ${leftOut.length - shown.length} more` : '';
-  return `Not in this request (nothing was done to them):\n${shown.join('\n')}${more}`;
+  return `Not in this request (nothing was done to them):\n${leftOutLines(leftOut, 40)}`;
 }

@@ -1,12 +1,13 @@
 import type { App } from '@slack/bolt';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { codeSafe } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { COMMANDS_PER_MINUTE } from '../commands/hostlock.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { DURATION_VALUES, FunctionId, parseDuration } from '../ids.js';
 import { requestRefusal } from '../lockdown-replies.js';
-import type { ShortcutRate } from '../shortcuts/rate.js';
+import type { PersonRate } from '../shortcuts/rate.js';
 
 const MAX_REASON = 500;
 const MAX_HOST = 255;
@@ -52,19 +53,34 @@ function parseInputs(inputs: Record<string, unknown>): Parsed {
   return { ok: true, userId, host, hours, reason };
 }
 
-/** Slack markup out of a sentence: the workflow's activity log shows errors as plain text. */
-const plain = (text: string) => text.replace(/`/g, '').replace(/<#(C[A-Z0-9]+)>/g, '#$1');
+/**
+ * Slack markup out of a sentence: the workflow's activity log shows errors as plain text. A
+ * mention or channel (`<@U1>`, `<#C1|ops>`, `<!subteam^S1|@oncall>`) becomes its label or id.
+ */
+export const plain = (text: string): string =>
+  text
+    .replace(/`/g, '')
+    .replace(
+      /<([@#!])(?:subteam\^)?([A-Za-z0-9]+)(?:\|([^>]*))?>/g,
+      (_, sigil: string, id: string, label?: string) =>
+        label ? label : `${sigil === '!' ? '@' : sigil}${id}`,
+    );
+
+/** A workflow execution id as Slack issues them (`Wx…`), kept only when it looks like one. */
+const WORKFLOW_EXECUTION = /^Wx[A-Za-z0-9]{1,40}$/;
 
 /**
  * The Workflow Builder step "Lock a host" (issue #18, item 3; function `lock_host`): the same
- * request as `/hostlock lock`, made by the person who ran the workflow, through the same verb
- * (their permission at this moment, approvals, exclusions, the Defender budget) and within their
- * per-minute rate. Completes with the lockdown's id and its state then (`pending_approval`, or
- * `approved` when approval is off); any refusal fails the step with the reason. Slack delivers
- * one execution once (the delivery gate drops a repeat of its function_execution_id).
+ * request as `/hostlock lock`, made by the person whose action ran the workflow, through the same
+ * verb (their permission at this moment, exclusions, the Defender budget) and within their
+ * per-minute rate. The person may only have clicked a workflow's button that said nothing of a
+ * lockdown (Slack passes the clicker's user_context on), so the request always waits for an
+ * approver, is recorded as `workflow:<run>`, and the person is told in a DM. Completes with the
+ * lockdown's id and its state then (`pending_approval`); any refusal fails the step with the
+ * reason. One execution is handled once (the delivery gate drops a repeat of its id).
  */
-export function registerLockHostStep(app: App, deps: SlackDeps, rate: ShortcutRate): void {
-  app.function(FunctionId.lockHost, async ({ inputs, complete, fail }) => {
+export function registerLockHostStep(app: App, deps: SlackDeps, rate: PersonRate): void {
+  app.function(FunctionId.lockHost, async ({ inputs, complete, fail, client, body }) => {
     const finish = async (r: { outputs: Record<string, string> } | { error: string }) => {
       try {
         await ('outputs' in r ? complete({ outputs: r.outputs }) : fail({ error: r.error }));
@@ -95,6 +111,12 @@ export function registerLockHostStep(app: App, deps: SlackDeps, rate: ShortcutRa
         await finish({ error: 'That is not a host name, an IP address or a Defender machine id.' });
         return;
       }
+      const event = (body as { event?: { workflow_execution_id?: unknown } }).event;
+      const wx =
+        typeof event?.workflow_execution_id === 'string' &&
+        WORKFLOW_EXECUTION.test(event.workflow_execution_id)
+          ? event.workflow_execution_id
+          : 'unknown';
       const r = await requestLockdown(deps.lockdown, {
         actor,
         query: query.query,
@@ -102,12 +124,23 @@ export function registerLockHostStep(app: App, deps: SlackDeps, rate: ShortcutRa
         reason: parsed.reason,
         source: 'manual',
         channel: null,
+        // recorded as coming from a workflow, and always put to an approver
+        origin: { via: `workflow:${wx}`, alwaysApprove: true },
       });
       if (!r.ok) {
         await finish({ error: plain(requestRefusal(r)) });
         return;
       }
-      await finish({ outputs: { lockdown_id: r.value.lockdown.id, state: r.value.lockdown.state } });
+      const l = r.value.lockdown;
+      // the person is told what was asked in their name: a workflow's button need not have said it
+      await client.chat
+        .postMessage({
+          channel: parsed.userId,
+          text: `A Workflow Builder step asked in your name to lock \`${codeSafe(r.value.host.name)}\` for ${parsed.hours} h (lockdown \`${l.id}\`, workflow run \`${wx}\`); it waits for an approver. If you did not mean to, withdraw it: \`/hostlock unlock ${codeSafe(r.value.host.name)}\`.`,
+          unfurl_links: false,
+        })
+        .catch((e: unknown) => deps.log.warn({ err: e, lockdownId: l.id }, 'workflow_step.dm_failed'));
+      await finish({ outputs: { lockdown_id: l.id, state: l.state } });
     } catch (e) {
       deps.log.error({ err: e }, 'workflow_step.failed');
       await finish({

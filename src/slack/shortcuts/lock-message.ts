@@ -8,7 +8,7 @@ import type { SlackDeps } from '../deps.js';
 import { DURATION_VALUES, LOCK_MESSAGE_VIEW, parseDuration, ShortcutId } from '../ids.js';
 import { requestRefusal, requestsAnswer } from '../lockdown-replies.js';
 import { hostsInMessage } from './lookup-message.js';
-import { admitShortcut, type ShortcutRate } from './rate.js';
+import { admitShortcut, type PersonRate } from './rate.js';
 
 /**
  * Hosts one "Lock hosts in message" offers at most: the default hosts-per-request limit (a
@@ -99,7 +99,7 @@ type Values = Record<
  * re-checked at submission, the hosts-per-request limit, approvals, exclusions, the Defender
  * budget); at most LOCK_FROM_MESSAGE_MAX are offered.
  */
-export function registerLockMessage(app: App, deps: SlackDeps, rate: ShortcutRate): void {
+export function registerLockMessage(app: App, deps: SlackDeps, rate: PersonRate): void {
   app.shortcut(
     { callback_id: ShortcutId.lockMessage, type: 'message_action' },
     async ({ shortcut, ack, respond, client }) => {

@@ -11,7 +11,7 @@ import { codeSafe, truncateMrkdwn } from '../../core/mrkdwn.js';
 import { hostList } from '../blocks/host-card.js';
 import type { SlackDeps } from '../deps.js';
 import { ShortcutId } from '../ids.js';
-import { admitShortcut, type ShortcutRate } from './rate.js';
+import { admitShortcut, type PersonRate } from './rate.js';
 
 /** Unknown candidates named in the answer, at most. */
 const UNKNOWN_SHOWN = 20;
@@ -64,7 +64,7 @@ export async function hostsInMessage(
  * person sees; the candidates it does not know, named; a message naming more than
  * CANDIDATES_MAX says how many were not looked at. Never asks Defender.
  */
-export function registerLookupMessage(app: App, deps: SlackDeps, rate: ShortcutRate): void {
+export function registerLookupMessage(app: App, deps: SlackDeps, rate: PersonRate): void {
   app.shortcut(
     { callback_id: ShortcutId.lookupMessage, type: 'message_action' },
     async ({ shortcut, ack, respond }) => {

@@ -5,8 +5,8 @@ import type { SlackActor } from '../actor.js';
 import { COMMANDS_PER_MINUTE } from '../commands/hostlock.js';
 import { refuse, type SlackDeps } from '../deps.js';
 
-/** The per-person rate the message shortcuts share (core/rate-limit.ts): `take` answers how long to wait. */
-export interface ShortcutRate {
+/** The per-person rate the message shortcuts and the workflow step share (core/rate-limit.ts): `take` answers how long to wait. */
+export interface PersonRate {
   take(key: string): number;
 }
 
@@ -16,7 +16,7 @@ export interface ShortcutRate {
  */
 export async function admitShortcut(
   deps: SlackDeps,
-  rate: ShortcutRate,
+  rate: PersonRate,
   o: { userId: string; needs: Permission; what: string; respond: RespondFn },
 ): Promise<SlackActor | null> {
   const waitMs = rate.take(o.userId);
