@@ -104,6 +104,11 @@ export const lockdowns = pgTable(
      * message, one decision, one lockdown per host; null for a request of one host
      */
     requestId: text('request_id'),
+    /**
+     * a request its requester has yet to confirm (from a Workflow Builder step, issue #18, item 3):
+     * not shown to approvers, and no decision taken, until they do
+     */
+    awaitingConfirmation: boolean('awaiting_confirmation').notNull().default(false),
     requestChannel: text('request_channel'),
     approvalChannel: text('approval_channel'),
     approvalTs: text('approval_ts'),

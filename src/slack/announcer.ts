@@ -31,26 +31,50 @@ export function slackThreadPoster(
   requestRootEveryMs = REQUEST_ROOT_EVERY_MS,
 ): ThreadPoster {
   // A request of 100 hosts sends 100 notes within seconds; rewriting its root for each would run
-  // into chat.update's rate limit and drop the last rewrite. Per request: the first note rewrites
-  // at once, later ones within the window make one rewrite at its end, from the rows as they are
-  // then. Bounded by the requests in flight; a rewrite lost to a restart is redone by the next note.
+  // into chat.update's rate limit and drop rewrites. Per request: the first note rewrites at once,
+  // later ones within the window make one rewrite at its end, from the rows as they are then; a
+  // request's rewrites run one after another (a slow one is never overtaken by an older picture),
+  // and one Slack rate-limits is tried again after its Retry-After. Bounded by the requests in
+  // flight; a rewrite lost to a restart is redone by the request's next note.
   const later = new Map<string, NodeJS.Timeout>();
   const lastAt = new Map<string, number>();
-  const rewrite = async (l: Lockdown, name: string) => {
+  const chains = new Map<string, Promise<void>>();
+  const rewrite = async (l: Lockdown): Promise<void> => {
     if (!l.approvalChannel || !l.approvalTs) {
       return;
     }
     const root = await rootOf(l, requestRows, { containment: await containment() });
-    await client.chat
-      .update({ channel: l.approvalChannel, ts: l.approvalTs, ...root })
-      .catch((e: unknown) => log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed'));
+    await client.chat.update({ channel: l.approvalChannel, ts: l.approvalTs, ...root });
+  };
+  const logged = (l: Lockdown, name: string) => (e: unknown) =>
+    log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed');
+  /** One rewrite of a request's root after the ones before it; again after a rate limit (3 tries). */
+  const queue = (l: Lockdown, name: string, requestId: string, tries = 0): Promise<void> => {
+    const run = (chains.get(requestId) ?? Promise.resolve()).then(() =>
+      rewrite(l).catch((e: unknown) => {
+        const retryAfter = (e as { retryAfter?: unknown }).retryAfter;
+        if (typeof retryAfter === 'number' && tries < 2) {
+          const timer = setTimeout(() => void queue(l, name, requestId, tries + 1), retryAfter * 1000);
+          timer.unref();
+          return;
+        }
+        logged(l, name)(e);
+      }),
+    );
+    chains.set(requestId, run);
+    void run.finally(() => {
+      if (chains.get(requestId) === run) {
+        chains.delete(requestId);
+      }
+    });
+    return run;
   };
   const rewriteRequest = async (l: Lockdown, name: string, requestId: string) => {
     const now = Date.now();
     const wait = (lastAt.get(requestId) ?? 0) + requestRootEveryMs - now;
     if (wait <= 0 && !later.has(requestId)) {
       lastAt.set(requestId, now);
-      await rewrite(l, name);
+      await queue(l, name, requestId);
       return;
     }
     if (!later.has(requestId)) {
@@ -58,9 +82,7 @@ export function slackThreadPoster(
         () => {
           later.delete(requestId);
           lastAt.set(requestId, Date.now());
-          void rewrite(l, name).catch((e: unknown) =>
-            log.warn({ err: e, requestId }, 'slack.root_update_failed'),
-          );
+          void queue(l, name, requestId);
         },
         Math.max(wait, 0),
       );
@@ -85,7 +107,7 @@ export function slackThreadPoster(
       unfurl_links: false,
       unfurl_media: false,
     });
-    await (l.requestId ? rewriteRequest(l, name, l.requestId) : rewrite(l, name));
+    await (l.requestId ? rewriteRequest(l, name, l.requestId) : rewrite(l).catch(logged(l, name)));
   };
 }
 

@@ -8,6 +8,8 @@ export const ActionId = {
   lockdownApprove: 'lockdown.approve',
   lockdownDeny: 'lockdown.deny',
   lockdownUnlock: 'lockdown.unlock',
+  /** the requester confirms a request a workflow made in their name (issue #18, item 3) */
+  lockdownConfirm: 'lockdown.confirm',
   lockdownExtend: 'lockdown.extend',
   hostLock: 'host.lock',
   hostRefresh: 'host.refresh',

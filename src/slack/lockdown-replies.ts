@@ -1,3 +1,4 @@
+import type { ConfirmRefusal } from '../core/lockdown/confirm-lockdown.js';
 import type { DecisionRefusal } from '../core/lockdown/decide-lockdown.js';
 import type { ExtendRefusal } from '../core/lockdown/extend-lockdown.js';
 import type { ReleaseRefusal } from '../core/lockdown/release-lockdown.js';
@@ -125,6 +126,16 @@ export function requestsAnswer(r: RequestsResult, hours: number): string {
   return [said, ...left, ...notes.map((n) => `:warning: ${n}`)].join('\n');
 }
 
+export function confirmRefusal(code: ConfirmRefusal, current?: Lockdown): string {
+  const map: Record<ConfirmRefusal, string> = {
+    not_found: 'That lockdown request no longer exists.',
+    forbidden: 'You need the `lockdown:edit` permission to confirm lockdown requests.',
+    not_requester: 'Only the person the request was made for can confirm it.',
+    not_awaiting: `That request is not waiting for a confirmation${state(current)}.`,
+  };
+  return map[code];
+}
+
 export function decisionRefusal(code: DecisionRefusal, current?: Lockdown): string {
   const map: Record<DecisionRefusal, string> = {
     not_found: 'That lockdown request no longer exists.',
@@ -133,6 +144,8 @@ export function decisionRefusal(code: DecisionRefusal, current?: Lockdown): stri
     not_pending: `That request was already decided${state(current)}${current?.approvedBy ? ` by ${who(current.approvedBy)}` : ''}.`,
     expired: 'That request expired before it was decided; nothing was changed.',
     containment_disabled: `${LOOKUP_ONLY} The request stays open: it can still be denied, withdrawn or left to expire.`,
+    unconfirmed:
+      'The person this request was made for (by a workflow) has not confirmed it yet: it cannot be decided until they do.',
   };
   return map[code];
 }

@@ -55,6 +55,7 @@ function lockdown(i: number, ts: string, state: Lockdown['state']): Lockdown {
     ticket: null,
     ticketUrl: null,
     requestId: 'req_rootburst01',
+    awaitingConfirmation: false,
     createdAt: at,
     updatedAt: at,
   };
@@ -96,5 +97,42 @@ describe('the root of a request of several hosts', () => {
     // the first, then one per window the burst spanned (however slow this machine), never one per note
     expect(updates.length).toBeLessThanOrEqual(2 + Math.ceil(burstMs / 200));
     expect(updates.length).toBeLessThan(30);
+  });
+
+  it('a rewrite Slack rate-limits is tried again after its Retry-After, so the root does not stay stale', async () => {
+    const ts = slack.addMessage({ channel: CHANNEL, text: 'request', user: slack.botUserId }).ts;
+    // as the outbox's client: a 429 is thrown at once, with its Retry-After
+    const client = new webApi.WebClient('xoxb-root', {
+      slackApiUrl: slack.apiUrl,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+    });
+    const rows = [lockdown(1, ts, 'isolating'), lockdown(2, ts, 'isolating')];
+    const post = slackThreadPoster(
+      client,
+      createLogger({ level: 'error' }),
+      async () => true,
+      async () => rows,
+      100,
+    );
+    rows[0] = lockdown(1, ts, 'active');
+    await post({ name: 'lockdown.locked', lockdown: rows[0] });
+    const first = slack.callsTo('chat.update').filter((c) => c.args.ts === ts).length;
+    expect(first).toBe(1);
+    // the deferred rewrite meets a rate limit
+    slack.fail('chat.update', { retryAfterSeconds: 1 });
+    rows[1] = lockdown(2, ts, 'active');
+    await post({ name: 'lockdown.locked', lockdown: rows[1] });
+    const fresh = await until(
+      () =>
+        slack
+          .callsTo('chat.update')
+          .filter((c) => c.args.ts === ts && c.response.ok)
+          .find((c) => !JSON.stringify(c.args.blocks).includes('isolating')),
+      'the rewrite after the rate limit',
+      5_000,
+    );
+    expect(JSON.stringify(fresh.args.blocks)).toContain('rr-002.contoso.com');
+    expect(slack.callsTo('chat.update').filter((c) => c.args.ts === ts && !c.response.ok)).toHaveLength(1);
   });
 });

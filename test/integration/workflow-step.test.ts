@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { lockdownStore } from '../../src/db/repos/lockdowns.js';
 import { plain } from '../../src/slack/functions/lock-host.js';
-import { FunctionId } from '../../src/slack/ids.js';
+import { ActionId, FunctionId, lockdownBlockId } from '../../src/slack/ids.js';
 import type { OutputParameter } from '../fakes/slack/functions.js';
-import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/harness.js';
+import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../helpers/harness.js';
 
 // Issue #18, item 3: the Workflow Builder step "Lock a host" (Slack custom step `lock_host`): a
 // `function_executed` event with inputs host, duration, reason and the person's user_context; the
@@ -13,6 +13,7 @@ import { APPROVER_CHANNEL, bootHarness, type Harness, until } from '../helpers/h
 // state, or `functions.completeError` with the reason.
 
 const ALICE = 'U0WFALICE1'; // responder
+const BOB = 'U0WFBOB001'; // responder: builds workflows, approves
 const CAROL = 'U0WFCAROL1'; // analyst: may not lock
 
 let h: Harness;
@@ -48,6 +49,10 @@ beforeAll(async () => {
   h = await bootHarness();
   await h.configureDefender();
   await h.grant('responder', ALICE);
+  await h.grant('responder', BOB);
+  for (const id of [ALICE, BOB, CAROL]) {
+    h.slack.addUser({ id }); // a DM goes to a member of the workspace
+  }
   await h.grant('analyst', CAROL);
   await h.settings({ approver_channel: APPROVER_CHANNEL });
   for (const name of ['wf-web-01', 'wf-web-02', 'wf-web-03']) {
@@ -76,28 +81,83 @@ describe('Workflow Builder step: Lock a host', () => {
       source: 'manual',
       state: 'pending_approval',
     });
-    // the same approval as a typed request: posted to the approvers with its buttons
-    const root = await h.slack.waitForCall(
-      'chat.postMessage',
-      (c) =>
-        c.args.channel === APPROVER_CHANNEL && JSON.stringify(c.args.blocks ?? '').includes(l?.id ?? '-'),
-    );
-    expect(JSON.stringify(root.args.blocks)).toContain('lockdown.approve');
-    // approvers see it came through a workflow; the audit and the row say which run
-    expect(JSON.stringify(root.args.blocks)).toContain('through a Workflow Builder step');
+    // the row and the audit say it came through a workflow, and which run
     expect(l?.requestedVia).toMatch(/^workflow:Wx[A-Z0-9]+$/);
     const audit = await h.db.sql<{ details: { via?: string } }[]>`
       select details from audit_events where target_id = ${l?.id ?? ''} and action = 'lockdown.requested'`;
     expect(audit[0]?.details.via).toBe(l?.requestedVia);
-    // the person is told what was asked in their name, and how to take it back
+    // nobody is asked yet: the person confirms first, in a DM that says what was asked in their name
+    const toApprovers = () =>
+      h.slack
+        .callsTo('chat.postMessage')
+        .filter(
+          (c) =>
+            c.args.channel === APPROVER_CHANNEL && JSON.stringify(c.args.blocks ?? '').includes(l?.id ?? '-'),
+        );
+    expect(toApprovers()).toHaveLength(0);
     const dm = await h.slack.waitForCall(
       'chat.postMessage',
       (c) => c.args.channel === ALICE && String(c.args.text).includes(l?.id ?? '-'),
     );
-    expect(String(dm.args.text)).toMatch(/in your name.*\/hostlock unlock wf-web-01\.contoso\.com/);
+    expect(String(dm.args.text)).toMatch(/asks in your name to lock `wf-web-01\.contoso\.com` for 4 h/);
+    expect(JSON.stringify(dm.args.blocks)).toContain(ActionId.lockdownConfirm);
+    const click = (userId: string, actionId: string) =>
+      h.signer.blockAction({
+        userId,
+        actionId,
+        blockId: lockdownBlockId(l?.id ?? ''),
+        value: l?.id ?? '',
+        channelId: h.slack.dmChannelId(ALICE),
+        messageTs: String(dm.response.ts ?? ''),
+      });
+    // the workflow's builder, an approver, cannot approve before the person confirms (a forged click)
+    await click(BOB, ActionId.lockdownApprove);
+    await h.slack.waitForResponse((p) => /has not confirmed it yet/.test(allText(p.body)));
+    // nor confirm it in the person's stead
+    await click(BOB, ActionId.lockdownConfirm);
+    await h.slack.waitForResponse((p) => /Only the person the request was made for/.test(allText(p.body)));
+    expect(await lockdownStore(h.db.db).get(l?.id ?? '')).toMatchObject({
+      state: 'pending_approval',
+      awaitingConfirmation: true,
+    });
+    // the person confirms (a double click confirms once): then, and only then, the approvers are asked
+    await Promise.all([click(ALICE, ActionId.lockdownConfirm), click(ALICE, ActionId.lockdownConfirm)]);
+    await until(() => (toApprovers().length ? true : null), 'the request posted to the approvers');
+    await h.slack.waitForResponse((p) => /Confirmed: the request to lock/.test(allText(p.body)));
+    expect(toApprovers()).toHaveLength(1);
+    const root = JSON.stringify(toApprovers()[0]?.args.blocks);
+    expect(root).toContain('lockdown.approve');
+    expect(root).toContain('through a Workflow Builder step');
+    const confirmed = await h.db.sql<{ actor: string }[]>`
+      select actor from audit_events where target_id = ${l?.id ?? ''} and action = 'lockdown.confirmed'`;
+    expect(confirmed.map((a) => a.actor)).toEqual([`slack:${ALICE}`]);
+    // then the builder may decide it like any approver who is not the requester
+    await click(BOB, ActionId.lockdownApprove);
+    await until(
+      async () => ((await lockdownStore(h.db.db).get(l?.id ?? ''))?.state === 'approved' ? true : null),
+      'the approval',
+    );
     // Bolt ended the step with the workflow's own token, not the bot token
     const done = h.slack.callsTo('functions.completeSuccess').at(-1);
     expect(done?.token).toBe(r.execution.token);
+  });
+
+  it('a request the person cannot be asked to confirm (no DM) is withdrawn, and the step fails saying so', async () => {
+    h.slack.fail('chat.postMessage', { error: 'cannot_dm_bot' });
+    const r = await run({ host: 'wf-web-02.contoso.com', duration: '2h', user_context: person(ALICE) });
+    expect(r.state).toBe('failed');
+    expect(r.error).toMatch(/could not ask you to confirm/);
+    const rows = await h.db.sql<{ state: string }[]>`
+      select state from lockdowns where host_name = 'wf-web-02.contoso.com' and requested_via like 'workflow:%'`;
+    expect(rows.map((x) => x.state)).toEqual(['withdrawn']);
+  });
+
+  it('names a host in full: a prefix of a host’s name is refused, never taken for it', async () => {
+    const r = await run({ host: 'wf-web', duration: '1h', user_context: person(ALICE) });
+    expect(r.state).toBe('failed');
+    expect(r.error).toMatch(/Several hosts match|named exactly that/);
+    const one = await run({ host: 'wf-web-0', duration: '1h', user_context: person(ALICE) });
+    expect(one.error).toMatch(/Several hosts match|named exactly that/);
   });
 
   it('always waits for an approver, even with approval off: a click on a workflow’s button need not have said it locks a host', async () => {
@@ -106,7 +166,13 @@ describe('Workflow Builder step: Lock a host', () => {
       const r = await run({ host: 'wf-web-02.contoso.com', duration: '1h', user_context: person(ALICE) });
       expect(r.state, r.error).toBe('completed');
       expect(r.outputs?.state).toBe('pending_approval');
-      expect(h.mde.requests.filter((q) => q.method === 'POST' && /isolate$/.test(q.path))).toHaveLength(0);
+      const l = await lockdownStore(h.db.db).get(String(r.outputs?.lockdown_id));
+      expect(l).toMatchObject({ state: 'pending_approval', awaitingConfirmation: true });
+      expect(
+        h.mde.requests.filter(
+          (q) => q.method === 'POST' && q.path.endsWith(`/machines/${l?.machineId}/isolate`),
+        ),
+      ).toHaveLength(0);
       await lockdownStore(h.db.db).transition(
         String(r.outputs?.lockdown_id),
         'withdraw',

@@ -11,7 +11,9 @@ export type DecisionRefusal =
   | 'self_approval'
   | 'not_pending'
   | 'expired'
-  | 'containment_disabled';
+  | 'containment_disabled'
+  /** its requester has not confirmed it yet (a workflow's request): nobody may decide it */
+  | 'unconfirmed';
 
 /**
  * Approve or deny a pending request. Re-reads the row and the approver's permission at the click;
@@ -112,6 +114,11 @@ async function decisionRefused(
   }
   if (row.state !== 'pending_approval') {
     return { ...err('not_pending'), current: row };
+  }
+  if (row.awaitingConfirmation) {
+    // approvers are shown a workflow's request only once its requester confirmed it: a click
+    // before that (a forged value) must not let a workflow's builder approve what they caused
+    return { ...err('unconfirmed'), current: row };
   }
   const who = actorId(input.actor);
   // the requester, or the person whose score feed triggered an automatic lockdown

@@ -62,6 +62,8 @@ const t = (
  * errors) is not a transition: `LockdownStore.update` writes it only while the state is unchanged.
  */
 export const TRANSITIONS = {
+  /** the requester confirms a request a workflow made in their name; only then do approvers see it */
+  confirm: t(['pending_approval'], 'pending_approval', { audit: 'lockdown.confirmed' }),
   /** an approver approves (never the requester) */
   approve: t(['pending_approval'], 'approved', { event: 'lockdown.approved' }),
   /** an approver denies */

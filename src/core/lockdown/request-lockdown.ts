@@ -54,11 +54,15 @@ export interface RequestInput {
   ticket?: string;
   /**
    * Where a person's request came from when not typed by them: a Workflow Builder step
-   * (`workflow:<workflow execution id>`), recorded as `requested_via` and in the audit. Such a
-   * request always waits for an approver, whatever the settings say: the person may have started
-   * the workflow with a click that did not say it locks a host (issue #18, item 3 review).
+   * (`workflow:<workflow execution id>`), recorded as `requested_via` and in the audit. The person
+   * may have started the workflow with a click that did not say it locks a host, and the
+   * workflow's builder may be an approver (issue #18, item 3 reviews): such a request waits for
+   * the person's own confirmation before any approver sees it (confirmLockdown), then for an
+   * approver, whatever the settings say.
    */
-  origin?: { via: string; alwaysApprove: true };
+  origin?: { via: string; confirm: true };
+  /** in a list or a workflow's input, a host is named in full: no name prefix picks a host */
+  exact?: boolean;
 }
 
 export interface RequestOk {
@@ -86,7 +90,7 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
     return gate;
   }
   const settings = gate.value;
-  const prepared = await lockableRequest(deps, input, settings, input.query);
+  const prepared = await lockableRequest(deps, input, settings, input.query, { exact: !!input.exact });
   if (!prepared.ok) {
     return prepared;
   }
@@ -106,6 +110,10 @@ export async function requestLockdown(deps: LockdownDeps, input: RequestInput): 
   if (inserted === 'already_open') {
     const current = await deps.lockdowns.openForMachine(host.machineId);
     return { ...err('already_open'), ...(current ? { existing: current } : {}) };
+  }
+  if (inserted.awaitingConfirmation) {
+    // nobody is asked before the requester confirms: the caller asks them (the workflow step's DM)
+    return ok({ lockdown: inserted, host });
   }
   const { lockdown, problem } = await announceRequest(deps, inserted, host, {
     breakGlass: !!input.breakGlass,
@@ -160,7 +168,7 @@ export async function requestGate(
 
 /** Whether this request waits for an approver: the settings say so, or it came from a workflow. */
 export const approvalNeeded = (settings: Settings, input: Pick<RequestInput, 'origin'>): boolean =>
-  settings.approvalRequired || !!input.origin?.alwaysApprove;
+  settings.approvalRequired || !!input.origin?.confirm;
 
 /**
  * A request that needs approval with nowhere an approver would see it (DESIGN §3.3): a REST,
@@ -239,6 +247,7 @@ export function newLockdownRow(
         ? { ticket: input.ticket, ticketUrl: ticketUrl(settings.ticketUrlTemplate, input.ticket) }
         : {}),
       ...(requestId ? { requestId } : {}),
+      ...(input.origin?.confirm ? { awaitingConfirmation: true } : {}),
       nextCheckAt: approval ? approvalDeadline({ createdAt: now }, settings) : now,
     },
     audit: {
@@ -358,10 +367,10 @@ async function lockableHost(
 }
 
 /** Posts the request's root message (its thread) and wakes the engine when no approval is needed. */
-async function announceRequest(
+export async function announceRequest(
   deps: LockdownDeps,
   inserted: Lockdown,
-  host: Host,
+  host: Host | null,
   o: { breakGlass: boolean; approval: boolean },
 ): Promise<{ lockdown: Lockdown; problem: string | undefined }> {
   const posted = await deps.announce.requested(inserted, host);

@@ -61,6 +61,11 @@ export interface Lockdown {
   ticketUrl: string | null;
   /** the request it was asked in with other hosts (`req_…`, issue #18, item 2); null when alone */
   requestId: string | null;
+  /**
+   * the requester has yet to confirm it (a request from a Workflow Builder step): it is not shown to
+   * approvers, and nobody can decide it, until they do (confirmLockdown)
+   */
+  awaitingConfirmation: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -84,6 +89,7 @@ export interface NewLockdown {
   ticket?: string | null;
   ticketUrl?: string | null;
   requestId?: string | null;
+  awaitingConfirmation?: boolean;
   nextCheckAt: Date;
 }
 

@@ -1,13 +1,16 @@
 import type { App, BlockAction, RespondArguments } from '@slack/bolt';
+import { confirmLockdown } from '../../core/lockdown/confirm-lockdown.js';
 import { decideLockdown, decideRequest } from '../../core/lockdown/decide-lockdown.js';
 import { extendLockdown } from '../../core/lockdown/extend-lockdown.js';
 import { releaseLockdown, releaseRequest } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import { codeSafe } from '../../core/mrkdwn.js';
 import { can, type Permission } from '../../core/permissions.js';
 import { lookupFromDefender } from '../commands/lookup.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { ActionId, parseBlockId, parseDuration, parseLockChoice, REQUEST_ID } from '../ids.js';
 import {
+  confirmRefusal,
   decisionRefusal,
   extendRefusal,
   releaseRefusal,
@@ -110,6 +113,34 @@ const decide =
     return r.ok ? null : decisionRefusal(r.error, r.current);
   };
 
+/**
+ * Confirm on the DM a workflow's request sends its requester (issue #18, item 3): only they may,
+ * once; then the request goes to the approvers, and the DM's buttons give way to what happened.
+ */
+const confirm =
+  (deps: SlackDeps): ClickHandler =>
+  async (c) => {
+    const id = lockdownIdOf(c.action);
+    if (!id) {
+      return 'That button does not name a lockdown.';
+    }
+    const r = await confirmLockdown(deps.lockdown, {
+      actor: await deps.actors.resolve(c.userId),
+      lockdownId: id,
+    });
+    if (!r.ok) {
+      return confirmRefusal(r.error, r.current);
+    }
+    const l = r.value.lockdown;
+    const where = l.approvalChannel ? ` in <#${l.approvalChannel}>` : '';
+    const problem = r.value.postProblem ? `\n:warning: ${r.value.postProblem}` : '';
+    return {
+      replace: {
+        text: `Confirmed: the request to lock \`${codeSafe(l.hostName)}\` (lockdown \`${l.id}\`) is with the approvers${where}.${problem}`,
+      },
+    };
+  };
+
 /** Unlock on a lockdown message or a host card. */
 const unlock =
   (deps: SlackDeps): ClickHandler =>
@@ -207,6 +238,7 @@ export function registerLockdownActions(app: App, deps: SlackDeps): void {
   handle(app, deps, ActionId.lockdownApprove, 'lockdown:approve', decide(deps, 'approve'));
   handle(app, deps, ActionId.lockdownDeny, 'lockdown:approve', decide(deps, 'deny'));
   handle(app, deps, ActionId.lockdownUnlock, 'lockdown:edit', unlock(deps));
+  handle(app, deps, ActionId.lockdownConfirm, 'lockdown:edit', confirm(deps));
   handle(app, deps, ActionId.lockdownExtend, 'lockdown:edit', extend(deps));
   handle(app, deps, ActionId.hostLock, 'lockdown:edit', lockHost(deps));
   handle(app, deps, ActionId.hostRefresh, 'lockdown:view', refreshHost(deps));

@@ -95,6 +95,6 @@ export function throughText(via: string | null): string {
     return '';
   }
   return via.startsWith('workflow:')
-    ? ` *through a Workflow Builder step* (\`${codeSafe(via)}\`)`
+    ? ` *through a Workflow Builder step* (\`${codeSafe(via)}\`), confirmed by the requester`
     : ` through API token \`${codeSafe(via)}\``;
 }

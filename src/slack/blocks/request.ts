@@ -106,7 +106,13 @@ export function requestRootBlocks(rows: Lockdown[], o: { containment?: boolean }
     ? [
         ...(o.containment === false
           ? []
-          : [button(ActionId.lockdownApprove, `Approve all ${pending}`, 'primary')]),
+          : [
+              button(
+                ActionId.lockdownApprove,
+                pending === 1 ? 'Approve' : `Approve all ${pending}`,
+                'primary',
+              ),
+            ]),
         button(ActionId.lockdownDeny, 'Deny', 'danger'),
         button(ActionId.lockdownUnlock, 'Withdraw all'),
       ]

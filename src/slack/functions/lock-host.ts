@@ -1,11 +1,13 @@
-import type { App } from '@slack/bolt';
+import type { App, types } from '@slack/bolt';
 import { parseHostQuery } from '../../core/hosts/parse-host-query.js';
+import { releaseLockdown } from '../../core/lockdown/release-lockdown.js';
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
+import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
 import { COMMANDS_PER_MINUTE } from '../commands/hostlock.js';
 import { refuse, type SlackDeps } from '../deps.js';
-import { DURATION_VALUES, FunctionId, parseDuration } from '../ids.js';
+import { ActionId, DURATION_VALUES, FunctionId, lockdownBlockId, parseDuration } from '../ids.js';
 import { requestRefusal } from '../lockdown-replies.js';
 import type { PersonRate } from '../shortcuts/rate.js';
 
@@ -66,18 +68,56 @@ export const plain = (text: string): string =>
         label ? label : `${sigil === '!' ? '@' : sigil}${id}`,
     );
 
-/** A workflow execution id as Slack issues them (`Wx…`), kept only when it looks like one. */
-const WORKFLOW_EXECUTION = /^Wx[A-Za-z0-9]{1,40}$/;
+/** Workflow and step execution ids as Slack issues them (`Wx…`, `Fx…`), kept only when they look like one. */
+const EXECUTION_ID = /^(?:Wx|Fx)[A-Za-z0-9]{1,40}$/;
+
+/** The workflow run a step belongs to: its `Wx…` id, else the step's own `Fx…` execution id. */
+function workflowRun(body: unknown): string {
+  const event = (body as { event?: { workflow_execution_id?: unknown; function_execution_id?: unknown } })
+    .event;
+  for (const id of [event?.workflow_execution_id, event?.function_execution_id]) {
+    if (typeof id === 'string' && EXECUTION_ID.test(id)) {
+      return id;
+    }
+  }
+  return 'unknown';
+}
+
+const confirmText = (host: string, hours: number, l: Lockdown, run: string) =>
+  `A Workflow Builder step (run \`${run}\`) asks in your name to lock \`${codeSafe(host)}\` for ${hours} h (lockdown \`${l.id}\`). Nothing is sent to the approvers until you confirm it; cancel it if you did not mean to.`;
+
+/** The person's DM: Confirm (then approvers are asked) or Cancel (the request is withdrawn). */
+function confirmBlocks(host: string, hours: number, l: Lockdown, run: string): types.KnownBlock[] {
+  const button = (actionId: string, text: string, style?: 'primary' | 'danger'): types.Button => ({
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text },
+    ...(style ? { style } : {}),
+    value: l.id,
+  });
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text: confirmText(host, hours, l, run) } },
+    {
+      type: 'actions',
+      block_id: lockdownBlockId(l.id),
+      elements: [
+        button(ActionId.lockdownConfirm, 'Confirm: ask the approvers', 'primary'),
+        button(ActionId.lockdownUnlock, 'Cancel', 'danger'),
+      ],
+    },
+  ];
+}
 
 /**
  * The Workflow Builder step "Lock a host" (issue #18, item 3; function `lock_host`): the same
  * request as `/hostlock lock`, made by the person whose action ran the workflow, through the same
  * verb (their permission at this moment, exclusions, the Defender budget) and within their
- * per-minute rate. The person may only have clicked a workflow's button that said nothing of a
- * lockdown (Slack passes the clicker's user_context on), so the request always waits for an
- * approver, is recorded as `workflow:<run>`, and the person is told in a DM. Completes with the
- * lockdown's id and its state then (`pending_approval`); any refusal fails the step with the
- * reason. One execution is handled once (the delivery gate drops a repeat of its id).
+ * per-minute rate, each host named in full. The person may only have clicked a workflow's button
+ * that said nothing of a lockdown (Slack passes the clicker's user_context on), and the workflow's
+ * builder may be an approver: so the request is recorded as `workflow:<run>`, waits for the
+ * person's own Confirm in a DM before any approver sees it, then for an approver whatever the
+ * settings say. Completes with the lockdown's id and `pending_approval`; any refusal fails the
+ * step with the reason. One execution is handled once (the delivery gate drops a repeat of its id).
  */
 export function registerLockHostStep(app: App, deps: SlackDeps, rate: PersonRate): void {
   app.function(FunctionId.lockHost, async ({ inputs, complete, fail, client, body }) => {
@@ -111,12 +151,7 @@ export function registerLockHostStep(app: App, deps: SlackDeps, rate: PersonRate
         await finish({ error: 'That is not a host name, an IP address or a Defender machine id.' });
         return;
       }
-      const event = (body as { event?: { workflow_execution_id?: unknown } }).event;
-      const wx =
-        typeof event?.workflow_execution_id === 'string' &&
-        WORKFLOW_EXECUTION.test(event.workflow_execution_id)
-          ? event.workflow_execution_id
-          : 'unknown';
+      const run = workflowRun(body);
       const r = await requestLockdown(deps.lockdown, {
         actor,
         query: query.query,
@@ -124,22 +159,47 @@ export function registerLockHostStep(app: App, deps: SlackDeps, rate: PersonRate
         reason: parsed.reason,
         source: 'manual',
         channel: null,
-        // recorded as coming from a workflow, and always put to an approver
-        origin: { via: `workflow:${wx}`, alwaysApprove: true },
+        exact: true,
+        // recorded as coming from a workflow; the person confirms it before any approver sees it
+        origin: { via: `workflow:${run}`, confirm: true },
       });
       if (!r.ok) {
-        await finish({ error: plain(requestRefusal(r)) });
+        await finish({
+          error:
+            r.error === 'no_approver_channel'
+              ? 'A request from a workflow always goes to an approver, and no approver channel (nor alert channel) is set: an admin must pick one in /hostlock settings.'
+              : plain(requestRefusal(r)),
+        });
         return;
       }
       const l = r.value.lockdown;
-      // the person is told what was asked in their name: a workflow's button need not have said it
-      await client.chat
+      // the person confirms (or cancels) what was asked in their name: a workflow's button need not
+      // have said it locks a host, and its builder may be an approver
+      const asked = await client.chat
         .postMessage({
           channel: parsed.userId,
-          text: `A Workflow Builder step asked in your name to lock \`${codeSafe(r.value.host.name)}\` for ${parsed.hours} h (lockdown \`${l.id}\`, workflow run \`${wx}\`); it waits for an approver. If you did not mean to, withdraw it: \`/hostlock unlock ${codeSafe(r.value.host.name)}\`.`,
+          text: confirmText(r.value.host.name, parsed.hours, l, run),
+          blocks: confirmBlocks(r.value.host.name, parsed.hours, l, run),
           unfurl_links: false,
         })
-        .catch((e: unknown) => deps.log.warn({ err: e, lockdownId: l.id }, 'workflow_step.dm_failed'));
+        .then(() => true)
+        .catch((e: unknown) => {
+          deps.log.warn({ err: e, lockdownId: l.id }, 'workflow_step.dm_failed');
+          return false;
+        });
+      if (!asked) {
+        // nobody could confirm it: it must not wait, unseen, until it expires
+        await releaseLockdown(deps.lockdown, {
+          actor,
+          lockdownId: l.id,
+          reason: 'the requester could not be asked to confirm',
+        });
+        await finish({
+          error:
+            'hostlock could not ask you to confirm the request in a direct message, so it was withdrawn. Run it again.',
+        });
+        return;
+      }
       await finish({ outputs: { lockdown_id: l.id, state: l.state } });
     } catch (e) {
       deps.log.error({ err: e }, 'workflow_step.failed');

@@ -81,6 +81,7 @@ export function memoryLockdowns(o: { now?: () => Date } = {}): LockdownStore & {
         ticket: l.ticket ?? null,
         ticketUrl: l.ticketUrl ?? null,
         requestId: l.requestId ?? null,
+        awaitingConfirmation: l.awaitingConfirmation ?? false,
         createdAt: at,
         updatedAt: at,
       };

@@ -17,6 +17,7 @@ const LEGAL: Array<[LockdownState, string, LockdownState]> = [
   ['pending_approval', 'expire_request', 'approval_expired'],
   ['pending_approval', 'withdraw', 'withdrawn'],
   ['pending_approval', 'escalate', 'pending_approval'],
+  ['pending_approval', 'confirm', 'pending_approval'],
   ['approved', 'request_stop_approved', 'approved'],
   ['isolating', 'request_stop', 'isolating'],
   ['isolating', 'cancel_isolation', 'cancelled'],

@@ -41,7 +41,8 @@ import { releaseAtOnce } from './stop.js';
 export const stepPending: Step = async (c, l) => {
   const deadline = approvalDeadline(l, c.settings);
   const at = now(c);
-  const escalate = escalationAt(l, c.settings);
+  // a request its requester has not confirmed was never shown to approvers: nothing to escalate
+  const escalate = l.awaitingConfirmation ? null : escalationAt(l, c.settings);
   const due = at.getTime() >= deadline.getTime() || (escalate && at.getTime() >= escalate.getTime());
   if (due && l.requestId && !(await c.store.tryLockRequest(l.requestId))) {
     // another worker is moving this request's hosts (this one with them): look again shortly
