@@ -50,17 +50,20 @@ export function slackThreadPoster(
     log.warn({ err: e, lockdownId: l.id, event: name }, 'slack.root_update_failed');
   /** One rewrite of a request's root after the ones before it; again after a rate limit (3 tries). */
   const queue = (l: Lockdown, name: string, requestId: string, tries = 0): Promise<void> => {
-    const run = (chains.get(requestId) ?? Promise.resolve()).then(() =>
-      rewrite(l).catch((e: unknown) => {
-        const retryAfter = (e as { retryAfter?: unknown }).retryAfter;
-        if (typeof retryAfter === 'number' && tries < 2) {
-          const timer = setTimeout(() => void queue(l, name, requestId, tries + 1), retryAfter * 1000);
-          timer.unref();
-          return;
-        }
-        logged(l, name)(e);
-      }),
-    );
+    // a failure before this one never breaks the chain, and none escapes it unhandled
+    const run = (chains.get(requestId) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() =>
+        rewrite(l).catch((e: unknown) => {
+          const retryAfter = (e as { retryAfter?: unknown } | null | undefined)?.retryAfter;
+          if (typeof retryAfter === 'number' && tries < 2) {
+            const timer = setTimeout(() => void queue(l, name, requestId, tries + 1), retryAfter * 1000);
+            timer.unref();
+            return;
+          }
+          logged(l, name)(e);
+        }),
+      );
     chains.set(requestId, run);
     void run.finally(() => {
       if (chains.get(requestId) === run) {

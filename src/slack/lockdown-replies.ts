@@ -132,6 +132,8 @@ export function confirmRefusal(code: ConfirmRefusal, current?: Lockdown): string
     forbidden: 'You need the `lockdown:edit` permission to confirm lockdown requests.',
     not_requester: 'Only the person the request was made for can confirm it.',
     not_awaiting: `That request is not waiting for a confirmation${state(current)}.`,
+    expired:
+      'That request expired before you confirmed it; nothing was changed. Run the workflow again if it is still needed.',
   };
   return map[code];
 }

@@ -150,6 +150,27 @@ describe('an undecided request', () => {
     await until(async () => ((await row(id)).state === 'approval_expired' ? true : null), 'the expiry');
   });
 
+  it('is first looked at when it is to be escalated, not at its deadline (else it would expire unescalated)', async () => {
+    h.mde.addMachines([
+      h.mde.machine({ computerDnsName: 'esc-first-01.contoso.com', osPlatform: 'Windows11' }),
+    ]);
+    await h.slash('lock esc-first-01 1h', { as: ALICE });
+    const answer = await h.slack.waitForResponse(
+      (p) => /Lockdown `lck_/.test(allText(p.body)) && /esc-first-01/.test(allText(p.body)),
+    );
+    const id = /`(lck_[a-z0-9]+)`/.exec(allText(answer.body))?.[1] ?? '';
+    const l = await row(id);
+    // escalate after 10 min of a 30-min timeout (the settings of the test above)
+    // (created_at is the database's clock, the first look hostlock's: within a second of each other)
+    expect(Math.abs((l.nextCheckAt?.getTime() ?? 0) - l.createdAt.getTime() - 10 * 60_000)).toBeLessThan(1_000);
+    // time passes by the engine's own schedule, without poking next_check_at
+    await h.db.sql`update lockdowns set created_at = created_at - interval '10 minutes',
+      next_check_at = next_check_at - interval '10 minutes' where id = ${id}`;
+    await h.app.lockdownJobs.sweep();
+    await until(async () => ((await row(id)).escalatedAt ? true : null), 'the escalation');
+    expect((await row(id)).state).toBe('pending_approval');
+  });
+
   it('a request of several hosts is escalated once, as one: its root again with every host, one mention', async () => {
     for (const name of ['esc-m-01', 'esc-m-02', 'esc-m-03']) {
       h.mde.addMachines([h.mde.machine({ computerDnsName: `${name}.contoso.com`, osPlatform: 'Windows11' })]);

@@ -14,6 +14,7 @@ import { APPROVER_CHANNEL, allText, bootHarness, type Harness, until } from '../
 
 const ALICE = 'U0WFALICE1'; // responder
 const BOB = 'U0WFBOB001'; // responder: builds workflows, approves
+const DAVE = 'U0WFDAVE01'; // responder the workspace cannot DM
 const CAROL = 'U0WFCAROL1'; // analyst: may not lock
 
 let h: Harness;
@@ -55,7 +56,7 @@ beforeAll(async () => {
   }
   await h.grant('analyst', CAROL);
   await h.settings({ approver_channel: APPROVER_CHANNEL });
-  for (const name of ['wf-web-01', 'wf-web-02', 'wf-web-03']) {
+  for (const name of ['wf-web-01', 'wf-web-02', 'wf-web-03', 'wf-web-04']) {
     h.mde.addMachines([h.mde.machine({ computerDnsName: `${name}.contoso.com`, osPlatform: 'Windows11' })]);
   }
   expect((await h.app.hostsSync.run()).status).toBe('ok');
@@ -143,13 +144,48 @@ describe('Workflow Builder step: Lock a host', () => {
   });
 
   it('a request the person cannot be asked to confirm (no DM) is withdrawn, and the step fails saying so', async () => {
-    h.slack.fail('chat.postMessage', { error: 'cannot_dm_bot' });
-    const r = await run({ host: 'wf-web-02.contoso.com', duration: '2h', user_context: person(ALICE) });
+    // a responder Slack has no DM for (the peer does not know them): channel_not_found
+    await h.grant('responder', DAVE);
+    const r = await run({ host: 'wf-web-02.contoso.com', duration: '2h', user_context: person(DAVE) });
     expect(r.state).toBe('failed');
     expect(r.error).toMatch(/could not ask you to confirm/);
     const rows = await h.db.sql<{ state: string }[]>`
       select state from lockdowns where host_name = 'wf-web-02.contoso.com' and requested_via like 'workflow:%'`;
     expect(rows.map((x) => x.state)).toEqual(['withdrawn']);
+  });
+
+  it('a confirmation after the approval deadline is refused: nobody is asked, and the request expires', async () => {
+    const r = await run({ host: 'wf-web-04.contoso.com', duration: '1h', user_context: person(ALICE) });
+    const id = String(r.outputs?.lockdown_id);
+    const dm = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.channel === ALICE && String(c.args.text).includes(id),
+    );
+    // two hours pass: its deadline (and the engine's look at it) are behind us
+    await h.db.sql`update lockdowns set created_at = created_at - interval '2 hours',
+      next_check_at = next_check_at - interval '2 hours' where id = ${id}`;
+    const from = h.slack.responses.length;
+    await h.signer.blockAction({
+      userId: ALICE,
+      actionId: ActionId.lockdownConfirm,
+      blockId: lockdownBlockId(id),
+      value: id,
+      channelId: h.slack.dmChannelId(ALICE),
+      messageTs: String(dm.response.ts ?? ''),
+    });
+    const said = await h.slack.waitForResponse((p) => h.slack.responses.indexOf(p) >= from);
+    expect(allText(said.body)).toMatch(/expired before you confirmed it/);
+    expect(
+      h.slack
+        .callsTo('chat.postMessage')
+        .filter(
+          (c) => c.args.channel === APPROVER_CHANNEL && JSON.stringify(c.args.blocks ?? '').includes(id),
+        ),
+    ).toHaveLength(0);
+    await until(
+      async () => ((await lockdownStore(h.db.db).get(id))?.state === 'approval_expired' ? true : null),
+      'the expiry',
+    );
   });
 
   it('names a host in full: a prefix of a host’s name is refused, never taken for it', async () => {

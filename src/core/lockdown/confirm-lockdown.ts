@@ -1,11 +1,12 @@
 import { err, ok, type Result } from '../errors.js';
 import { type Actor, actorId, can } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
+import { approvalDeadline, firstPendingCheck } from './deadlines.js';
 import type { LockdownDeps } from './ports.js';
 import { announceRequest } from './request-lockdown.js';
 import type { Lockdown } from './types.js';
 
-export type ConfirmRefusal = 'not_found' | 'forbidden' | 'not_requester' | 'not_awaiting';
+export type ConfirmRefusal = 'not_found' | 'forbidden' | 'not_requester' | 'not_awaiting' | 'expired';
 
 /**
  * The requester confirms a request made in their name by a Workflow Builder step (issue #18,
@@ -23,6 +24,8 @@ export async function confirmLockdown(
     await recordDenial(deps, { actor: input.actor, permission: 'lockdown:edit', what: 'lockdown.confirm' });
     return err('forbidden');
   }
+  const settings = await deps.settings();
+  const now = deps.clock.now();
   const confirmed = await deps.lockdowns.withLock(
     input.lockdownId,
     async (row, store) => {
@@ -32,10 +35,15 @@ export async function confirmLockdown(
       if (!row.awaitingConfirmation || row.state !== 'pending_approval') {
         return { refused: 'not_awaiting' as const, row };
       }
+      if (now.getTime() >= approvalDeadline(row, settings).getTime()) {
+        // too late to ask anyone: it expires (the engine is woken below)
+        return { refused: 'expired' as const, row };
+      }
+      // from now on it may be escalated (never while unconfirmed): looked at then, or at its deadline
       const next = await store.transition(
         row.id,
         'confirm',
-        { awaitingConfirmation: false },
+        { awaitingConfirmation: false, nextCheckAt: firstPendingCheck(row, settings) },
         { actor: who, ...(row.requestedVia ? { via: row.requestedVia } : {}) },
       );
       return next ? { row: next } : { refused: 'not_awaiting' as const, row };
@@ -46,6 +54,9 @@ export async function confirmLockdown(
     return err('not_found'); // a lock with wait only misses a row that does not exist
   }
   if ('refused' in confirmed && confirmed.refused) {
+    if (confirmed.refused === 'expired') {
+      await deps.wake(confirmed.row.id, now);
+    }
     if (confirmed.refused === 'not_requester') {
       // someone else's request: audited like any refused check
       await recordDenial(deps, {
@@ -61,5 +72,8 @@ export async function confirmLockdown(
     breakGlass: false,
     approval: true,
   });
+  if (lockdown.nextCheckAt) {
+    await deps.wake(lockdown.id, lockdown.nextCheckAt);
+  }
   return ok({ lockdown, ...(problem ? { postProblem: problem } : {}) });
 }

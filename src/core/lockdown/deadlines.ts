@@ -25,6 +25,17 @@ export function escalationAt(
   return new Date(l.createdAt.getTime() + s.escalateAfterMinutes * MINUTE_MS);
 }
 
+/**
+ * The first look at an undecided request: its escalation when one is due before it expires, else
+ * its deadline. (Looking only at the deadline would expire it without ever escalating it.)
+ */
+export function firstPendingCheck(
+  l: Pick<Lockdown, 'createdAt' | 'escalatedAt'>,
+  s: Pick<Settings, 'escalateAfterMinutes' | 'approvalTimeoutMinutes'>,
+): Date {
+  return escalationAt(l, s) ?? approvalDeadline(l, s);
+}
+
 /** The planned end of a lockdown isolated at `lockedAt`: it lasts at least its duration. */
 export function plannedEnd(lockedAt: Date, l: Pick<Lockdown, 'durationMinutes'>): Date {
   return new Date(lockedAt.getTime() + l.durationMinutes * MINUTE_MS);

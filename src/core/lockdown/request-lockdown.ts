@@ -1,5 +1,6 @@
 import type { IsolationType } from '../defender.js';
 import { err, ok, type Result } from '../errors.js';
+import type { EventName } from '../events.js';
 import { lookupHost } from '../hosts/lookup-host.js';
 import { namedBy } from '../hosts/message-hosts.js';
 import type { HostQuery } from '../hosts/parse-host-query.js';
@@ -8,9 +9,9 @@ import { newId } from '../ids.js';
 import { type Actor, actorId, can, viaOf } from '../permissions.js';
 import { recordDenial } from '../roles/record-denial.js';
 import type { Settings } from '../settings/settings.js';
-import { approvalDeadline } from './deadlines.js';
+import { firstPendingCheck } from './deadlines.js';
 import { exclusionOf, isExcluded } from './exclusions.js';
-import { LOCKDOWN_DURATIONS_HOURS, REQUEST_EVENTS } from './machine.js';
+import { LOCKDOWN_DURATIONS_HOURS, LOCKDOWN_STATES, type LockdownState, REQUEST_EVENTS } from './machine.js';
 import { pickOne } from './pick-host.js';
 import type { LockdownDeps } from './ports.js';
 import { ticketUrl } from './ticket.js';
@@ -248,7 +249,7 @@ export function newLockdownRow(
         : {}),
       ...(requestId ? { requestId } : {}),
       ...(input.origin?.confirm ? { awaitingConfirmation: true } : {}),
-      nextCheckAt: approval ? approvalDeadline({ createdAt: now }, settings) : now,
+      nextCheckAt: approval ? firstPendingCheck({ createdAt: now, escalatedAt: null }, settings) : now,
     },
     audit: {
       actor: actorId(input.actor),
@@ -366,6 +367,13 @@ async function lockableHost(
   return ok(host);
 }
 
+/** What a request that ended before its root was posted tells the thread (the root is rewritten with it). */
+const ENDED_BEFORE_POSTED: Partial<Record<LockdownState, EventName>> = {
+  withdrawn: 'lockdown.withdrawn',
+  approval_expired: 'lockdown.approval_expired',
+  denied: 'lockdown.denied',
+};
+
 /** Posts the request's root message (its thread) and wakes the engine when no approval is needed. */
 export async function announceRequest(
   deps: LockdownDeps,
@@ -377,11 +385,18 @@ export async function announceRequest(
   const where = posted.thread;
   let lockdown = inserted;
   if (where) {
+    // where its thread is, whatever happened meanwhile (a withdrawal between a workflow request's
+    // Confirm and this post): a root posted as pending must be told it is not
     lockdown =
-      (await deps.lockdowns.update(inserted.id, [inserted.state, 'approved', 'isolating'], {
+      (await deps.lockdowns.update(inserted.id, LOCKDOWN_STATES, {
         approvalChannel: where.channel,
         approvalTs: where.ts,
       })) ?? inserted;
+    const ended = ENDED_BEFORE_POSTED[lockdown.state];
+    if (lockdown.state !== inserted.state && ended) {
+      await deps.lockdowns.note(lockdown, ended);
+      return { lockdown, problem: posted.problem };
+    }
   }
   if (o.breakGlass) {
     await deps.lockdowns.note(lockdown, 'break_glass');

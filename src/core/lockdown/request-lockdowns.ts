@@ -7,7 +7,6 @@ import { recordDenial } from '../roles/record-denial.js';
 import { HOSTS_PER_REQUEST_MAX } from '../settings/settings.js';
 import type { LockdownDeps } from './ports.js';
 import {
-  approvalNeeded,
   type LockableHost,
   lockableRequest,
   newLockdownRow,
@@ -58,7 +57,7 @@ export type RequestsResult = Result<RequestsOk, RequestsRefusal> & {
   limit?: number;
 };
 
-export interface RequestsInput extends Omit<RequestInput, 'query' | 'auto'> {
+export interface RequestsInput extends Omit<RequestInput, 'query' | 'auto' | 'origin' | 'exact'> {
   queries: HostQuery[];
 }
 
@@ -144,7 +143,7 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
   }
   const posted = await announceRequestOf(deps, lockdowns, refused, {
     breakGlass: !!input.breakGlass,
-    approval: approvalNeeded(settings, input),
+    approval: settings.approvalRequired,
   });
   return ok({
     requestId,
