@@ -162,7 +162,9 @@ describe('an undecided request', () => {
     const l = await row(id);
     // escalate after 10 min of a 30-min timeout (the settings of the test above)
     // (created_at is the database's clock, the first look hostlock's: within a second of each other)
-    expect(Math.abs((l.nextCheckAt?.getTime() ?? 0) - l.createdAt.getTime() - 10 * 60_000)).toBeLessThan(1_000);
+    expect(Math.abs((l.nextCheckAt?.getTime() ?? 0) - l.createdAt.getTime() - 10 * 60_000)).toBeLessThan(
+      1_000,
+    );
     // time passes by the engine's own schedule, without poking next_check_at
     await h.db.sql`update lockdowns set created_at = created_at - interval '10 minutes',
       next_check_at = next_check_at - interval '10 minutes' where id = ${id}`;
