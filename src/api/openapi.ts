@@ -20,6 +20,14 @@ function schema(s: z.ZodType, io: 'input' | 'output' = 'output'): Record<string,
 }
 
 const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+/** `POST /lockdown/host` answers one lockdown for `host`, the request for `hosts`. */
+const lockdownOrRequest = {
+  'application/json': {
+    schema: {
+      oneOf: [{ $ref: '#/components/schemas/Lockdown' }, { $ref: '#/components/schemas/LockRequestAnswer' }],
+    },
+  },
+};
 
 const error = (description: string) => ({ description, content: json('Error') });
 
@@ -112,29 +120,11 @@ export function openApiDocument(): Record<string, unknown> {
             '201': {
               description:
                 'approved (approval not required): isolation follows. `host`: the lockdown; `hosts`: the request, one lockdown per host and the hosts left out',
-              content: {
-                'application/json': {
-                  schema: {
-                    oneOf: [
-                      { $ref: '#/components/schemas/Lockdown' },
-                      { $ref: '#/components/schemas/LockRequestAnswer' },
-                    ],
-                  },
-                },
-              },
+              content: lockdownOrRequest,
             },
             '202': {
               description: 'posted to the approvers (`host`: the lockdown; `hosts`: the request)',
-              content: {
-                'application/json': {
-                  schema: {
-                    oneOf: [
-                      { $ref: '#/components/schemas/Lockdown' },
-                      { $ref: '#/components/schemas/LockRequestAnswer' },
-                    ],
-                  },
-                },
-              },
+              content: lockdownOrRequest,
             },
             '400': error('bad body, host or duration; more hosts than one request may name (too_many_hosts)'),
             ...refusals,

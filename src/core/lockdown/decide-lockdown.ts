@@ -37,22 +37,43 @@ export async function decideLockdown(
   if (refused) {
     return refused;
   }
+  const d = decision(deps, input);
+  const next = await deps.lockdowns.transition(row.id, d.trigger, d.patch, d.by);
+  if (!next) {
+    return notPending(deps, row);
+  }
+  await d.wake([next]);
+  return ok(next);
+}
+
+/** What a decision writes — the same for one lockdown and for every host of a request — and the wake-ups after it. */
+function decision(deps: LockdownDeps, input: { actor: Actor; decision: 'approve' | 'deny' }) {
   const now = deps.clock.now();
   const approve = input.decision === 'approve';
-  const next = await deps.lockdowns.transition(
-    row.id,
-    approve ? 'approve' : 'deny',
-    { approvedBy: actorId(input.actor), decidedAt: now, nextCheckAt: approve ? now : null },
-    { actor: actorId(input.actor), thread: { name: approve ? 'lockdown.approved' : 'lockdown.denied' } },
-  );
-  if (!next) {
-    const current = (await deps.lockdowns.get(row.id)) ?? row;
-    return { ...err('not_pending'), current };
-  }
-  if (approve) {
-    await deps.wake(next.id, now);
-  }
-  return ok(next);
+  const who = actorId(input.actor);
+  return {
+    trigger: approve ? ('approve' as const) : ('deny' as const),
+    patch: { approvedBy: who, decidedAt: now, nextCheckAt: approve ? now : null },
+    by: {
+      actor: who,
+      thread: { name: approve ? ('lockdown.approved' as const) : ('lockdown.denied' as const) },
+    },
+    /** the engine isolates what was approved at once */
+    wake: async (moved: Lockdown[]) => {
+      for (const l of approve ? moved : []) {
+        await deps.wake(l.id, now);
+      }
+    },
+  };
+}
+
+/** A decision that moved nothing: someone decided first; the row as it is now. */
+async function notPending(
+  deps: LockdownDeps,
+  row: Lockdown,
+): Promise<Result<never, DecisionRefusal> & { current: Lockdown }> {
+  const current = (await deps.lockdowns.get(row.id)) ?? row;
+  return { ...err('not_pending'), current };
 }
 
 /**
@@ -73,24 +94,13 @@ export async function decideRequest(
   if (refused) {
     return refused;
   }
-  const now = deps.clock.now();
-  const approve = input.decision === 'approve';
-  const moved = await deps.lockdowns.transitionRequest(
-    input.requestId,
-    approve ? 'approve' : 'deny',
-    { approvedBy: actorId(input.actor), decidedAt: now, nextCheckAt: approve ? now : null },
-    { actor: actorId(input.actor), thread: { name: approve ? 'lockdown.approved' : 'lockdown.denied' } },
-  );
+  const d = decision(deps, input);
+  const moved = await deps.lockdowns.transitionRequest(input.requestId, d.trigger, d.patch, d.by);
   // ('busy' is only ever answered to `nowait`, which a click does not ask: it waits its turn)
   if (moved === 'busy' || moved.length === 0) {
-    const current = (await deps.lockdowns.get(row.id)) ?? row;
-    return { ...err('not_pending'), current };
+    return notPending(deps, row);
   }
-  if (approve) {
-    for (const l of moved) {
-      await deps.wake(l.id, now);
-    }
-  }
+  await d.wake(moved);
   return ok(moved);
 }
 

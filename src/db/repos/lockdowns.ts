@@ -11,6 +11,7 @@ import type {
 } from '../../core/lockdown/types.js';
 import { scrubSecrets } from '../../log.js';
 import type { Database } from '../client.js';
+import { LOCK_NOT_AVAILABLE, pgCode, UNIQUE_VIOLATION } from '../pg-errors.js';
 import { auditEvents, hosts, lockdowns } from '../schema.js';
 import { enqueueEvents, enqueueThreadNote } from './outbox.js';
 
@@ -26,9 +27,6 @@ function toLockdown(r: Row): Lockdown {
     trigger: r.trigger ?? null,
   };
 }
-
-const UNIQUE_VIOLATION = '23505';
-const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * The audit row of a change and the outbox rows of the notifications it sends (`a.events`, from the
@@ -102,8 +100,7 @@ export function lockdownStore(db: Database): LockdownStore {
           return inserted;
         });
       } catch (e) {
-        const code =
-          (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+        const code = pgCode(e);
         if (code === UNIQUE_VIOLATION) {
           return 'already_open';
         }
@@ -139,9 +136,7 @@ export function lockdownStore(db: Database): LockdownStore {
               return inserted;
             });
           } catch (e) {
-            const code =
-              (e as { cause?: { code?: string }; code?: string }).cause?.code ??
-              (e as { code?: string }).code;
+            const code = pgCode(e);
             if (code !== UNIQUE_VIOLATION) {
               throw e;
             }
@@ -202,8 +197,7 @@ export function lockdownStore(db: Database): LockdownStore {
       } catch (e) {
         // 55P03 lock_not_available: another transaction holds a row (only asked for with nowait);
         // inside a caller's transaction this was a savepoint, rolled back on its own
-        const code =
-          (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
+        const code = pgCode(e);
         if (opts.nowait && code === LOCK_NOT_AVAILABLE) {
           return 'busy';
         }

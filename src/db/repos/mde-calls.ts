@@ -6,6 +6,7 @@ import {
   MINUTE_WINDOW_MS,
 } from '../../core/defender-budget.js';
 import type { Database } from '../client.js';
+import { LOCK_NOT_AVAILABLE, pgCode } from '../pg-errors.js';
 
 type Row = Record<string, unknown>;
 const ms = (v: unknown) => Number(v);
@@ -44,10 +45,6 @@ export function mdeCallLedger(db: Database): CallLedger {
     },
   };
 }
-
-const LOCK_NOT_AVAILABLE = '55P03';
-const pgCode = (e: unknown): string | undefined =>
-  (e as { cause?: { code?: string }; code?: string }).cause?.code ?? (e as { code?: string }).code;
 
 async function take(tx: Database, n: number, caps: CallCaps) {
   // A take lasts milliseconds. A replica frozen in the middle of one (SIGSTOP, a paused VM) must

@@ -1,3 +1,4 @@
+import type { types } from '@slack/bolt';
 import type { AutoTrigger } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, slackDate, truncateMrkdwn } from '../../core/mrkdwn.js';
 
@@ -97,4 +98,23 @@ export function throughText(via: string | null): string {
   return via.startsWith('workflow:')
     ? ` *through a Workflow Builder step* (\`${codeSafe(via)}\`), confirmed by the requester`
     : ` through API token \`${codeSafe(via)}\``;
+}
+
+/**
+ * A plain button (no confirm dialog: approval must work from Slack's mobile apps) that carries
+ * only an opaque id as its value; the handler re-reads everything else (DESIGN §3.3).
+ */
+export function actionButton(
+  actionId: string,
+  text: string,
+  value: string,
+  style?: 'primary' | 'danger',
+): types.Button {
+  return {
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text },
+    ...(style ? { style } : {}),
+    value,
+  };
 }

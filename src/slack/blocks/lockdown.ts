@@ -5,7 +5,7 @@ import { parseLeftOut } from '../../core/lockdown/request-lockdowns.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, DURATION_VALUES, lockdownBlockId } from '../ids.js';
-import { throughText } from './format.js';
+import { actionButton, throughText } from './format.js';
 import { leftOutText } from './request.js';
 
 /** `slack:U123` → a mention; other actors (api tokens, the system) as code. */
@@ -66,13 +66,8 @@ export function lockdownRootBlocks(l: Lockdown, o: { containment?: boolean } = {
       elements: [{ type: 'mrkdwn', text: `Lockdown \`${l.id}\` · machine \`${codeSafe(l.machineId)}\`` }],
     },
   ];
-  const button = (actionId: string, text: string, style?: 'primary' | 'danger'): types.Button => ({
-    type: 'button',
-    action_id: actionId,
-    text: { type: 'plain_text', text },
-    ...(style ? { style } : {}),
-    value: l.id,
-  });
+  const button = (actionId: string, text: string, style?: 'primary' | 'danger') =>
+    actionButton(actionId, text, l.id, style);
   // Every open state has a way out (issue #15, item 1); Unlock's id is the same in each, the
   // verb decides what it means now: withdraw a request, stop an isolation, release a host.
   const buttons: Record<string, types.Button[]> = {

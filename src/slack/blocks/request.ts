@@ -5,7 +5,7 @@ import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe, escapeMrkdwn, ticketText, truncateMrkdwn, who } from '../../core/mrkdwn.js';
 import { ActionId, requestBlockId } from '../ids.js';
 import { hostsText, leftOutLines } from '../lockdown-replies.js';
-import { throughText } from './format.js';
+import { actionButton, throughText } from './format.js';
 
 // The one root message of a request of several hosts (issue #18, item 2): every host with its own
 // state, one Approve / Deny for all of them, and the thread its lockdowns share.
@@ -92,13 +92,8 @@ export function requestRootBlocks(rows: Lockdown[], o: { containment?: boolean }
       },
     ],
   });
-  const button = (actionId: string, text: string, style?: 'primary' | 'danger'): types.Button => ({
-    type: 'button',
-    action_id: actionId,
-    text: { type: 'plain_text', text },
-    ...(style ? { style } : {}),
-    value: first.requestId ?? '',
-  });
+  const button = (actionId: string, text: string, style?: 'primary' | 'danger') =>
+    actionButton(actionId, text, first.requestId ?? '', style);
   const pending = rows.filter((r) => r.state === 'pending_approval').length;
   const running = rows.some((r) => ['approved', 'isolating', 'active'].includes(r.state) && !r.releasedBy);
   // Plain buttons, no confirm dialog: approval must work from Slack's mobile apps.

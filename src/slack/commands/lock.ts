@@ -100,17 +100,21 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
           ),
         };
       }
+      // what a request of one host and of several share
+      const common = {
+        actor,
+        durationHours: hours,
+        reason,
+        source: 'manual' as const,
+        channel: ctx.channelId,
+        breakGlass,
+        ...(isolationType ? { isolationType } : {}),
+        ...(ticket ? { ticket } : {}),
+      };
       if (targets.length > 1) {
         return lockSeveral(deps, {
-          actor,
+          ...common,
           queries: queries.flatMap((q) => (q.parsed.ok ? [q.parsed.query] : [])),
-          durationHours: hours,
-          reason,
-          source: 'manual',
-          channel: ctx.channelId,
-          breakGlass,
-          ...(isolationType ? { isolationType } : {}),
-          ...(ticket ? { ticket } : {}),
         });
       }
       return {
@@ -118,17 +122,7 @@ export function lockSubcommand(deps: SlackDeps): Subcommand {
           `Requesting a ${hours} h lockdown of \`${truncateMrkdwn(codeSafe(parsed.query.value), 100)}\`…`,
         ),
         followUp: async () => {
-          const r = await requestLockdown(deps.lockdown, {
-            actor,
-            query: parsed.query,
-            durationHours: hours,
-            reason,
-            source: 'manual',
-            channel: ctx.channelId,
-            breakGlass,
-            ...(isolationType ? { isolationType } : {}),
-            ...(ticket ? { ticket } : {}),
-          });
+          const r = await requestLockdown(deps.lockdown, { ...common, query: parsed.query });
           if (!r.ok) {
             return ephemeral(requestRefusal(r));
           }

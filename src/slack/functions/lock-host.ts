@@ -5,6 +5,7 @@ import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import type { Lockdown } from '../../core/lockdown/types.js';
 import { codeSafe } from '../../core/mrkdwn.js';
 import { can } from '../../core/permissions.js';
+import { actionButton } from '../blocks/format.js';
 import { COMMANDS_PER_MINUTE } from '../commands/hostlock.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { ActionId, DURATION_VALUES, FunctionId, lockdownBlockId, parseDuration } from '../ids.js';
@@ -88,13 +89,8 @@ const confirmText = (host: string, hours: number, l: Lockdown, run: string) =>
 
 /** The person's DM: Confirm (then approvers are asked) or Cancel (the request is withdrawn). */
 function confirmBlocks(host: string, hours: number, l: Lockdown, run: string): types.KnownBlock[] {
-  const button = (actionId: string, text: string, style?: 'primary' | 'danger'): types.Button => ({
-    type: 'button',
-    action_id: actionId,
-    text: { type: 'plain_text', text },
-    ...(style ? { style } : {}),
-    value: l.id,
-  });
+  const button = (actionId: string, text: string, style?: 'primary' | 'danger') =>
+    actionButton(actionId, text, l.id, style);
   return [
     { type: 'section', text: { type: 'mrkdwn', text: confirmText(host, hours, l, run) } },
     {
