@@ -6,6 +6,7 @@ import { releaseLockdown, releaseRequest } from '../../core/lockdown/release-loc
 import { requestLockdown } from '../../core/lockdown/request-lockdown.js';
 import { codeSafe } from '../../core/mrkdwn.js';
 import { can, type Permission } from '../../core/permissions.js';
+import type { SlackActor } from '../actor.js';
 import { lookupFromDefender } from '../commands/lookup.js';
 import { refuse, type SlackDeps } from '../deps.js';
 import { ActionId, parseBlockId, parseDuration, parseLockChoice, REQUEST_ID } from '../ids.js';
@@ -47,7 +48,8 @@ const selected = (action: Clicked) =>
 
 /** What a click handler sees once the clicker's permission has been checked. */
 interface Click {
-  userId: string;
+  /** the clicker as resolved for this click (roles and user groups), the one whose permission was checked */
+  actor: SlackActor;
   action: Clicked;
   channelId: string | null;
 }
@@ -78,7 +80,7 @@ function handle(app: App, deps: SlackDeps, actionId: string, needs: Permission, 
         await reply(await refuse(deps, actor, needs, actionId));
         return;
       }
-      const answer = await run({ userId: body.user.id, action, channelId: body.channel?.id ?? null });
+      const answer = await run({ actor, action, channelId: body.channel?.id ?? null });
       if (typeof answer === 'string') {
         await reply(answer);
       } else if (answer) {
@@ -99,7 +101,7 @@ function handle(app: App, deps: SlackDeps, actionId: string, needs: Permission, 
 const decide =
   (deps: SlackDeps, decision: 'approve' | 'deny'): ClickHandler =>
   async (c) => {
-    const actor = await deps.actors.resolve(c.userId);
+    const actor = c.actor;
     const requestId = requestIdOf(c.action);
     if (requestId) {
       const r = await decideRequest(deps.lockdown, { actor, requestId, decision });
@@ -125,7 +127,7 @@ const confirm =
       return 'That button does not name a lockdown.';
     }
     const r = await confirmLockdown(deps.lockdown, {
-      actor: await deps.actors.resolve(c.userId),
+      actor: c.actor,
       lockdownId: id,
     });
     if (!r.ok) {
@@ -145,7 +147,7 @@ const confirm =
 const unlock =
   (deps: SlackDeps): ClickHandler =>
   async (c) => {
-    const actor = await deps.actors.resolve(c.userId);
+    const actor = c.actor;
     const requestId = requestIdOf(c.action);
     if (requestId) {
       const r = await releaseRequest(deps.lockdown, { actor, requestId });
@@ -175,7 +177,7 @@ const extend =
       return 'Choose one of the preset durations to extend by.';
     }
     const r = await extendLockdown(deps.lockdown, {
-      actor: await deps.actors.resolve(c.userId),
+      actor: c.actor,
       lockdownId: id,
       hours,
     });
@@ -193,7 +195,7 @@ const lockHost =
     }
     const hours = choice.hours;
     const r = await requestLockdown(deps.lockdown, {
-      actor: await deps.actors.resolve(c.userId),
+      actor: c.actor,
       query: { kind: 'machine_id', value: target.id.toLowerCase() },
       durationHours: hours,
       reason: '',
@@ -218,7 +220,7 @@ const refreshHost =
     if (target?.kind !== 'host') {
       return 'That button does not name a host.';
     }
-    const actor = await deps.actors.resolve(c.userId);
+    const actor = c.actor;
     return {
       replace: await lookupFromDefender(
         deps,

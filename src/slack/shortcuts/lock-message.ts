@@ -167,9 +167,10 @@ export function registerLockMessage(app: App, deps: SlackDeps, rate: PersonRate)
         return new Set<string>();
       }
     })();
+    const actor = await deps.actors.resolve(body.user.id); // the permission at this moment, once
     const limit = Math.min(
       LOCK_FROM_MESSAGE_MAX,
-      hostsLimitFor(await deps.actors.resolve(body.user.id), (await deps.settings()).hostsPerRequest),
+      hostsLimitFor(actor, (await deps.settings()).hostsPerRequest),
     );
     if (chosen.length === 0) {
       errors.hosts = 'Choose at least one host.';
@@ -189,7 +190,6 @@ export function registerLockMessage(app: App, deps: SlackDeps, rate: PersonRate)
       return;
     }
     await ack();
-    const actor = await deps.actors.resolve(body.user.id); // the permission at this moment
     const meta = (() => {
       try {
         return JSON.parse(view.private_metadata || '{}') as { channel?: unknown; offered?: unknown };
