@@ -361,6 +361,8 @@ export class SlackSigner {
       inputs: Record<string, unknown>;
       fn?: { title?: string; description?: string; input_parameters?: unknown; output_parameters?: unknown };
       eventId?: string;
+      /** the workflow run's id; Slack's shape (`Wx…`) unless told otherwise */
+      workflowExecutionId?: string;
     },
     tamper?: Tamper,
   ): Promise<SignedResponse> {
@@ -386,7 +388,7 @@ export class SlackSigner {
       },
       inputs: o.inputs,
       function_execution_id: o.execution.id,
-      workflow_execution_id: `Wx${randomBytes(5).toString('hex').toUpperCase()}`,
+      workflow_execution_id: o.workflowExecutionId ?? `Wx${randomBytes(5).toString('hex').toUpperCase()}`,
       bot_access_token: o.execution.token,
     };
     return this.event({ event, ...(o.eventId === undefined ? {} : { eventId: o.eventId }) }, tamper);

@@ -482,6 +482,12 @@ describe('REST: { "hosts": [...] }', () => {
       const res = await post(body);
       expect(res.status).toBe(400);
     }
+    // one hostile entry (a control character, markup) refuses the whole list, naming the entry
+    const hostile = await post({ hosts: ['sev-x-02.contoso.com', 'web\u0000<!here>'], duration: '1h' });
+    expect(hostile.status).toBe(400);
+    const said = (await hostile.json()) as { error: { code: string; message: string } };
+    expect(said.error.code).toBe('bad_host');
+    expect(said.error.message).toMatch(/^hosts\.1:/);
     const five = await post({ hosts: ['a-1', 'a-2', 'a-3', 'a-4', 'a-5'], duration: '1h' });
     expect(five.status).toBe(400);
     expect(((await five.json()) as { error: { code: string } }).error.code).toBe('too_many_hosts');

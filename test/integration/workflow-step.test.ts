@@ -56,7 +56,7 @@ beforeAll(async () => {
   }
   await h.grant('analyst', CAROL);
   await h.settings({ approver_channel: APPROVER_CHANNEL });
-  for (const name of ['wf-web-01', 'wf-web-02', 'wf-web-03', 'wf-web-04']) {
+  for (const name of ['wf-web-01', 'wf-web-02', 'wf-web-03', 'wf-web-04', 'wf-db-01']) {
     h.mde.addMachines([h.mde.machine({ computerDnsName: `${name}.contoso.com`, osPlatform: 'Windows11' })]);
   }
   expect((await h.app.hostsSync.run()).status).toBe('ok');
@@ -194,6 +194,44 @@ describe('Workflow Builder step: Lock a host', () => {
     expect(r.error).toMatch(/Several hosts match|named exactly that/);
     const one = await run({ host: 'wf-web-0', duration: '1h', user_context: person(ALICE) });
     expect(one.error).toMatch(/Several hosts match|named exactly that/);
+    // a prefix that begins one host's name only: refused all the same, never taken for that host
+    const only = await run({ host: 'wf-db', duration: '1h', user_context: person(ALICE) });
+    expect(only.state).toBe('failed');
+    expect(only.error).toMatch(/named exactly that/);
+    const rows = await h.db.sql<{ n: number }[]>`
+      select count(*)::int as n from lockdowns where host_name = 'wf-db-01.contoso.com'`;
+    expect(rows[0]?.n).toBe(0);
+  });
+
+  it('a workflow run id that is not Slack’s shape is not written anywhere: the step’s own execution id stands in', async () => {
+    const execution = h.slack.startFunction({
+      callbackId: FunctionId.lockHost,
+      outputParameters: step.output_parameters,
+    });
+    await h.signer.functionExecuted({
+      execution,
+      inputs: { host: 'wf-db-01.contoso.com', duration: '1h', user_context: person(ALICE) },
+      fn: step,
+      workflowExecutionId: 'Wx1` <!here> suser=root',
+    });
+    const ended = await until(() => {
+      const e = h.slack.execution(execution.id);
+      return e && e.state !== 'running' ? e : null;
+    }, 'the execution to end');
+    expect(ended.state, ended.error).toBe('completed');
+    const l = await lockdownStore(h.db.db).get(String(ended.outputs?.lockdown_id));
+    expect(l?.requestedVia).toBe(`workflow:${execution.id}`);
+    const dm = await h.slack.waitForCall(
+      'chat.postMessage',
+      (c) => c.args.channel === ALICE && String(c.args.text).includes(l?.id ?? '-'),
+    );
+    expect(JSON.stringify(dm.args)).not.toContain('<!here>');
+    await lockdownStore(h.db.db).transition(
+      l?.id ?? '',
+      'withdraw',
+      { nextCheckAt: null },
+      { actor: 'system:test' },
+    );
   });
 
   it('always waits for an approver, even with approval off: a click on a workflow’s button need not have said it locks a host', async () => {

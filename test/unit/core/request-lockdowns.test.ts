@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { confirmLockdown } from '../../../src/core/lockdown/confirm-lockdown.js';
 import { decideLockdown, decideRequest } from '../../../src/core/lockdown/decide-lockdown.js';
 import { releaseRequest } from '../../../src/core/lockdown/release-lockdown.js';
+import { requestLockdown } from '../../../src/core/lockdown/request-lockdown.js';
 import { type RequestsInput, requestLockdowns } from '../../../src/core/lockdown/request-lockdowns.js';
 import { host } from '../../helpers/memory/lockdowns.js';
 import { ADMIN, ANALYST, RESPONDER, slack } from './actors.js';
@@ -151,5 +153,68 @@ describe('decideRequest and releaseRequest', () => {
     expect(await releaseRequest(t.deps, { actor: RESPONDER, requestId: 'req_none' })).toMatchObject({
       error: 'not_found',
     });
+  });
+});
+
+describe('confirmLockdown (a workflow’s request)', () => {
+  async function fromWorkflow(t: ReturnType<typeof lockdownDeps>) {
+    const r = await requestLockdown(t.deps, {
+      actor: RESPONDER,
+      query: { kind: 'name', value: 'web-01.contoso.com' },
+      durationHours: 1,
+      reason: '',
+      source: 'manual',
+      channel: null,
+      exact: true,
+      origin: { via: 'workflow:Wx0001', confirm: true },
+    });
+    if (!r.ok) {
+      throw new Error(r.error);
+    }
+    return r.value.lockdown;
+  }
+
+  it('is made unconfirmed, asks nobody, and cannot be decided until its requester confirms, once', async () => {
+    const t = lockdownDeps({ hosts, settings: { approverChannel: 'C0APPROVE1', approvalRequired: false } });
+    const l = await fromWorkflow(t);
+    expect(l).toMatchObject({
+      state: 'pending_approval',
+      awaitingConfirmation: true,
+      requestedVia: 'workflow:Wx0001',
+    });
+    expect(l.approvalTs).toBeNull(); // not posted
+    expect(
+      await decideLockdown(t.deps, { actor: OTHER, lockdownId: l.id, decision: 'approve' }),
+    ).toMatchObject({
+      error: 'unconfirmed',
+    });
+    expect(await confirmLockdown(t.deps, { actor: OTHER, lockdownId: l.id })).toMatchObject({
+      error: 'not_requester',
+    });
+    expect(await confirmLockdown(t.deps, { actor: ANALYST, lockdownId: l.id })).toMatchObject({
+      error: 'forbidden',
+    });
+    const ok = await confirmLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id });
+    expect(ok.ok && ok.value.lockdown).toMatchObject({
+      awaitingConfirmation: false,
+      state: 'pending_approval',
+    });
+    expect(await confirmLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id })).toMatchObject({
+      error: 'not_awaiting',
+    });
+    expect(t.lockdowns.memory.audit.filter((a) => a.action === 'lockdown.confirmed')).toHaveLength(1);
+    // approval off in the settings: a workflow's request still waits for an approver
+    const approved = await decideLockdown(t.deps, { actor: OTHER, lockdownId: l.id, decision: 'approve' });
+    expect(approved.ok && approved.value.state).toBe('approved');
+  });
+
+  it('a confirmation after the deadline is refused as expired', async () => {
+    const t = lockdownDeps({ hosts, settings: { approvalTimeoutMinutes: 30, approverChannel: 'C0APPROVE1' } });
+    const l = await fromWorkflow(t);
+    t.advance(31 * 60_000);
+    expect(await confirmLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id })).toMatchObject({
+      error: 'expired',
+    });
+    expect((await t.lockdowns.get(l.id))?.awaitingConfirmation).toBe(true);
   });
 });
