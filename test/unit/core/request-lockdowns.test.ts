@@ -209,7 +209,10 @@ describe('confirmLockdown (a workflow’s request)', () => {
   });
 
   it('a confirmation after the deadline is refused as expired', async () => {
-    const t = lockdownDeps({ hosts, settings: { approvalTimeoutMinutes: 30, approverChannel: 'C0APPROVE1' } });
+    const t = lockdownDeps({
+      hosts,
+      settings: { approvalTimeoutMinutes: 30, approverChannel: 'C0APPROVE1' },
+    });
     const l = await fromWorkflow(t);
     t.advance(31 * 60_000);
     expect(await confirmLockdown(t.deps, { actor: RESPONDER, lockdownId: l.id })).toMatchObject({
