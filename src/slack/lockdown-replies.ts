@@ -73,10 +73,7 @@ export const hostLeftOutWords: Record<HostRefusal, string> = {
   not_onboarded: 'not onboarded to Defender',
   merged: 'merged into another machine, or no longer listed by Defender',
   excluded: 'on the exclusion list (an admin can override with `--break-glass`)',
-  break_glass_forbidden: 'only admins may override the exclusion list',
-  no_approver_channel: 'no approver channel is set',
   selective_unsupported: 'its OS does not support selective isolation: lock it with `--full`',
-  capped: 'the hourly cap is reached',
   duplicate: 'named twice (once is enough)',
   inexact: 'no host is named exactly that (one only begins with it): name it in full',
 };

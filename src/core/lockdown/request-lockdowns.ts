@@ -19,7 +19,17 @@ import type { Lockdown } from './types.js';
 
 /** Why one host of a request of several was left out of it. */
 export type HostRefusal =
-  | Exclude<RequestRefusal, 'forbidden' | 'containment_disabled' | 'bad_duration'>
+  | Exclude<
+      RequestRefusal,
+      // refusals of the whole request, decided before any host is looked at
+      | 'forbidden'
+      | 'containment_disabled'
+      | 'bad_duration'
+      | 'break_glass_forbidden'
+      | 'no_approver_channel'
+      // automatic lockdowns only, never a request of several hosts
+      | 'capped'
+    >
   | 'duplicate';
 
 /** A host named in the request that is not part of it, and why (shown per host in the thread). */
@@ -44,7 +54,6 @@ export interface RequestsOk {
   requestId: string;
   /** one lockdown per host, in the order the hosts were named */
   lockdowns: Lockdown[];
-  hosts: Host[];
   refused: RefusedHost[];
   postProblem?: string;
   /** hosts whose OS does not support the settings' Selective: isolated fully instead */
@@ -124,7 +133,6 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
   const rows = accepted.map((a) => newLockdownRow(input, settings, a.lockable, now, requestId));
   const inserted = await deps.lockdowns.insertRequest(rows);
   const lockdowns: Lockdown[] = [];
-  const hosts: Host[] = [];
   inserted.forEach((row, i) => {
     const a = accepted[i];
     if (!a) {
@@ -135,7 +143,6 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
       refused.push({ query: a.query, error: 'already_open', host: a.lockable.host });
     } else {
       lockdowns.push(row);
-      hosts.push(a.lockable.host);
     }
   });
   if (lockdowns.length === 0) {
@@ -148,7 +155,6 @@ export async function requestLockdowns(deps: LockdownDeps, input: RequestsInput)
   return ok({
     requestId,
     lockdowns: posted.lockdowns,
-    hosts,
     refused,
     ...(posted.problem ? { postProblem: posted.problem } : {}),
     isolationNotes: accepted.flatMap((a) => (a.lockable.isolation.note ? [a.lockable.isolation.note] : [])),
